@@ -1,0 +1,361 @@
+//! One typed configuration: a TOML file (see `deploy/saoy.example.toml`, every field
+//! commented there) with named defaults, a few environment overrides, and a validation pass
+//! at start whose errors name the field to fix.
+//!
+//! With no file at all, saoy runs on the TEST PKI in `certs-test/` and says so loudly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors reading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File that failed.
+        path: String,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// File that failed.
+        path: String,
+        /// What the parser said (names the field and line).
+        message: String,
+    },
+    /// A field has a value saoy cannot use.
+    #[error("config field `{field}`: {message}")]
+    Invalid {
+        /// Dotted field name, e.g. `signers.agency.key_file`.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Directory of the embedded local store.
+    pub data_dir: PathBuf,
+    /// The certifying agency.
+    pub agency: AgencyConfig,
+    /// Signing credentials.
+    pub signers: SignersConfig,
+    /// Trust anchors and revocation data for verification.
+    pub trust: TrustConfig,
+    /// Size and resource limits.
+    pub limits: Limits,
+    /// Set by the loader when the built-in TEST PKI is in use.
+    #[serde(skip)]
+    pub using_test_pki: bool,
+}
+
+/// The agency that certifies (cơ quan thực hiện chứng thực).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgencyConfig {
+    /// Agency e-identifier code (QĐ 20/2020/QĐ-TTg), `^[A-Z0-9.]{1,35}$`.
+    pub code: String,
+    /// Agency name as printed on the copy.
+    pub name: String,
+    /// Province or city, printed as the place of certification.
+    pub location: String,
+    /// Book number (quyển số) of the certification book.
+    pub book: String,
+    /// Book code suffix (ký hiệu sổ), "SCT/BS" for copies from originals.
+    pub book_code: String,
+    /// Copy type shown in the page-1 stamp (NĐ 30/2020 "hình thức sao").
+    pub copy_type: String,
+    /// The certification statement (lời chứng).
+    pub statement: String,
+}
+
+/// Signing keys and certificates.
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignersConfig {
+    /// The agency's organisation certificate: signs every copy.
+    pub agency: SignerConfig,
+    /// The certifier's personal certificate: second signature.
+    pub certifier: Option<SignerConfig>,
+}
+
+/// One signing credential.
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignerConfig {
+    /// PKCS#8 PEM private key file; may be overridden by the env variable named in `key_file_env`.
+    pub key_file: PathBuf,
+    /// PEM file: the signer certificate followed by its issuing CAs.
+    pub chain_file: PathBuf,
+    /// Name printed for this signer (the certifier's full name).
+    pub name: String,
+    /// Title printed above the name (e.g. "Phó Chủ tịch UBND xã").
+    pub title: String,
+}
+
+/// What verification trusts.
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustConfig {
+    /// PEM files of trust anchors.
+    pub anchors: Vec<PathBuf>,
+    /// CRL files (DER or PEM) used for revocation checks.
+    pub crls: Vec<PathBuf>,
+}
+
+/// Limits on every size the service accepts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest single uploaded file, bytes.
+    pub max_file_bytes: u64,
+    /// Largest total upload of one Certify call, bytes.
+    pub max_upload_bytes: u64,
+    /// Most files in one Certify call.
+    pub max_files: u32,
+    /// Most pages in one copy.
+    pub max_pages: u32,
+    /// Most pixels in one page image (decompression-bomb guard).
+    pub max_pixels_per_page: u64,
+    /// Minimum scan resolution, dots per inch (NĐ 30/2020: 200).
+    pub min_dpi: u32,
+    /// Largest PDF accepted by Verify, bytes.
+    pub max_verify_bytes: u64,
+}
+
+/// Default limits: generous for real scans, far below what would hurt the host.
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 << 20,
+            max_upload_bytes: 256 << 20,
+            max_files: 50,
+            max_pages: 500,
+            max_pixels_per_page: 150_000_000,
+            min_dpi: 200,
+            max_verify_bytes: 256 << 20,
+        }
+    }
+}
+
+impl Default for AgencyConfig {
+    fn default() -> Self {
+        Self {
+            code: "H72.21.01".into(),
+            name: "UBND xã Tân Lập".into(),
+            location: "Tây Ninh".into(),
+            book: "01".into(),
+            book_code: "SCT/BS".into(),
+            copy_type: "Bản sao điện tử chứng thực từ bản chính".into(),
+            statement: "Chứng thực bản sao đúng với bản chính.".into(),
+        }
+    }
+}
+
+/// Directory of the TEST PKI, relative to the working directory.
+pub const TEST_PKI_DIR: &str = "certs-test";
+
+impl Default for Config {
+    fn default() -> Self {
+        let pki = Path::new(TEST_PKI_DIR);
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("data"),
+            agency: AgencyConfig::default(),
+            signers: SignersConfig {
+                agency: SignerConfig {
+                    key_file: pki.join("agency.key.pem"),
+                    chain_file: pki.join("agency-chain.pem"),
+                    name: "UBND xã Tân Lập".into(),
+                    title: String::new(),
+                },
+                certifier: Some(SignerConfig {
+                    key_file: pki.join("certifier.key.pem"),
+                    chain_file: pki.join("certifier-chain.pem"),
+                    name: "Nguyễn Thị Hồng Nhung".into(),
+                    title: "Phó Chủ tịch UBND xã".into(),
+                }),
+            },
+            trust: TrustConfig {
+                anchors: vec![pki.join("root.pem")],
+                crls: vec![pki.join("issuing-ca.crl"), pki.join("root.crl")],
+            },
+            limits: Limits::default(),
+            using_test_pki: true,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (or the defaults when `None`), applies environment overrides
+    /// (`SAOY_LISTEN`, `SAOY_DATA_DIR`, `SAOY_AGENCY_KEY_FILE`, `SAOY_CERTIFIER_KEY_FILE`)
+    /// and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            None => Config::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                Self::parse(&text, &p.display().to_string())?
+            }
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (no env, no validation).
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        config.using_test_pki = config.signers.agency.key_file.starts_with(TEST_PKI_DIR);
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("SAOY_LISTEN") {
+            self.listen = v.parse().map_err(|_| ConfigError::Invalid {
+                field: "listen",
+                message: format!("SAOY_LISTEN={v:?} is not an address like 127.0.0.1:50051"),
+            })?;
+        }
+        if let Some(v) = get("SAOY_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("SAOY_AGENCY_KEY_FILE") {
+            self.signers.agency.key_file = v.into();
+        }
+        if let (Some(v), Some(c)) = (
+            get("SAOY_CERTIFIER_KEY_FILE"),
+            self.signers.certifier.as_mut(),
+        ) {
+            c.key_file = v.into();
+        }
+        Ok(())
+    }
+
+    /// Checks every field; errors name the field and say what to fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let code_ok = !self.agency.code.is_empty()
+            && self.agency.code.len() <= 35
+            && self
+                .agency
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.');
+        if !code_ok {
+            return Err(ConfigError::Invalid {
+                field: "agency.code",
+                message: "must be the agency e-identifier: 1 to 35 of A-Z, 0-9 and '.'".into(),
+            });
+        }
+        for (field, value) in [
+            ("agency.name", &self.agency.name),
+            ("agency.book", &self.agency.book),
+            ("agency.book_code", &self.agency.book_code),
+            ("agency.statement", &self.agency.statement),
+        ] {
+            if value.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must not be empty".into(),
+                });
+            }
+        }
+        check_file("signers.agency.key_file", &self.signers.agency.key_file)?;
+        check_file("signers.agency.chain_file", &self.signers.agency.chain_file)?;
+        if let Some(c) = &self.signers.certifier {
+            check_file("signers.certifier.key_file", &c.key_file)?;
+            check_file("signers.certifier.chain_file", &c.chain_file)?;
+            if c.name.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    field: "signers.certifier.name",
+                    message: "the certifier's full name is printed on the copy; set it".into(),
+                });
+            }
+        }
+        if self.trust.anchors.is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "trust.anchors",
+                message: "list at least one PEM file of trust anchors".into(),
+            });
+        }
+        for a in &self.trust.anchors {
+            check_file("trust.anchors", a)?;
+        }
+        for c in &self.trust.crls {
+            check_file("trust.crls", c)?;
+        }
+        let l = &self.limits;
+        if l.min_dpi == 0 || l.max_pages == 0 || l.max_files == 0 || l.max_file_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                field: "limits",
+                message: "min_dpi, max_pages, max_files and max_file_bytes must be above 0".into(),
+            });
+        }
+        if l.max_upload_bytes < l.max_file_bytes {
+            return Err(ConfigError::Invalid {
+                field: "limits.max_upload_bytes",
+                message: "must be at least limits.max_file_bytes".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_file(field: &'static str, path: &Path) -> Result<(), ConfigError> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let hint = if path.starts_with(TEST_PKI_DIR) {
+        " (the default TEST PKI is read from ./certs-test: run from the repository root, or pass --config)"
+    } else {
+        ""
+    };
+    Err(ConfigError::Invalid {
+        field,
+        message: format!("file {} not found{hint}", path.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = Config::parse("listen = \"127.0.0.1:1\"\nbogus = 1\n", "t.toml").unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn bad_agency_code_is_named() {
+        let mut c = Config::default();
+        c.agency.code = "bad code".into();
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("agency.code"), "{err}");
+    }
+
+    #[test]
+    fn env_override_of_listen_is_checked() {
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|k| (k == "SAOY_LISTEN").then(|| "nonsense".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("SAOY_LISTEN"), "{err}");
+    }
+}

@@ -1,0 +1,54 @@
+//! The crate-wide error type. Module errors convert into it; `service::status` maps it to
+//! gRPC status codes in one place.
+
+use crate::config::ConfigError;
+use crate::digitize::DigitizeError;
+use crate::pdf::PdfError;
+use crate::pki::key::KeyError;
+use crate::records::RecordsError;
+use crate::sign::SignError;
+use crate::store::StoreError;
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller sent something malformed or incomplete; the message says what to fix.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The caller sent more than a limit allows; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The requested copy or record does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with an earlier one (e.g. a reused client request id).
+    #[error("{0}")]
+    Conflict(String),
+    /// The uploaded originals were refused.
+    #[error(transparent)]
+    Digitize(#[from] DigitizeError),
+    /// Building the copy PDF failed.
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// A signing key could not be loaded or used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The object store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Records, book or index trouble.
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    /// Configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A bug or an impossible state; details are logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,32 @@
+//! saoy — electronic certified copies ("sao y bản chính").
+//!
+//! Flow: [`digitize`] decodes scans → [`pdf`] assembles the copy → [`sign`] adds PAdES
+//! signatures → [`store`]/[`records`] keep it → [`verify`] re-checks it on every read.
+//! [`app`] ties the steps together; [`service`] exposes them over gRPC. Dependencies point
+//! one way: `service` → `app` → `records`/`sign`/`verify`/`digitize`/`pdf` → `pki`/`store`.
+
+#[cfg(saoy_integrated)]
+pub mod app;
+pub mod config;
+pub mod digitize;
+#[cfg(saoy_integrated)]
+pub mod error;
+pub mod pdf;
+pub mod pki;
+pub mod records;
+#[cfg(saoy_integrated)]
+pub mod service;
+pub mod sign;
+pub mod store;
+pub mod verify;
+
+/// Generated gRPC types for package `saoy.v1`.
+pub mod proto {
+    #![allow(missing_docs, clippy::all, clippy::pedantic)]
+    tonic::include_proto!("saoy.v1");
+    /// Encoded file descriptor set, for the reflection service.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("saoy_descriptor");
+}
+
+#[cfg(saoy_integrated)]
+pub use error::{Error, Result};

@@ -1,0 +1,558 @@
+//! Builds the certified copy PDF from the digitised original (krilla).
+//!
+//! Layout:
+//! - every page of the original becomes one page, in order. A scan's page size follows its
+//!   resolution (`width_pt = px / dpi × 72`), shown upright per its EXIF orientation; the
+//!   JPEG bytes are embedded unchanged (DCTDecode), PNG losslessly (Flate). Pages of an
+//!   uploaded PDF are embedded as they are, at their own size;
+//! - page 1 carries the copy stamp of NĐ 30/2020 (Phụ lục I, Phần II, mục I.3): text only,
+//!   top right, Liberation Serif (Times New Roman metrics) 10 pt, black, no background so
+//!   nothing of the original is hidden. Its box is [`AssembledCopy::stamp_area`], where the
+//!   agency's signature widget goes;
+//! - a final A4 page is ALWAYS added for the certification block (lời chứng): statement,
+//!   reference number and book, date, "NGƯỜI THỰC HIỆN CHỨNG THỰC", the certifier's title,
+//!   a box for the certifier's signature ([`AssembledCopy::certification_area`]), the
+//!   certifier's name, the agency, and a QR code of [`CopyContent::qr_payload`] with a
+//!   caption. (Fitting the block under the last scanned page would need free-space
+//!   detection; a separate page is simpler and always legible.)
+//!
+//! The document is exported as PDF/A-2b when [`CopyContent::pdfa`] is set and the original
+//! has no PDF pages (krilla cannot vouch for embedded PDF content), and when krilla's
+//! validator accepts it (e.g. a CMYK JPEG without ICC profile is not); otherwise as plain
+//! PDF 1.7 (or newer if an embedded PDF needs it). [`AssembledCopy::pdfa`] tells which.
+
+use std::num::NonZeroU64;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use krilla::configure::{Archival, ConfigurationBuilder, PdfVersion};
+use krilla::error::KrillaError;
+use krilla::geom::{Size, Transform};
+use krilla::image::Image;
+use krilla::metadata::{DateTime, Metadata};
+use krilla::page::PageSettings;
+use krilla::pdf::{Pdf, PdfDocument};
+use krilla::surface::Surface;
+use krilla::{Data, Document, SerializeSettings};
+
+use super::PdfError;
+use super::qr::{QUIET_ZONE, QrSymbol};
+use super::text::{self, Face, Line};
+use crate::digitize::{Digitized, Page, PageImage};
+
+/// Text of the certified copy; every string is drawn as given (normalised to NFC).
+#[derive(Debug, Clone)]
+pub struct CopyContent {
+    /// Identifier of the copy (shown in the QR caption).
+    pub copy_id: String,
+    /// Exact text the QR code encodes (the copy id).
+    pub qr_payload: String,
+    /// Certification statement, e.g. "Chứng thực bản sao đúng với bản chính."
+    pub statement: String,
+    /// Number and book, e.g. "Số chứng thực: 12, quyển số 01/2026-SCT/BS".
+    pub reference: String,
+    /// Date line, e.g. "Ngày 24 tháng 11 năm 2026".
+    pub date_line: String,
+    /// Certifier's title (chức danh); empty to leave out.
+    pub certifier_title: String,
+    /// Certifier's full name; empty to leave out.
+    pub certifier_name: String,
+    /// Certifying agency.
+    pub agency: String,
+    /// Copy stamp for page 1, top right: copy type, agency, signing time (ISO 8601 with
+    /// +07:00). A line that parses as RFC 3339 also dates the document metadata.
+    pub stamp_lines: Vec<String>,
+    /// Document title (metadata).
+    pub title: String,
+    /// Ask for PDF/A-2b (granted only when possible, see [`AssembledCopy::pdfa`]).
+    pub pdfa: bool,
+}
+
+/// A rectangle on one page, for a signature widget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Area {
+    /// 0-based page index.
+    pub page_index: usize,
+    /// PDF user space, points from the bottom-left corner: llx, lly, urx, ury.
+    pub rect: [f32; 4],
+}
+
+/// The built, unsigned copy.
+#[derive(Debug, Clone)]
+pub struct AssembledCopy {
+    /// The PDF bytes.
+    pub pdf: Vec<u8>,
+    /// Box of the copy stamp on page 1 (agency signature).
+    pub stamp_area: Area,
+    /// Signature box in the certification block on the last page (certifier signature).
+    pub certification_area: Area,
+    /// Pages in the copy: the original's pages plus the certification page.
+    pub page_count: usize,
+    /// True when the file was exported and validated as PDF/A-2b.
+    pub pdfa: bool,
+}
+
+/// A4 in points.
+const A4: (f32, f32) = (595.276, 841.89);
+/// Largest page side most readers accept (PDF 1.7 Annex C), in points.
+const MAX_PAGE_SIDE: f32 = 14_400.0;
+/// Copy stamp font size (NĐ 30/2020: 10 pt).
+const STAMP_SIZE: f32 = 10.0;
+/// QR code side, points (about 34 mm).
+const QR_SIDE: f32 = 96.0;
+
+/// Builds the certified copy; see the module documentation for the layout.
+pub fn assemble(d: &Digitized, c: &CopyContent) -> Result<AssembledCopy, PdfError> {
+    if d.pages.is_empty() {
+        return Err(PdfError::NoPages);
+    }
+    text::check_fonts().map_err(PdfError::Text)?;
+    let qr = QrSymbol::encode(&c.qr_payload).map_err(PdfError::QrCode)?;
+    let sources = d
+        .pdf_sources
+        .iter()
+        .map(|b| {
+            let data: Arc<bytes::Bytes> = Arc::new(b.clone());
+            Pdf::new(data).ok().map(|p| PdfDocument::new(Arc::new(p)))
+        })
+        .collect::<Vec<_>>();
+    let has_pdf_pages = d.pages.iter().any(|p| matches!(p, Page::PdfPage { .. }));
+    let mut mode = if c.pdfa && !has_pdf_pages {
+        Mode::PdfA
+    } else {
+        Mode::Plain(PdfVersion::Pdf17)
+    };
+    // At most: PDF/A refused → plain 1.7 → newer version for an embedded PDF 2.0.
+    for _ in 0..3 {
+        let attempt = catch_unwind(AssertUnwindSafe(|| build(d, c, &sources, &qr, mode)))
+            .map_err(|_| PdfError::Export("the PDF writer failed unexpectedly".into()))?;
+        match attempt {
+            Ok(built) => return Ok(built),
+            Err(Retry::As(next)) => {
+                if mode == Mode::PdfA {
+                    tracing::warn!("certified copy cannot be PDF/A-2b; exporting plain PDF");
+                }
+                mode = next;
+            }
+            Err(Retry::Fail(e)) => return Err(e),
+        }
+    }
+    Err(PdfError::Export(
+        "no PDF version fits the embedded documents".into(),
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    PdfA,
+    Plain(PdfVersion),
+}
+
+enum Retry {
+    As(Mode),
+    Fail(PdfError),
+}
+
+impl From<PdfError> for Retry {
+    fn from(e: PdfError) -> Self {
+        Retry::Fail(e)
+    }
+}
+
+fn build(
+    d: &Digitized,
+    c: &CopyContent,
+    sources: &[Option<PdfDocument>],
+    qr: &QrSymbol,
+    mode: Mode,
+) -> Result<AssembledCopy, Retry> {
+    let configuration = match mode {
+        Mode::PdfA => ConfigurationBuilder::new().with_archival_validator(Archival::A2_B),
+        Mode::Plain(v) => ConfigurationBuilder::new().with_version(v),
+    }
+    .finish()
+    .map_err(|e| PdfError::Export(format!("{e:?}")))?;
+    let settings = SerializeSettings {
+        configuration,
+        enable_tagging: false,
+        ..SerializeSettings::default()
+    };
+    let mut doc = Document::new_with(settings);
+    doc.set_metadata(metadata(c));
+
+    let mut stamp_area = None;
+    for (i, page) in d.pages.iter().enumerate() {
+        let (w, h) = page_size(page);
+        let settings = PageSettings::from_wh(w, h).ok_or_else(|| PdfError::Image {
+            page: i + 1,
+            reason: format!("invalid page size {w}×{h} pt"),
+        })?;
+        let mut pdf_page = doc.start_page_with(settings);
+        let mut surface = pdf_page.surface();
+        surface.set_location(location(i));
+        draw_original(&mut surface, i, page, (w, h), sources)?;
+        if i == 0 {
+            let rect = draw_stamp(&mut surface, &c.stamp_lines, w, h)?;
+            stamp_area = Some(Area {
+                page_index: 0,
+                rect,
+            });
+        }
+        surface.reset_location();
+        surface.finish();
+        pdf_page.finish();
+    }
+    let last = d.pages.len();
+    let rect = {
+        let mut pdf_page = doc.start_page_with(
+            PageSettings::from_wh(A4.0, A4.1)
+                .ok_or_else(|| PdfError::Export("A4 page size rejected".into()))?,
+        );
+        let mut surface = pdf_page.surface();
+        let rect = draw_certification(&mut surface, c, qr)?;
+        surface.finish();
+        pdf_page.finish();
+        rect
+    };
+    let pdf = doc.finish().map_err(|e| export_error(e, mode))?;
+    Ok(AssembledCopy {
+        pdf,
+        stamp_area: stamp_area.unwrap_or(Area {
+            page_index: 0,
+            rect: [0.0; 4],
+        }),
+        certification_area: Area {
+            page_index: last,
+            rect,
+        },
+        page_count: last + 1,
+        pdfa: mode == Mode::PdfA,
+    })
+}
+
+/// Location tag of page `i`, so krilla errors name the page.
+fn location(i: usize) -> NonZeroU64 {
+    NonZeroU64::new(i as u64 + 1).unwrap_or(NonZeroU64::MIN)
+}
+
+fn page_of(loc: Option<NonZeroU64>) -> usize {
+    loc.map_or(0, |l| l.get() as usize)
+}
+
+/// Maps a krilla export error: a PDF/A refusal or a version clash asks for another try.
+fn export_error(e: KrillaError, mode: Mode) -> Retry {
+    match e {
+        KrillaError::Validation(errors) if mode == Mode::PdfA => {
+            tracing::warn!(?errors, "PDF/A-2b validation refused the copy");
+            Retry::As(Mode::Plain(PdfVersion::Pdf17))
+        }
+        KrillaError::Pdf(_, krilla::pdf::PdfError::VersionMismatch(v), _)
+            if mode != Mode::Plain(v) && mode != Mode::PdfA =>
+        {
+            Retry::As(Mode::Plain(v))
+        }
+        KrillaError::Pdf(_, err, loc) => Retry::Fail(PdfError::EmbeddedPdf {
+            page: page_of(loc),
+            reason: err.to_string(),
+        }),
+        KrillaError::Image(_, loc, reason) => Retry::Fail(PdfError::Image {
+            page: page_of(loc),
+            reason,
+        }),
+        KrillaError::SixteenBitImage(_, loc) => Retry::Fail(PdfError::Image {
+            page: page_of(loc),
+            reason: "16-bit image needs PDF 1.5 or later".into(),
+        }),
+        KrillaError::Validation(errors) => Retry::Fail(PdfError::PdfA(format!("{errors:?}"))),
+        other => Retry::Fail(PdfError::Export(other.to_string())),
+    }
+}
+
+/// Size of a scan as drawn before orientation, in points (px / dpi × 72).
+fn image_extent(image: &PageImage, dpi_x: f32, dpi_y: f32) -> (f32, f32) {
+    let (px_w, px_h) = image.pixel_size();
+    (px_w as f32 / dpi_x * 72.0, px_h as f32 / dpi_y * 72.0)
+}
+
+/// Final page size in points: orientation applied, shrunk to at most [`MAX_PAGE_SIDE`].
+fn page_size(page: &Page) -> (f32, f32) {
+    let (w, h) = match page {
+        Page::Image {
+            image,
+            dpi_x,
+            dpi_y,
+            orientation,
+            ..
+        } => {
+            let (w, h) = image_extent(image, *dpi_x, *dpi_y);
+            if swaps_axes(*orientation) {
+                (h, w)
+            } else {
+                (w, h)
+            }
+        }
+        Page::PdfPage {
+            width_pt,
+            height_pt,
+            ..
+        } => (*width_pt, *height_pt),
+    };
+    let k = shrink_factor(w, h);
+    (w * k, h * k)
+}
+
+fn shrink_factor(w: f32, h: f32) -> f32 {
+    (MAX_PAGE_SIDE / w).min(MAX_PAGE_SIDE / h).min(1.0)
+}
+
+fn swaps_axes(orientation: u8) -> bool {
+    matches!(orientation, 5..=8)
+}
+
+/// Maps the stored image box (0..w, 0..h; y down) onto the upright page, per EXIF orientation.
+fn orientation_transform(orientation: u8, w: f32, h: f32) -> Transform {
+    // from_row(sx, ky, kx, sy, tx, ty): x' = sx·x + kx·y + tx, y' = ky·x + sy·y + ty
+    match orientation {
+        2 => Transform::from_row(-1.0, 0.0, 0.0, 1.0, w, 0.0),
+        3 => Transform::from_row(-1.0, 0.0, 0.0, -1.0, w, h),
+        4 => Transform::from_row(1.0, 0.0, 0.0, -1.0, 0.0, h),
+        5 => Transform::from_row(0.0, 1.0, 1.0, 0.0, 0.0, 0.0),
+        6 => Transform::from_row(0.0, 1.0, -1.0, 0.0, h, 0.0),
+        7 => Transform::from_row(0.0, -1.0, -1.0, 0.0, h, w),
+        8 => Transform::from_row(0.0, -1.0, 1.0, 0.0, 0.0, w),
+        _ => Transform::identity(),
+    }
+}
+
+fn shared(b: &bytes::Bytes) -> Data {
+    let arc: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(b.clone());
+    Data::from(arc)
+}
+
+/// Draws page `i` of the original to fill a page of `size`.
+fn draw_original(
+    surface: &mut Surface<'_>,
+    i: usize,
+    page: &Page,
+    size: (f32, f32),
+    sources: &[Option<PdfDocument>],
+) -> Result<(), Retry> {
+    match page {
+        Page::Image {
+            image,
+            dpi_x,
+            dpi_y,
+            orientation,
+            ..
+        } => {
+            let loaded = match image {
+                PageImage::Jpeg { data, .. } => Image::from_jpeg(shared(data), false),
+                PageImage::Png { data, .. } => Image::from_png(shared(data), false),
+            }
+            .map_err(|reason| PdfError::Image {
+                page: i + 1,
+                reason,
+            })?;
+            let (w, h) = image_extent(image, *dpi_x, *dpi_y);
+            let (pw, ph) = if swaps_axes(*orientation) {
+                (h, w)
+            } else {
+                (w, h)
+            };
+            let k = shrink_factor(pw, ph);
+            let drawn = Size::from_wh(w, h).ok_or_else(|| PdfError::Image {
+                page: i + 1,
+                reason: format!("invalid image size {w}×{h} pt"),
+            })?;
+            surface.push_transform(&Transform::from_scale(k, k));
+            surface.push_transform(&orientation_transform(*orientation, w, h));
+            surface.draw_image(loaded, drawn);
+            surface.pop();
+            surface.pop();
+        }
+        Page::PdfPage {
+            pdf_source,
+            page_index,
+            ..
+        } => {
+            let document = sources
+                .get(*pdf_source)
+                .ok_or(PdfError::MissingSource {
+                    page: i + 1,
+                    source_index: *pdf_source,
+                })?
+                .as_ref()
+                .ok_or_else(|| PdfError::EmbeddedPdf {
+                    page: i + 1,
+                    reason: "the uploaded PDF cannot be parsed".into(),
+                })?;
+            let target = Size::from_wh(size.0, size.1).ok_or_else(|| PdfError::EmbeddedPdf {
+                page: i + 1,
+                reason: "invalid page size".into(),
+            })?;
+            surface.draw_pdf_page(document, target, *page_index);
+        }
+    }
+    Ok(())
+}
+
+/// Draws the NĐ 30/2020 copy stamp at the top right of a `w`×`h` page; returns its box in
+/// PDF user space. The font shrinks below 10 pt only if the page is too narrow.
+fn draw_stamp(
+    surface: &mut Surface<'_>,
+    lines: &[String],
+    w: f32,
+    h: f32,
+) -> Result<[f32; 4], Retry> {
+    let margin = (w.min(h) * 0.03).clamp(4.0, 24.0);
+    let pad = 4.0;
+    let shape_all = |size: f32| -> Result<Vec<Line>, Retry> {
+        lines
+            .iter()
+            .map(|l| text::shape(l, Face::Regular, size).map_err(|e| PdfError::Text(e).into()))
+            .collect()
+    };
+    let mut size = STAMP_SIZE;
+    let mut shaped = shape_all(size)?;
+    let widest = shaped.iter().map(|l| l.width).fold(0.0_f32, f32::max);
+    let room = w - 2.0 * margin - 2.0 * pad;
+    if widest > room && room > 0.0 {
+        size = (size * room / widest).max(4.0);
+        shaped = shape_all(size)?;
+    }
+    let widest = shaped
+        .iter()
+        .map(|l| l.width)
+        .fold(0.0_f32, f32::max)
+        .max(size * 12.0);
+    let leading = size * 1.25;
+    let box_w = widest + 2.0 * pad;
+    let box_h = leading * shaped.len().max(2) as f32 + 2.0 * pad;
+    let x1 = w - margin;
+    let x0 = (x1 - box_w).max(0.0);
+    let y0 = margin;
+    let y1 = (y0 + box_h).min(h);
+    for (k, line) in shaped.iter().enumerate() {
+        let baseline = y0 + pad + k as f32 * leading + size * 0.95;
+        line.draw(surface, x0 + pad, baseline)
+            .map_err(PdfError::Text)?;
+    }
+    Ok([x0, h - y1, x1, h - y0])
+}
+
+/// Draws the certification page (A4); returns the certifier's signature box in PDF user space.
+fn draw_certification(
+    surface: &mut Surface<'_>,
+    c: &CopyContent,
+    qr: &QrSymbol,
+) -> Result<[f32; 4], Retry> {
+    let (page_w, page_h) = A4;
+    let left = 70.0;
+    let right = page_w - 56.0;
+    let text_err = |e: String| -> Retry { PdfError::Text(e).into() };
+    let mut y = 72.0;
+
+    // Agency, top left, as in the heading of an administrative document.
+    let agency_col = (left, left + 250.0);
+    for line in
+        text::wrap(&c.agency, Face::Bold, 12.0, agency_col.1 - agency_col.0).map_err(text_err)?
+    {
+        centered(surface, &line, (agency_col.0 + agency_col.1) / 2.0, y)?;
+        y += 15.0;
+    }
+    y += 40.0;
+
+    // Statement and reference, centred on the page.
+    let middle = (left + right) / 2.0;
+    for line in text::wrap(&c.statement, Face::Bold, 14.0, right - left).map_err(text_err)? {
+        centered(surface, &line, middle, y)?;
+        y += 19.0;
+    }
+    y += 4.0;
+    for line in text::wrap(&c.reference, Face::Regular, 13.0, right - left).map_err(text_err)? {
+        centered(surface, &line, middle, y)?;
+        y += 18.0;
+    }
+    y += 30.0;
+
+    // Signature block in the right half.
+    let col = (page_w / 2.0 - 10.0, right);
+    let col_mid = (col.0 + col.1) / 2.0;
+    let col_w = col.1 - col.0;
+    let mut block = |text: &str, face: Face, y: &mut f32| -> Result<(), Retry> {
+        for line in text::wrap(text, face, 13.0, col_w).map_err(text_err)? {
+            centered(surface, &line, col_mid, *y)?;
+            *y += 18.0;
+        }
+        Ok(())
+    };
+    block(&c.date_line, Face::Regular, &mut y)?;
+    block("NGƯỜI THỰC HIỆN CHỨNG THỰC", Face::Bold, &mut y)?;
+    block(&c.certifier_title, Face::Regular, &mut y)?;
+    let sig_w = 220.0;
+    let sig_h = 96.0;
+    let sig_top = y - 6.0;
+    let sig = [
+        col_mid - sig_w / 2.0,
+        sig_top,
+        col_mid + sig_w / 2.0,
+        sig_top + sig_h,
+    ];
+    y = sig_top + sig_h + 18.0;
+    block(&c.certifier_name, Face::Bold, &mut y)?;
+
+    // QR code and caption, bottom left.
+    let module = QR_SIDE / qr.width() as f32;
+    let qr_top = (y + 30.0 + QUIET_ZONE as f32 * module).max(page_h - 72.0 - QR_SIDE - 40.0);
+    qr.draw(surface, left, qr_top, QR_SIDE);
+    let caption_x = left + QR_SIDE + (QUIET_ZONE as f32 * module).max(12.0);
+    let caption_w = right - caption_x;
+    let mut cy = qr_top + 14.0;
+    for (text, face) in [
+        ("Mã tra cứu bản sao điện tử:", Face::Regular),
+        (c.copy_id.as_str(), Face::Bold),
+        (
+            "Quét mã QR hoặc nhập mã này để kiểm tra bản sao và chữ ký số.",
+            Face::Regular,
+        ),
+    ] {
+        for line in text::wrap(text, face, 10.0, caption_w).map_err(text_err)? {
+            line.draw(surface, caption_x, cy).map_err(text_err)?;
+            cy += 13.0;
+        }
+    }
+    Ok([sig[0], page_h - sig[3], sig[2], page_h - sig[1]])
+}
+
+fn centered(surface: &mut Surface<'_>, line: &Line, cx: f32, baseline: f32) -> Result<(), Retry> {
+    line.draw(surface, cx - line.width / 2.0, baseline)
+        .map_err(|e| PdfError::Text(e).into())
+}
+
+fn metadata(c: &CopyContent) -> Metadata {
+    let when = c
+        .stamp_lines
+        .iter()
+        .find_map(|l| {
+            time::OffsetDateTime::parse(l.trim(), &time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    let (oh, om, _) = when.offset().as_hms();
+    let date = DateTime::new(when.year().clamp(0, 9999) as u16)
+        .month(u8::from(when.month()))
+        .day(when.day())
+        .hour(when.hour())
+        .minute(when.minute())
+        .second(when.second())
+        .utc_offset_hour(oh)
+        .utc_offset_minute(om.unsigned_abs());
+    Metadata::new()
+        .title(c.title.clone())
+        .description(format!("{} {}", c.statement, c.reference))
+        .authors(vec![c.agency.clone()])
+        .language("vi".into())
+        .creator("saoy".into())
+        .creation_date(date)
+        .document_id(c.copy_id.clone())
+}

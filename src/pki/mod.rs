@@ -1,0 +1,6 @@
+//! Certificates and keys: signer credentials (ring keys + chains), trust anchors and CRLs,
+//! and the test-only CA hierarchy generator.
+
+pub mod key;
+pub mod testca;
+pub mod trust;

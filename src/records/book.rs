@@ -1,0 +1,259 @@
+//! The certification book (sổ chứng thực): one gapless number sequence per agency and year.
+//!
+//! A number is claimed by creating its entry with `put_if_absent`, so two processes sharing
+//! a store can never take the same number. A reserver only tries `n` after seeing `n - 1`
+//! taken (by itself, or in a listing), and entries are never deleted, so no gap can appear.
+//! Within a process, reservers of one book queue on a lock that caches the last number.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, TryStreamExt};
+
+use super::model::{BookEntry, EntryState, Record, Reservation, SCHEMA_VERSION};
+use super::validate::{validate_agency_code, validate_year};
+use super::{RecordsError, keys};
+use crate::store::ObjectStore;
+
+/// Book number (quyển số) used for every year: one electronic book per year.
+pub const DEFAULT_BOOK: &str = "01";
+
+/// Highest number the 8-digit entry keys can hold.
+const MAX_NUMBER: u64 = 99_999_999;
+
+/// Entries read in parallel when exporting a book.
+const READ_PARALLELISM: usize = 16;
+
+type Cursor = Arc<tokio::sync::Mutex<Option<u64>>>;
+
+/// Numbering and entries of all books in one store.
+pub(super) struct Books {
+    store: Arc<dyn ObjectStore>,
+    /// Last number this process knows taken, per (agency, year).
+    cursors: Mutex<HashMap<(String, i32), Cursor>>,
+    /// Identifies this instance's claims, to resolve ambiguous write outcomes.
+    instance: String,
+    claims: AtomicU64,
+}
+
+impl Books {
+    pub(super) fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            store,
+            cursors: Mutex::new(HashMap::new()),
+            instance: format!("{:016x}", rand::random::<u64>()),
+            claims: AtomicU64::new(0),
+        }
+    }
+
+    fn cursor(&self, agency: &str, year: i32) -> Cursor {
+        let mut cursors = self.cursors.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(cursors.entry((agency.to_string(), year)).or_default())
+    }
+
+    /// Takes the next free number of `agency`'s book for `year`.
+    pub(super) async fn reserve(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<Reservation, RecordsError> {
+        validate_agency_code(agency)?;
+        validate_year(year)?;
+        let cursor = self.cursor(agency, year);
+        let mut last = cursor.lock().await;
+        let prefix = keys::book_prefix(agency, year);
+        let mut next = match *last {
+            Some(n) => n + 1,
+            None => self.highest(&prefix).await? + 1,
+        };
+        let mut relisted = false;
+        loop {
+            if next > MAX_NUMBER {
+                return Err(RecordsError::BookFull {
+                    agency: agency.to_string(),
+                    year,
+                });
+            }
+            if self.claim(agency, year, next).await? {
+                *last = Some(next);
+                return Ok(Reservation {
+                    agency_code: agency.to_string(),
+                    number: next,
+                    book: DEFAULT_BOOK.to_string(),
+                    year,
+                });
+            }
+            // Another process took `next`: jump past everything taken (listing once per
+            // reservation), then step one by one past concurrent claims.
+            next = if relisted {
+                next + 1
+            } else {
+                relisted = true;
+                (self.highest(&prefix).await? + 1).max(next + 1)
+            };
+        }
+    }
+
+    /// Tries to create the `Reserved` entry for `number`; `false` if it was taken.
+    async fn claim(&self, agency: &str, year: i32, number: u64) -> Result<bool, RecordsError> {
+        let key = keys::book_entry(agency, year, number);
+        let claim = self.claims.fetch_add(1, Ordering::Relaxed);
+        let entry = BookEntry {
+            schema_version: SCHEMA_VERSION,
+            agency_code: agency.to_string(),
+            year,
+            book: DEFAULT_BOOK.to_string(),
+            number,
+            reserved_at: keys::now_vietnam(),
+            reserved_by: format!("{}-{claim}", self.instance),
+            state: EntryState::Reserved,
+        };
+        let bytes = keys::encode(&key, &entry)?;
+        match self.store.put_if_absent(&key, bytes.clone()).await {
+            Ok(created) => Ok(created),
+            // The write may have landed before the failure (e.g. a lost response): if the
+            // entry holds exactly our claim, the number is ours.
+            Err(e) => match self.store.get(&key).await {
+                Ok(Some(stored)) if stored == bytes => Ok(true),
+                _ => Err(e.into()),
+            },
+        }
+    }
+
+    /// The highest number with an entry under `prefix`, 0 for an empty book.
+    async fn highest(&self, prefix: &str) -> Result<u64, RecordsError> {
+        let listed = self.store.list(prefix).await?;
+        Ok(listed
+            .iter()
+            .rev()
+            .find_map(|key| keys::book_number(prefix, key))
+            .unwrap_or(0))
+    }
+
+    async fn read(&self, r: &Reservation) -> Result<(String, BookEntry), RecordsError> {
+        let key = keys::book_entry(&r.agency_code, r.year, r.number);
+        let bytes = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| state_error(r, "was never reserved"))?;
+        let entry = keys::decode(&key, &bytes)?;
+        Ok((key, entry))
+    }
+
+    /// Checks that `r` may still be issued as `record_id` (reserved, or already issued to
+    /// the same record on a retry).
+    pub(super) async fn check_open(
+        &self,
+        r: &Reservation,
+        record_id: &str,
+    ) -> Result<(), RecordsError> {
+        let (_, entry) = self.read(r).await?;
+        match entry.state {
+            EntryState::Reserved => Ok(()),
+            EntryState::Issued {
+                record_id: ref id, ..
+            } if id == record_id => Ok(()),
+            EntryState::Issued { record_id: id, .. } => {
+                Err(state_error(r, &format!("was already issued as copy {id}")))
+            }
+            EntryState::Void { reason, .. } => Err(state_error(
+                r,
+                &format!("was voided ({reason}); reserve a new number"),
+            )),
+        }
+    }
+
+    /// Enters `record` as issued under `r`.
+    pub(super) async fn mark_issued(
+        &self,
+        r: &Reservation,
+        record: &Record,
+    ) -> Result<(), RecordsError> {
+        self.check_open(r, &record.id).await?;
+        let (key, mut entry) = self.read(r).await?;
+        entry.state = EntryState::Issued {
+            record_id: record.id.clone(),
+            issued_at: record.issued_at.clone(),
+            owner_id: record.owner_id.clone(),
+            document_type: record.document_type.clone(),
+            document_name: record.document_name.clone(),
+            procedure_code: record.procedure_code.clone(),
+            page_count: record.page_count,
+            copy_sha256: record.copy_sha256.clone(),
+        };
+        self.store.put(&key, keys::encode(&key, &entry)?).await?;
+        Ok(())
+    }
+
+    /// Enters `r` as void with `reason`. Voiding twice keeps the first reason; an issued
+    /// number cannot be voided (revoke the copy instead).
+    pub(super) async fn void(&self, r: &Reservation, reason: &str) -> Result<(), RecordsError> {
+        validate_agency_code(&r.agency_code)?;
+        validate_year(r.year)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(RecordsError::InvalidInput(
+                "a void entry needs a reason: say why no copy was issued".into(),
+            ));
+        }
+        let (key, mut entry) = self.read(r).await?;
+        match entry.state {
+            EntryState::Reserved => {}
+            EntryState::Void { .. } => return Ok(()),
+            EntryState::Issued { record_id, .. } => {
+                return Err(state_error(
+                    r,
+                    &format!("was issued as copy {record_id}; revoke the copy instead of voiding"),
+                ));
+            }
+        }
+        entry.state = EntryState::Void {
+            reason: reason.to_string(),
+            at: keys::now_vietnam(),
+        };
+        self.store.put(&key, keys::encode(&key, &entry)?).await?;
+        Ok(())
+    }
+
+    /// All entries of a book, by number.
+    pub(super) async fn entries(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<Vec<BookEntry>, RecordsError> {
+        validate_agency_code(agency)?;
+        validate_year(year)?;
+        let prefix = keys::book_prefix(agency, year);
+        let listed = self.store.list(&prefix).await?;
+        let numbered: Vec<String> = listed
+            .into_iter()
+            .filter(|key| keys::book_number(&prefix, key).is_some())
+            .collect();
+        futures::stream::iter(numbered)
+            .map(|key| async move {
+                let bytes = self
+                    .store
+                    .get(&key)
+                    .await?
+                    .ok_or_else(|| RecordsError::Corrupt {
+                        key: key.clone(),
+                        reason: "listed but no longer readable".into(),
+                    })?;
+                keys::decode::<BookEntry>(&key, &bytes)
+            })
+            .buffered(READ_PARALLELISM)
+            .try_collect()
+            .await
+    }
+}
+
+fn state_error(r: &Reservation, problem: &str) -> RecordsError {
+    RecordsError::BookState {
+        agency: r.agency_code.clone(),
+        year: r.year,
+        number: r.number,
+        problem: problem.to_string(),
+    }
+}

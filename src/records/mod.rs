@@ -1,0 +1,42 @@
+//! Reuse metadata, the certification book and idempotency, on top of an
+//! [`ObjectStore`](crate::store::ObjectStore).
+//!
+//! # Key layout
+//! ```text
+//! copies/{id}/copy.pdf                     the signed copy
+//! copies/{id}/original-{n}                 uploaded originals, n from 0 in upload order
+//! records/{id}.json                        Record (reuse metadata)
+//! books/{agency}/{year}/{number:08}.json   BookEntry: reserved → issued | void
+//! requests/{agency}/{sha256hex(client_request_id)}.json   RequestEntry → record id
+//! owners/{owner_id}/{issued}-{id}          OwnerEntry; issued = issued_at in UTC as
+//!                                          YYYYMMDDTHHMMSSZ, so keys sort by issue time
+//! ```
+//! All JSON documents carry `schema_version` (now 1); readers refuse other versions.
+//!
+//! # Write order
+//! [`Registry::commit`] writes originals, the copy, the record, the owner index, marks the
+//! book entry issued, and last the request index. A crash at any point leaves no record or
+//! index pointing at missing bytes, and a request id only resolves once everything else is
+//! in place. A number is reserved before the copy is built (it is printed on it); if the
+//! copy fails the number is entered as void, never skipped.
+
+mod book;
+mod error;
+mod keys;
+mod model;
+mod registry;
+mod requests;
+mod validate;
+
+pub use book::DEFAULT_BOOK;
+pub use error::RecordsError;
+pub use model::{
+    BookEntry, EntryState, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
+    Reservation, SCHEMA_VERSION, SignerFingerprint,
+};
+pub use registry::Registry;
+pub use requests::RequestGuard;
+pub use validate::{
+    validate_agency_code, validate_client_request_id, validate_owner_id, validate_procedure_code,
+    validate_record_id, validate_year,
+};

@@ -1,0 +1,295 @@
+//! [`Registry`]: issues, finds and lists certified copies in an object store.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+
+use super::book::Books;
+use super::model::{
+    BookEntry, OwnerEntry, Record, RecordStatus, RequestEntry, Reservation, SCHEMA_VERSION,
+};
+use super::requests::{RequestGuard, RequestLocks};
+use super::validate::{
+    validate_agency_code, validate_client_request_id, validate_owner_id, validate_record_id,
+};
+use super::{RecordsError, keys};
+use crate::store::ObjectStore;
+
+/// Records read in parallel when listing an owner's copies.
+const READ_PARALLELISM: usize = 16;
+
+/// Records, books and indexes of one store. Cheap to share behind an `Arc`; several
+/// registries (processes) may share one store.
+pub struct Registry {
+    store: Arc<dyn ObjectStore>,
+    books: Books,
+    requests: RequestLocks,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// A registry over `store`.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            books: Books::new(Arc::clone(&store)),
+            store,
+            requests: RequestLocks::default(),
+        }
+    }
+
+    /// Serialises work on one client request id (in-process lock) and returns the existing
+    /// record if this id was already issued. The lock is held until the guard is dropped.
+    pub async fn begin_request(
+        &self,
+        agency_code: &str,
+        client_request_id: &str,
+    ) -> Result<RequestGuard, RecordsError> {
+        validate_agency_code(agency_code)?;
+        validate_client_request_id(client_request_id)?;
+        let lock = self
+            .requests
+            .acquire(format!("{agency_code}\n{client_request_id}"))
+            .await;
+        let existing = self.issued_for(agency_code, client_request_id).await?;
+        Ok(RequestGuard::new(existing, lock))
+    }
+
+    /// The record issued for a request id, if any.
+    async fn issued_for(
+        &self,
+        agency_code: &str,
+        client_request_id: &str,
+    ) -> Result<Option<Record>, RecordsError> {
+        let key = keys::request(agency_code, client_request_id);
+        let Some(bytes) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        let entry: RequestEntry = keys::decode(&key, &bytes)?;
+        if entry.client_request_id != client_request_id || entry.agency_code != agency_code {
+            return Err(RecordsError::Corrupt {
+                key,
+                reason: "the entry is for another request id".into(),
+            });
+        }
+        match self.get(&entry.record_id).await? {
+            Some(record) => Ok(Some(record)),
+            None => Err(RecordsError::Corrupt {
+                key,
+                reason: format!("points to missing record {}", entry.record_id),
+            }),
+        }
+    }
+
+    /// Takes the next number in the agency's book for `year`: gapless from 1, unique, also
+    /// across processes sharing the store.
+    pub async fn reserve_number(
+        &self,
+        agency_code: &str,
+        year: i32,
+    ) -> Result<Reservation, RecordsError> {
+        self.books.reserve(agency_code, year).await
+    }
+
+    /// Stores originals, then the copy, then the record and owner index, then marks the
+    /// book entry issued, then the request-id index. Checks first that `record` matches the
+    /// reservation and the bytes. Safe to retry with the same arguments.
+    pub async fn commit(
+        &self,
+        r: &Reservation,
+        record: &Record,
+        copy: Bytes,
+        originals: Vec<Bytes>,
+    ) -> Result<(), RecordsError> {
+        check_record(r, record, &copy, &originals)?;
+        let owner_key = keys::owner_entry(&record.owner_id, &record.issued_at, &record.id)?;
+        self.books.check_open(r, &record.id).await?;
+
+        for (index, data) in originals.into_iter().enumerate() {
+            self.store
+                .put(&keys::original(&record.id, index), data)
+                .await?;
+        }
+        self.store.put(&keys::copy(&record.id), copy).await?;
+
+        let record_key = keys::record(&record.id);
+        let encoded = keys::encode(&record_key, record)?;
+        if !self.store.put_if_absent(&record_key, encoded).await? {
+            let stored = self.get(&record.id).await?;
+            if stored.as_ref() != Some(record) {
+                return Err(RecordsError::IdTaken(record.id.clone()));
+            }
+        }
+        let owner = OwnerEntry {
+            schema_version: SCHEMA_VERSION,
+            record_id: record.id.clone(),
+        };
+        self.store
+            .put(&owner_key, keys::encode(&owner_key, &owner)?)
+            .await?;
+
+        self.books.mark_issued(r, record).await?;
+
+        let request_key = keys::request(&record.agency_code, &record.client_request_id);
+        let request = RequestEntry {
+            schema_version: SCHEMA_VERSION,
+            agency_code: record.agency_code.clone(),
+            client_request_id: record.client_request_id.clone(),
+            record_id: record.id.clone(),
+        };
+        let encoded = keys::encode(&request_key, &request)?;
+        if !self.store.put_if_absent(&request_key, encoded).await? {
+            let winner = self
+                .issued_for(&record.agency_code, &record.client_request_id)
+                .await?;
+            if winner.as_ref().map(|w| &w.id) != Some(&record.id) {
+                // Only possible when two processes issued for one request id at once: both
+                // copies are valid and in the book, but retries will return the other one.
+                tracing::warn!(
+                    record = %record.id,
+                    other = ?winner.map(|w| w.id),
+                    "client request id was issued twice by concurrent processes"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Enters a reserved number whose copy failed as void with `reason`: never silently
+    /// skipped. Idempotent; refuses a number already issued.
+    pub async fn void(
+        &self,
+        agency_code: &str,
+        r: &Reservation,
+        reason: &str,
+    ) -> Result<(), RecordsError> {
+        if agency_code != r.agency_code {
+            return Err(RecordsError::Mismatch(format!(
+                "reservation {} is in the book of {}, not {agency_code}",
+                r.number, r.agency_code
+            )));
+        }
+        self.books.void(r, reason).await
+    }
+
+    /// The record of copy `id`, if any.
+    pub async fn get(&self, id: &str) -> Result<Option<Record>, RecordsError> {
+        validate_record_id(id)?;
+        let key = keys::record(id);
+        match self.store.get(&key).await? {
+            Some(bytes) => keys::decode(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The signed copy's bytes, if any.
+    pub async fn copy_bytes(&self, id: &str) -> Result<Option<Bytes>, RecordsError> {
+        validate_record_id(id)?;
+        Ok(self.store.get(&keys::copy(id)).await?)
+    }
+
+    /// The bytes of original number `index` (from 0) of copy `id`, if any.
+    pub async fn original_bytes(
+        &self,
+        id: &str,
+        index: usize,
+    ) -> Result<Option<Bytes>, RecordsError> {
+        validate_record_id(id)?;
+        Ok(self.store.get(&keys::original(id, index)).await?)
+    }
+
+    /// Every line of the agency's book for `year`, by number (for printing and export).
+    pub async fn book_entries(
+        &self,
+        agency_code: &str,
+        year: i32,
+    ) -> Result<Vec<BookEntry>, RecordsError> {
+        self.books.entries(agency_code, year).await
+    }
+
+    /// The records of one owner, oldest first.
+    pub async fn records_of_owner(&self, owner_id: &str) -> Result<Vec<Record>, RecordsError> {
+        validate_owner_id(owner_id)?;
+        let listed = self.store.list(&keys::owner_prefix(owner_id)).await?;
+        let found: Vec<Option<Record>> = futures::stream::iter(listed)
+            .map(|key| async move {
+                let Some(bytes) = self.store.get(&key).await? else {
+                    return Ok(None);
+                };
+                let entry: OwnerEntry = keys::decode(&key, &bytes)?;
+                self.get(&entry.record_id).await
+            })
+            .buffered(READ_PARALLELISM)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+}
+
+/// Checks that `record` is what `r`, `copy` and `originals` say before anything is written.
+fn check_record(
+    r: &Reservation,
+    record: &Record,
+    copy: &[u8],
+    originals: &[Bytes],
+) -> Result<(), RecordsError> {
+    let mismatch = |what: String| Err(RecordsError::Mismatch(what));
+    validate_record_id(&record.id)?;
+    validate_owner_id(&record.owner_id)?;
+    validate_client_request_id(&record.client_request_id)?;
+    if record.schema_version != SCHEMA_VERSION {
+        return mismatch(format!("schema_version {}", record.schema_version));
+    }
+    if (
+        &record.agency_code,
+        record.number,
+        &record.book,
+        record.year,
+    ) != (&r.agency_code, r.number, &r.book, r.year)
+    {
+        return mismatch(format!(
+            "record is {} no. {} book {}/{}, reservation is {} no. {} book {}/{}",
+            record.agency_code,
+            record.number,
+            record.book,
+            record.year,
+            r.agency_code,
+            r.number,
+            r.book,
+            r.year
+        ));
+    }
+    if record.status != RecordStatus::Valid {
+        return mismatch("a new record must be valid".into());
+    }
+    if record.copy_size != copy.len() as u64 || record.copy_sha256 != sha256_hex(copy) {
+        return mismatch("copy_sha256/copy_size do not match the copy bytes".into());
+    }
+    if record.originals.len() != originals.len() {
+        return mismatch(format!(
+            "{} originals described, {} given",
+            record.originals.len(),
+            originals.len()
+        ));
+    }
+    for (i, (meta, data)) in record.originals.iter().zip(originals).enumerate() {
+        if meta.size != data.len() as u64 || meta.sha256 != sha256_hex(data) {
+            return mismatch(format!(
+                "original {i} ({}) does not match its hash/size",
+                meta.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
+}

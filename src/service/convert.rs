@@ -1,0 +1,91 @@
+//! Conversions between internal types and protobuf messages.
+
+use crate::proto;
+use crate::records::{Record, RecordStatus, SignerFingerprint};
+use crate::verify::{Indication, Report, SignatureReport, SubIndication};
+
+fn indication(i: Indication) -> String {
+    serde_json::to_value(i)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn sub_indication(s: Option<SubIndication>) -> String {
+    s.and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Record → protobuf.
+pub fn record(r: &Record) -> proto::CertificationRecord {
+    proto::CertificationRecord {
+        id: r.id.clone(),
+        number: r.number,
+        book: r.book.clone(),
+        year: u32::try_from(r.year).unwrap_or_default(),
+        reference: r.reference.clone(),
+        agency: r.agency_name.clone(),
+        owner_id: r.owner_id.clone(),
+        document_type: r.document_type.clone(),
+        document_name: r.document_name.clone(),
+        procedure_code: r.procedure_code.clone(),
+        issued_at: r.issued_at.clone(),
+        page_count: r.page_count,
+        copy_sha256: r.copy_sha256.clone(),
+        original_sha256: r.originals.iter().map(|o| o.sha256.clone()).collect(),
+        signers: r.signers.iter().map(signer).collect(),
+        status: match &r.status {
+            RecordStatus::Valid => "valid".into(),
+            RecordStatus::Revoked { .. } => "revoked".into(),
+        },
+        client_request_id: r.client_request_id.clone(),
+    }
+}
+
+fn signer(s: &SignerFingerprint) -> proto::SignerInfo {
+    proto::SignerInfo {
+        subject: s.subject.clone(),
+        issuer: s.issuer.clone(),
+        serial: s.serial.clone(),
+        sha256_fingerprint: s.sha256.clone(),
+        certificate: Vec::new(),
+    }
+}
+
+/// Report → protobuf (with the CLI's JSON alongside).
+pub fn report(r: &Report) -> proto::VerificationReport {
+    proto::VerificationReport {
+        status: indication(r.status),
+        sub_indication: sub_indication(r.sub_indication),
+        signatures: r.signatures.iter().map(signature).collect(),
+        messages: r.messages.clone(),
+        json: r.to_json(),
+    }
+}
+
+fn signature(s: &SignatureReport) -> proto::SignatureReport {
+    proto::SignatureReport {
+        field: s.field.clone(),
+        status: indication(s.status),
+        sub_indication: sub_indication(s.sub_indication),
+        signer: s.signer.as_ref().map(|x| proto::SignerInfo {
+            subject: x.subject.clone(),
+            issuer: x.issuer.clone(),
+            serial: x.serial.clone(),
+            sha256_fingerprint: String::new(),
+            certificate: Vec::new(),
+        }),
+        signing_time: s.signing_time.clone().unwrap_or_default(),
+        timestamp: s.timestamp.clone().unwrap_or_default(),
+        covers_whole_document: s.covers_whole_document,
+        modified_after_signing: s.modified_after_signing,
+        level: s.level.clone().unwrap_or_default(),
+        messages: s
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect(),
+    }
+}

@@ -1,0 +1,70 @@
+//! Builds the tonic server: the three saoy services plus standard health and reflection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic::transport::server::Router;
+
+use super::certification::CertificationApi;
+use super::records::RecordApi;
+use super::verification::VerificationApi;
+use crate::app::App;
+use crate::proto::certification_service_server::CertificationServiceServer;
+use crate::proto::record_service_server::RecordServiceServer;
+use crate::proto::verification_service_server::VerificationServiceServer;
+
+/// Largest message the server accepts: one chunk plus headroom.
+const MAX_MESSAGE: usize = 4 << 20;
+
+/// The router with every service mounted.
+pub async fn router(app: Arc<App>) -> Router {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<CertificationServiceServer<CertificationApi>>()
+        .await;
+    health_reporter
+        .set_serving::<VerificationServiceServer<VerificationApi>>()
+        .await;
+    health_reporter
+        .set_serving::<RecordServiceServer<RecordApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .ok();
+    let router = Server::builder()
+        .add_service(health_service)
+        .add_service(
+            CertificationServiceServer::new(CertificationApi::new(Arc::clone(&app)))
+                .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            VerificationServiceServer::new(VerificationApi::new(Arc::clone(&app)))
+                .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(RecordServiceServer::new(RecordApi::new(app)));
+    router.add_optional_service(reflection)
+}
+
+/// Serves on an already bound listener until `shutdown` resolves.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    router(app)
+        .await
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}
+
+/// Binds `addr` (use port 0 for an ephemeral port) and returns the listener and its address.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}

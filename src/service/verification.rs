@@ -1,0 +1,76 @@
+//! `VerificationService`: verifies an uploaded PDF or a stored copy.
+
+use std::sync::Arc;
+
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert;
+use super::status::{invalid, to_status, too_large};
+use crate::app::App;
+use crate::proto::verification_service_server::VerificationService;
+use crate::proto::{VerificationReport, VerifyRequest, verify_request::Source};
+
+/// The Verify RPC.
+#[derive(Debug, Clone)]
+pub struct VerificationApi {
+    app: Arc<App>,
+}
+
+impl VerificationApi {
+    /// Wraps the app.
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+#[tonic::async_trait]
+impl VerificationService for VerificationApi {
+    async fn verify(
+        &self,
+        request: Request<Streaming<VerifyRequest>>,
+    ) -> Result<Response<VerificationReport>, Status> {
+        let mut stream = request.into_inner();
+        let limit = self.app.config().limits.max_verify_bytes;
+        let mut pdf: Vec<u8> = Vec::new();
+        let mut first = true;
+        while let Some(message) = stream.next().await {
+            match message?.source {
+                Some(Source::CopyId(id)) if first => {
+                    if stream.next().await.is_some() {
+                        return Err(invalid(
+                            "send either a copy_id alone or PDF chunks, not both",
+                        ));
+                    }
+                    let copy = self.app.get_copy(&id).await.map_err(to_status)?;
+                    return Ok(Response::new(convert::report(&copy.report)));
+                }
+                Some(Source::CopyId(_)) => {
+                    return Err(invalid(
+                        "send either a copy_id alone or PDF chunks, not both",
+                    ));
+                }
+                Some(Source::Chunk(chunk)) => {
+                    if (pdf.len() + chunk.len()) as u64 > limit {
+                        return Err(too_large(format!(
+                            "the PDF is larger than the verification limit of {limit} bytes"
+                        )));
+                    }
+                    pdf.extend_from_slice(&chunk);
+                }
+                None => return Err(invalid("empty message in the stream")),
+            }
+            first = false;
+        }
+        if pdf.is_empty() {
+            return Err(invalid(
+                "nothing to verify: send a copy_id or the PDF's bytes",
+            ));
+        }
+        let app = Arc::clone(&self.app);
+        let report = tokio::task::spawn_blocking(move || app.verify_bytes(&pdf))
+            .await
+            .map_err(|e| Status::internal(format!("verify task failed: {e}")))?;
+        Ok(Response::new(convert::report(&report)))
+    }
+}

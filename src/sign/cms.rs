@@ -1,0 +1,178 @@
+//! Builds a detached CMS SignedData (RFC 5652) in the CAdES profile PAdES needs: signed
+//! attributes content-type, message-digest and signing-certificate-v2 (RFC 5035); no
+//! signing-time attribute (PAdES puts the claimed time in the signature dictionary's /M).
+
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5911, rfc5912};
+use der::asn1::{Any, OctetString, SetOfVec};
+use der::{Decode, Encode, Sequence};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::serial_number::SerialNumber;
+
+use crate::pki::key::{KeyAlgorithm, KeyError, SigningKey};
+
+/// Errors building the CMS container.
+#[derive(Debug, thiserror::Error)]
+pub enum CmsError {
+    /// A certificate of the signer's chain is not valid DER X.509.
+    #[error("signer certificate cannot be parsed: {0}")]
+    Certificate(String),
+    /// DER encoding failed (should not happen with well-formed inputs).
+    #[error("CMS encoding failed: {0}")]
+    Encode(#[from] der::Error),
+    /// The key refused to sign.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// `id-aa-signingCertificateV2`.
+const OID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// ESSCertIDv2 (RFC 5035); hashAlgorithm is omitted because SHA-256 is its DEFAULT.
+#[derive(Clone, Debug, Sequence)]
+struct EssCertIdV2 {
+    cert_hash: OctetString,
+    issuer_serial: IssuerSerial,
+}
+
+/// IssuerSerial (RFC 5035).
+#[derive(Clone, Debug, Sequence)]
+struct IssuerSerial {
+    issuer: Vec<GeneralName>,
+    serial_number: SerialNumber,
+}
+
+/// SigningCertificateV2 (RFC 5035), without policies.
+#[derive(Clone, Debug, Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+fn algorithm(oid: ObjectIdentifier, null_params: bool) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: null_params.then_some(Any::null()),
+    }
+}
+
+fn signature_algorithm(alg: KeyAlgorithm) -> AlgorithmIdentifierOwned {
+    match alg {
+        KeyAlgorithm::RsaPkcs1Sha256 => algorithm(rfc5912::SHA_256_WITH_RSA_ENCRYPTION, true),
+        KeyAlgorithm::EcdsaP256Sha256 => algorithm(rfc5912::ECDSA_WITH_SHA_256, false),
+        KeyAlgorithm::EcdsaP384Sha384 => algorithm(rfc5912::ECDSA_WITH_SHA_384, false),
+    }
+}
+
+fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value])?,
+    })
+}
+
+/// Builds and signs a detached SignedData over a document whose SHA-256 is `digest`.
+/// `chain` is DER certificates, signer first; all are embedded.
+pub fn build_signed_data(
+    digest: &[u8],
+    key: &dyn SigningKey,
+    chain: &[Vec<u8>],
+) -> Result<Vec<u8>, CmsError> {
+    build(digest, chain, key.algorithm(), |attrs| {
+        key.sign(attrs).map_err(CmsError::from)
+    })
+}
+
+/// The length of the container [`build_signed_data`] would produce, at most: built with a
+/// signature value of the key's maximum length, so the placeholder always fits.
+pub fn max_container_len(key: &dyn SigningKey, chain: &[Vec<u8>]) -> Result<usize, CmsError> {
+    let dummy = vec![0xFFu8; key.max_signature_len()];
+    let container = build(&[0u8; 32], chain, key.algorithm(), |_| Ok(dummy.clone()))?;
+    Ok(container.len())
+}
+
+fn build(
+    digest: &[u8],
+    chain: &[Vec<u8>],
+    alg: KeyAlgorithm,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, CmsError>,
+) -> Result<Vec<u8>, CmsError> {
+    let certs: Vec<Certificate> = chain
+        .iter()
+        .map(|der| Certificate::from_der(der).map_err(|e| CmsError::Certificate(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let signer = certs
+        .first()
+        .ok_or_else(|| CmsError::Certificate("empty chain".into()))?;
+    let signer_der = chain.first().map(Vec::as_slice).unwrap_or_default();
+
+    let ess = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            cert_hash: OctetString::new(
+                ring::digest::digest(&ring::digest::SHA256, signer_der).as_ref(),
+            )?,
+            issuer_serial: IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(
+                    signer.tbs_certificate.issuer.clone(),
+                )],
+                serial_number: signer.tbs_certificate.serial_number.clone(),
+            },
+        }],
+    };
+    let signed_attrs = SetOfVec::try_from(vec![
+        attribute(
+            rfc5911::ID_CONTENT_TYPE,
+            Any::encode_from(&rfc5911::ID_DATA)?,
+        )?,
+        attribute(
+            rfc5911::ID_MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(digest)?)?,
+        )?,
+        attribute(OID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
+    ])?;
+    // The signature covers the DER of the attributes as a SET OF (tag 0x31), RFC 5652 §5.4.
+    let signature = sign(&signed_attrs.to_der()?)?;
+
+    let digest_alg = algorithm(rfc5912::ID_SHA_256, false);
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: signer.tbs_certificate.issuer.clone(),
+            serial_number: signer.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: digest_alg.clone(),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm: signature_algorithm(alg),
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let signed_data = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::try_from(vec![digest_alg])?,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: rfc5911::ID_DATA,
+            econtent: None,
+        },
+        certificates: Some(CertificateSet(SetOfVec::try_from(
+            certs
+                .into_iter()
+                .map(CertificateChoices::Certificate)
+                .collect::<Vec<_>>(),
+        )?)),
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
+    };
+    let content = ContentInfo {
+        content_type: rfc5911::ID_SIGNED_DATA,
+        content: Any::encode_from(&signed_data)?,
+    };
+    Ok(content.to_der()?)
+}

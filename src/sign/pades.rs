@@ -1,0 +1,81 @@
+//! PAdES baseline B-B signing of a PDF: one signature per incremental update.
+
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::cms::{CmsError, build_signed_data, max_container_len};
+use crate::pdf::incremental::{IncrementalError, SignatureField, prepare};
+use crate::pki::key::Credential;
+
+/// Errors signing a PDF.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The PDF could not take the signature update.
+    #[error(transparent)]
+    Pdf(#[from] IncrementalError),
+    /// The CMS container could not be built or signed.
+    #[error(transparent)]
+    Cms(#[from] CmsError),
+}
+
+/// What to sign with and how the signature appears.
+#[derive(Clone, Debug)]
+pub struct SignRequest<'a> {
+    /// Key and certificate chain.
+    pub credential: &'a Credential,
+    /// Field name (/T), unique in the document.
+    pub field_name: String,
+    /// Zero-based page of the widget.
+    pub page_index: usize,
+    /// Widget rectangle (user space); zeros for invisible.
+    pub rect: [f32; 4],
+    /// Claimed signing time, written to /M with its UTC offset.
+    pub signing_time: OffsetDateTime,
+    /// /Name.
+    pub signer_name: Option<String>,
+    /// /Reason.
+    pub reason: Option<String>,
+    /// /Location.
+    pub location: Option<String>,
+}
+
+/// Slack added to the measured container size (none is needed today; it keeps room for
+/// encoders that add a byte or two).
+const CONTAINER_SLACK: usize = 32;
+
+/// Formats a time as a PDF date string, e.g. `D:20261124091530+07'00'`.
+pub fn pdf_date(t: OffsetDateTime) -> String {
+    let base = t
+        .format(format_description!(
+            "D:[year][month][day][hour][minute][second]"
+        ))
+        .unwrap_or_default();
+    let (h, m, _) = t.offset().as_hms();
+    let sign = if t.offset().is_negative() { '-' } else { '+' };
+    format!("{base}{sign}{:02}'{:02}'", h.abs(), m.abs())
+}
+
+/// Signs `pdf` as PAdES B-B (`ETSI.CAdES.detached`) in a new incremental update.
+pub fn sign_pdf(pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>, SignError> {
+    let credential = request.credential;
+    let capacity = max_container_len(credential.key.as_ref(), &credential.chain)? + CONTAINER_SLACK;
+    let field = SignatureField {
+        name: request.field_name.clone(),
+        page_index: request.page_index,
+        rect: request.rect,
+        sub_filter: "ETSI.CAdES.detached".into(),
+        pdf_date: pdf_date(request.signing_time),
+        signer_name: request.signer_name.clone(),
+        reason: request.reason.clone(),
+        location: request.location.clone(),
+        contents_capacity: capacity,
+    };
+    let prepared = prepare(pdf, &field)?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in prepared.signed_bytes() {
+        ctx.update(part);
+    }
+    let digest = ctx.finish();
+    let container = build_signed_data(digest.as_ref(), credential.key.as_ref(), &credential.chain)?;
+    Ok(prepared.embed(&container)?)
+}

@@ -1,0 +1,66 @@
+//! Errors of the object store.
+
+use std::error::Error as StdError;
+
+/// What can go wrong talking to an object store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be reached or the operation failed for I/O reasons (disk,
+    /// network, permissions, a lost task); retrying later may succeed.
+    #[error("object store unavailable while trying to {op} {key:?}: {source}")]
+    Unavailable {
+        /// The operation, e.g. `put`.
+        op: &'static str,
+        /// The key (or prefix) involved.
+        key: String,
+        /// The underlying failure.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// An object that the operation requires does not exist.
+    #[error("object {key:?} not found")]
+    NotFound {
+        /// The missing key.
+        key: String,
+    },
+    /// The key or prefix is not acceptable (empty, `..`, absolute, bad characters, too long,
+    /// or it clashes with another key used as a folder).
+    #[error("invalid object key {key:?}: {reason}")]
+    InvalidKey {
+        /// The rejected key.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An object exists but is not what the store itself wrote (e.g. not a regular file).
+    #[error("object {key:?} is corrupt: {reason}")]
+    Corrupt {
+        /// The key of the damaged object.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// Wraps an I/O (or other transient) failure.
+    pub fn unavailable(
+        op: &'static str,
+        key: &str,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            op,
+            key: key.to_string(),
+            source: source.into(),
+        }
+    }
+
+    /// Builds an [`StoreError::InvalidKey`].
+    pub fn invalid_key(key: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidKey {
+            key: key.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

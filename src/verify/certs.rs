@@ -1,0 +1,161 @@
+//! Certificates as the verifier needs them: an owned summary of each X.509 certificate.
+
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// Extensions the path checks understand (a critical extension outside this list fails).
+const KNOWN_EXTENSIONS: &[&str] = &[
+    "2.5.29.14", // subjectKeyIdentifier
+    "2.5.29.15", // keyUsage
+    "2.5.29.17", // subjectAltName
+    "2.5.29.18", // issuerAltName
+    "2.5.29.19", // basicConstraints
+    "2.5.29.30", // nameConstraints (not enforced)
+    "2.5.29.31", // cRLDistributionPoints
+    "2.5.29.32", // certificatePolicies
+    "2.5.29.33", // policyMappings
+    "2.5.29.35", // authorityKeyIdentifier
+    "2.5.29.36", // policyConstraints
+    "2.5.29.37", // extKeyUsage
+    "2.5.29.54", // inhibitAnyPolicy
+    "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
+    "1.3.6.1.5.5.7.1.3", // qcStatements
+    "1.3.6.1.5.5.7.48.1.5", // id-pkix-ocsp-nocheck
+];
+
+/// Key usage bits the verifier checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUsageBits {
+    /// digitalSignature
+    pub digital_signature: bool,
+    /// nonRepudiation / contentCommitment
+    pub non_repudiation: bool,
+    /// keyCertSign
+    pub key_cert_sign: bool,
+    /// cRLSign
+    pub crl_sign: bool,
+}
+
+/// An owned, parsed certificate.
+#[derive(Debug, Clone)]
+pub struct CertInfo {
+    /// The DER encoding.
+    pub raw: Vec<u8>,
+    /// DER of the subject Name.
+    pub subject_raw: Vec<u8>,
+    /// DER of the issuer Name.
+    pub issuer_raw: Vec<u8>,
+    /// Subject in RFC 4514 style.
+    pub subject: String,
+    /// Issuer in RFC 4514 style.
+    pub issuer: String,
+    /// Serial number content octets, leading zeros stripped.
+    pub serial: Vec<u8>,
+    /// DER of SubjectPublicKeyInfo.
+    pub spki: Vec<u8>,
+    /// notBefore (Unix seconds).
+    pub not_before: i64,
+    /// notAfter (Unix seconds).
+    pub not_after: i64,
+    /// basicConstraints (cA, pathLenConstraint), if present.
+    pub basic_constraints: Option<(bool, Option<u32>)>,
+    /// keyUsage, if present.
+    pub key_usage: Option<KeyUsageBits>,
+    /// subjectKeyIdentifier.
+    pub ski: Option<Vec<u8>>,
+    /// authorityKeyIdentifier keyIdentifier.
+    pub aki: Option<Vec<u8>>,
+    /// extKeyUsage includes id-kp-timeStamping.
+    pub eku_time_stamping: bool,
+    /// Critical extensions this verifier does not understand.
+    pub unknown_critical: Vec<String>,
+}
+
+impl CertInfo {
+    /// Parses a DER certificate; `None` when it is not one.
+    pub fn parse(der: &[u8]) -> Option<CertInfo> {
+        let (_, c) = X509Certificate::from_der(der).ok()?;
+        let raw = der.get(..c.as_raw().len())?.to_vec();
+        let mut info = CertInfo {
+            raw,
+            subject_raw: c.subject().as_raw().to_vec(),
+            issuer_raw: c.issuer().as_raw().to_vec(),
+            subject: c.subject().to_string(),
+            issuer: c.issuer().to_string(),
+            serial: strip_zeros(c.raw_serial()).to_vec(),
+            spki: c.public_key().raw.to_vec(),
+            not_before: c.validity().not_before.timestamp(),
+            not_after: c.validity().not_after.timestamp(),
+            basic_constraints: None,
+            key_usage: None,
+            ski: None,
+            aki: None,
+            eku_time_stamping: false,
+            unknown_critical: Vec::new(),
+        };
+        for ext in c.extensions() {
+            let oid = ext.oid.to_id_string();
+            if ext.critical && !KNOWN_EXTENSIONS.contains(&oid.as_str()) {
+                info.unknown_critical.push(oid.clone());
+            }
+            match ext.parsed_extension() {
+                ParsedExtension::BasicConstraints(bc) => {
+                    info.basic_constraints = Some((bc.ca, bc.path_len_constraint));
+                }
+                ParsedExtension::KeyUsage(ku) => {
+                    info.key_usage = Some(KeyUsageBits {
+                        digital_signature: ku.digital_signature(),
+                        non_repudiation: ku.non_repudiation(),
+                        key_cert_sign: ku.key_cert_sign(),
+                        crl_sign: ku.crl_sign(),
+                    });
+                }
+                ParsedExtension::SubjectKeyIdentifier(k) => info.ski = Some(k.0.to_vec()),
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    info.aki = a.key_identifier.as_ref().map(|k| k.0.to_vec());
+                }
+                ParsedExtension::ExtendedKeyUsage(e) => info.eku_time_stamping = e.time_stamping,
+                _ => {}
+            }
+        }
+        Some(info)
+    }
+
+    /// Serial as uppercase hex.
+    pub fn serial_hex(&self) -> String {
+        if self.serial.is_empty() {
+            "00".into()
+        } else {
+            hex::encode_upper(&self.serial)
+        }
+    }
+
+    /// Self-issued (subject equals issuer).
+    pub fn self_issued(&self) -> bool {
+        self.subject_raw == self.issuer_raw
+    }
+
+    /// Same certificate (same DER).
+    pub fn same_as(&self, other: &CertInfo) -> bool {
+        self.raw == other.raw
+    }
+}
+
+/// Integer content without leading zero octets.
+pub fn strip_zeros(v: &[u8]) -> &[u8] {
+    let p = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+    v.get(p..).unwrap_or_default()
+}
+
+/// Parses every certificate in `ders`, skipping the unreadable ones, without duplicates.
+pub fn parse_all<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> Vec<CertInfo> {
+    let mut out: Vec<CertInfo> = Vec::new();
+    for d in ders {
+        if let Some(c) = CertInfo::parse(d) {
+            if !out.iter().any(|o| o.same_as(&c)) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}

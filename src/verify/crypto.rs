@@ -1,0 +1,408 @@
+//! Digests and signature checks: one function verifies any signature given the algorithm
+//! identifier, the signer's SubjectPublicKeyInfo and the signed bytes (CMS, certificates, CRLs).
+
+use ring::digest;
+use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use thiserror::Error;
+
+use super::asn1::{self, tag};
+
+/// Errors from digest and signature checks.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The algorithm (or key type / curve / parameter combination) is not supported.
+    #[error("unsupported algorithm: {0}")]
+    Unsupported(String),
+    /// The key or algorithm parameters could not be decoded.
+    #[error("malformed key or parameters: {0}")]
+    Malformed(String),
+    /// The signature value does not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+/// Digest algorithms understood by the verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlg {
+    /// SHA-1: broken for signatures; accepted only to report CRYPTO_CONSTRAINTS_FAILURE.
+    Sha1,
+    /// SHA-256
+    Sha256,
+    /// SHA-384
+    Sha384,
+    /// SHA-512
+    Sha512,
+}
+
+impl DigestAlg {
+    /// From a digest algorithm OID (also accepts the RSA-with-hash OIDs some signers put there).
+    pub fn from_oid(oid: &str) -> Option<Self> {
+        match oid {
+            "1.3.14.3.2.26" | "1.2.840.113549.1.1.5" => Some(DigestAlg::Sha1),
+            "2.16.840.1.101.3.4.2.1" | "1.2.840.113549.1.1.11" => Some(DigestAlg::Sha256),
+            "2.16.840.1.101.3.4.2.2" | "1.2.840.113549.1.1.12" => Some(DigestAlg::Sha384),
+            "2.16.840.1.101.3.4.2.3" | "1.2.840.113549.1.1.13" => Some(DigestAlg::Sha512),
+            _ => None,
+        }
+    }
+
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlg::Sha1 => "SHA-1",
+            DigestAlg::Sha256 => "SHA-256",
+            DigestAlg::Sha384 => "SHA-384",
+            DigestAlg::Sha512 => "SHA-512",
+        }
+    }
+
+    /// Too weak for new signatures.
+    pub fn is_weak(self) -> bool {
+        self == DigestAlg::Sha1
+    }
+
+    fn ring(self) -> &'static digest::Algorithm {
+        match self {
+            DigestAlg::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+            DigestAlg::Sha256 => &digest::SHA256,
+            DigestAlg::Sha384 => &digest::SHA384,
+            DigestAlg::Sha512 => &digest::SHA512,
+        }
+    }
+
+    /// Digest of the concatenation of `parts`.
+    pub fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut ctx = digest::Context::new(self.ring());
+        for p in parts {
+            ctx.update(p);
+        }
+        ctx.finish().as_ref().to_vec()
+    }
+
+    /// Digest of `data`.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        self.digest_parts(&[data])
+    }
+}
+
+/// An AlgorithmIdentifier: OID plus the raw DER of its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlgId {
+    /// Dotted OID.
+    pub oid: String,
+    /// Raw parameters element, if present.
+    pub params: Option<Vec<u8>>,
+}
+
+impl AlgId {
+    /// Decodes an AlgorithmIdentifier SEQUENCE.
+    pub fn from_tlv(t: &asn1::Tlv<'_>) -> Result<Self, asn1::Asn1Error> {
+        let c = t.seq()?;
+        let oid = c
+            .first()
+            .ok_or(asn1::Asn1Error::Unexpected("empty AlgorithmIdentifier"))?
+            .oid()?;
+        let params = c.get(1).map(|p| p.raw.to_vec());
+        Ok(AlgId { oid, params })
+    }
+}
+
+/// Outcome of a successful verification: notes on algorithm strength.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// A hash or key size below today's constraints (SHA-1, RSA < 2048).
+    pub weak: Option<String>,
+}
+
+enum KeyKind {
+    Rsa { modulus_bits: usize },
+    EcP256,
+    EcP384,
+    Ed25519,
+}
+
+/// Verifies `sig` over `msg` with the key in `spki_der` (a SubjectPublicKeyInfo).
+/// `digest_hint` is the digest to use when the algorithm OID names only the key type
+/// (e.g. CMS `rsaEncryption` with a separate digestAlgorithm).
+pub fn verify_signature(
+    alg: &AlgId,
+    digest_hint: Option<DigestAlg>,
+    spki_der: &[u8],
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<Verified, CryptoError> {
+    let (key_kind, key_bytes) = parse_spki(spki_der)?;
+    let (scheme, hash) = scheme_of(alg, digest_hint)?;
+    let mut weak = None;
+    if hash == DigestAlg::Sha1 {
+        weak = Some("SHA-1 digest".to_string());
+    }
+    let algorithm: &'static dyn VerificationAlgorithm = match (&scheme, &key_kind) {
+        (Scheme::Pkcs1, KeyKind::Rsa { modulus_bits }) => {
+            let legacy = *modulus_bits < 2048;
+            if legacy {
+                weak = Some(format!("RSA key of {modulus_bits} bits"));
+            }
+            match (hash, legacy) {
+                (DigestAlg::Sha1, _) => &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                (DigestAlg::Sha256, false) => &signature::RSA_PKCS1_2048_8192_SHA256,
+                (DigestAlg::Sha384, false) => &signature::RSA_PKCS1_2048_8192_SHA384,
+                (DigestAlg::Sha512, false) => &signature::RSA_PKCS1_2048_8192_SHA512,
+                (DigestAlg::Sha256, true) => {
+                    &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+                }
+                (DigestAlg::Sha512, true) => {
+                    &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+                }
+                (DigestAlg::Sha384, true) => {
+                    return Err(CryptoError::Unsupported(
+                        "RSA key below 2048 bits with SHA-384".into(),
+                    ));
+                }
+            }
+        }
+        (Scheme::Pss, KeyKind::Rsa { modulus_bits }) => {
+            if *modulus_bits < 2048 {
+                return Err(CryptoError::Unsupported(format!(
+                    "RSA-PSS with a {modulus_bits}-bit key"
+                )));
+            }
+            match hash {
+                DigestAlg::Sha256 => &signature::RSA_PSS_2048_8192_SHA256,
+                DigestAlg::Sha384 => &signature::RSA_PSS_2048_8192_SHA384,
+                DigestAlg::Sha512 => &signature::RSA_PSS_2048_8192_SHA512,
+                DigestAlg::Sha1 => {
+                    return Err(CryptoError::Unsupported("RSA-PSS with SHA-1".into()));
+                }
+            }
+        }
+        (Scheme::Ecdsa, KeyKind::EcP256) => match hash {
+            DigestAlg::Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+            DigestAlg::Sha384 => &signature::ECDSA_P256_SHA384_ASN1,
+            other => {
+                return Err(CryptoError::Unsupported(format!(
+                    "ECDSA P-256 with {}",
+                    other.name()
+                )));
+            }
+        },
+        (Scheme::Ecdsa, KeyKind::EcP384) => match hash {
+            DigestAlg::Sha256 => &signature::ECDSA_P384_SHA256_ASN1,
+            DigestAlg::Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+            other => {
+                return Err(CryptoError::Unsupported(format!(
+                    "ECDSA P-384 with {}",
+                    other.name()
+                )));
+            }
+        },
+        (Scheme::Ed25519, KeyKind::Ed25519) => &signature::ED25519,
+        _ => {
+            return Err(CryptoError::Unsupported(format!(
+                "signature algorithm {} does not match the key type",
+                alg.oid
+            )));
+        }
+    };
+    UnparsedPublicKey::new(algorithm, key_bytes)
+        .verify(msg, sig)
+        .map_err(|_| CryptoError::BadSignature)?;
+    Ok(Verified { weak })
+}
+
+/// Verifies a signed X.509 structure (certificate or CRL: SEQUENCE { tbs, algorithm, BIT STRING })
+/// with the issuer's SubjectPublicKeyInfo.
+pub fn verify_signed_structure(raw: &[u8], issuer_spki: &[u8]) -> Result<Verified, CryptoError> {
+    let malformed = |e: asn1::Asn1Error| CryptoError::Malformed(e.to_string());
+    let (outer, _) = asn1::parse(raw).map_err(malformed)?;
+    let c = outer.seq().map_err(malformed)?;
+    let (Some(tbs), Some(alg), Some(sig)) = (c.first(), c.get(1), c.get(2)) else {
+        return Err(CryptoError::Malformed(
+            "signed structure needs three parts".into(),
+        ));
+    };
+    let alg = AlgId::from_tlv(alg).map_err(malformed)?;
+    let sig = asn1::bit_string_bytes(sig).map_err(malformed)?;
+    verify_signature(&alg, None, issuer_spki, tbs.raw, sig)
+}
+
+enum Scheme {
+    Pkcs1,
+    Pss,
+    Ecdsa,
+    Ed25519,
+}
+
+fn scheme_of(alg: &AlgId, hint: Option<DigestAlg>) -> Result<(Scheme, DigestAlg), CryptoError> {
+    let need_hint =
+        || hint.ok_or_else(|| CryptoError::Unsupported(format!("{} without a digest", alg.oid)));
+    Ok(match alg.oid.as_str() {
+        "1.2.840.113549.1.1.1" => (Scheme::Pkcs1, need_hint()?),
+        "1.2.840.113549.1.1.5" => (Scheme::Pkcs1, DigestAlg::Sha1),
+        "1.2.840.113549.1.1.11" => (Scheme::Pkcs1, DigestAlg::Sha256),
+        "1.2.840.113549.1.1.12" => (Scheme::Pkcs1, DigestAlg::Sha384),
+        "1.2.840.113549.1.1.13" => (Scheme::Pkcs1, DigestAlg::Sha512),
+        "1.2.840.113549.1.1.10" => (Scheme::Pss, pss_hash(alg.params.as_deref())?),
+        "1.2.840.10045.4.1" => (Scheme::Ecdsa, DigestAlg::Sha1),
+        "1.2.840.10045.4.3.2" => (Scheme::Ecdsa, DigestAlg::Sha256),
+        "1.2.840.10045.4.3.3" => (Scheme::Ecdsa, DigestAlg::Sha384),
+        "1.2.840.10045.4.3.4" => (Scheme::Ecdsa, DigestAlg::Sha512),
+        "1.2.840.10045.2.1" => (Scheme::Ecdsa, need_hint()?),
+        "1.3.101.112" => (Scheme::Ed25519, hint.unwrap_or(DigestAlg::Sha512)),
+        other => {
+            return Err(CryptoError::Unsupported(format!(
+                "signature algorithm {other}"
+            )));
+        }
+    })
+}
+
+/// RSASSA-PSS parameters: ring supports MGF1 with the same hash and salt = hash length.
+fn pss_hash(params: Option<&[u8]>) -> Result<DigestAlg, CryptoError> {
+    let malformed = |e: asn1::Asn1Error| CryptoError::Malformed(e.to_string());
+    let params =
+        params.ok_or_else(|| CryptoError::Malformed("RSA-PSS without parameters".into()))?;
+    let (t, _) = asn1::parse(params).map_err(malformed)?;
+    let mut hash = DigestAlg::Sha1;
+    let mut mgf_hash = DigestAlg::Sha1;
+    let mut salt = 20u64;
+    for f in t.seq().map_err(malformed)? {
+        let inner = f.children().map_err(malformed)?;
+        let Some(first) = inner.first() else { continue };
+        if f.is_context(0) {
+            let a = AlgId::from_tlv(first).map_err(malformed)?;
+            hash = DigestAlg::from_oid(&a.oid)
+                .ok_or_else(|| CryptoError::Unsupported(format!("PSS hash {}", a.oid)))?;
+        } else if f.is_context(1) {
+            let mgf = first.seq().map_err(malformed)?;
+            if let Some(h) = mgf.get(1) {
+                let a = AlgId::from_tlv(h).map_err(malformed)?;
+                mgf_hash = DigestAlg::from_oid(&a.oid)
+                    .ok_or_else(|| CryptoError::Unsupported(format!("MGF1 hash {}", a.oid)))?;
+            }
+        } else if f.is_context(2) {
+            salt = first.small_uint().map_err(malformed)?;
+        }
+    }
+    let hash_len = match hash {
+        DigestAlg::Sha1 => 20,
+        DigestAlg::Sha256 => 32,
+        DigestAlg::Sha384 => 48,
+        DigestAlg::Sha512 => 64,
+    };
+    if mgf_hash != hash || salt != hash_len {
+        return Err(CryptoError::Unsupported(
+            "RSA-PSS with a different MGF1 hash or salt length".into(),
+        ));
+    }
+    Ok(hash)
+}
+
+fn parse_spki(spki: &[u8]) -> Result<(KeyKind, &[u8]), CryptoError> {
+    let malformed = |e: asn1::Asn1Error| CryptoError::Malformed(e.to_string());
+    let (t, _) = asn1::parse(spki).map_err(malformed)?;
+    let c = t.seq().map_err(malformed)?;
+    let (Some(alg), Some(key)) = (c.first(), c.get(1)) else {
+        return Err(CryptoError::Malformed(
+            "SubjectPublicKeyInfo needs two parts".into(),
+        ));
+    };
+    let alg = AlgId::from_tlv(alg).map_err(malformed)?;
+    let key = asn1::bit_string_bytes(key).map_err(malformed)?;
+    match alg.oid.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
+            let (k, _) = asn1::parse(key).map_err(malformed)?;
+            let parts = k.seq().map_err(malformed)?;
+            let n = parts
+                .first()
+                .filter(|n| n.is(tag::INTEGER))
+                .ok_or_else(|| CryptoError::Malformed("RSA key without modulus".into()))?;
+            let significant: &[u8] = match n.value.iter().position(|b| *b != 0) {
+                Some(p) => n.value.get(p..).unwrap_or_default(),
+                None => &[],
+            };
+            let bits = significant.len() * 8
+                - significant
+                    .first()
+                    .map_or(0, |b| b.leading_zeros() as usize);
+            Ok((KeyKind::Rsa { modulus_bits: bits }, key))
+        }
+        "1.2.840.10045.2.1" => {
+            let curve = alg
+                .params
+                .as_deref()
+                .and_then(|p| asn1::parse(p).ok())
+                .and_then(|(t, _)| t.oid().ok())
+                .unwrap_or_default();
+            match curve.as_str() {
+                "1.2.840.10045.3.1.7" => Ok((KeyKind::EcP256, key)),
+                "1.3.132.0.34" => Ok((KeyKind::EcP384, key)),
+                other => Err(CryptoError::Unsupported(format!("elliptic curve {other}"))),
+            }
+        }
+        "1.3.101.112" => Ok((KeyKind::Ed25519, key)),
+        other => Err(CryptoError::Unsupported(format!(
+            "public key algorithm {other}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+
+    fn p256_spki(public: &[u8]) -> Vec<u8> {
+        // SEQUENCE { SEQUENCE { ecPublicKey, prime256v1 }, BIT STRING }
+        let mut alg = vec![
+            0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+        ];
+        alg.extend_from_slice(&[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+        let mut bits = vec![0x03, (public.len() + 1) as u8, 0x00];
+        bits.extend_from_slice(public);
+        let mut out = vec![0x30, (alg.len() + bits.len()) as u8];
+        out.extend(alg);
+        out.extend(bits);
+        out
+    }
+
+    #[test]
+    fn ecdsa_roundtrip_and_tamper() {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let sig = kp.sign(&rng, b"hello").unwrap();
+        let spki = p256_spki(kp.public_key().as_ref());
+        let alg = AlgId {
+            oid: "1.2.840.10045.4.3.2".into(),
+            params: None,
+        };
+        assert!(verify_signature(&alg, None, &spki, b"hello", sig.as_ref()).is_ok());
+        assert_eq!(
+            verify_signature(&alg, None, &spki, b"hellO", sig.as_ref()),
+            Err(CryptoError::BadSignature)
+        );
+        let sha512 = AlgId {
+            oid: "1.2.840.10045.4.3.4".into(),
+            params: None,
+        };
+        assert!(matches!(
+            verify_signature(&sha512, None, &spki, b"hello", sig.as_ref()),
+            Err(CryptoError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn garbage_key_is_malformed() {
+        let alg = AlgId {
+            oid: "1.2.840.113549.1.1.11".into(),
+            params: None,
+        };
+        assert!(matches!(
+            verify_signature(&alg, None, &[0x30, 0x00], b"x", b"y"),
+            Err(CryptoError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,411 @@
+//! Modification detection: compares the revision a signature covers with the final document.
+//! Later revisions may only add or fill signature fields (with their widgets and appearances),
+//! extend the AcroForm, add /DSS validation data and touch the catalog and pages for those;
+//! anything else (content, resources, other annotations, pages, catalog entries) is a change.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use lopdf::{Dictionary, Document, Object, ObjectId};
+
+use super::pdf::{self, as_dict, get, get_name};
+
+/// Most objects visited in one reachability walk.
+const MAX_WALK: usize = 500_000;
+/// Deepest nesting compared.
+const MAX_CMP_DEPTH: usize = 64;
+
+/// Catalog entries a later revision may change.
+const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions", b"Version", b"Metadata", b"Perms"];
+/// AcroForm entries a later revision may change.
+const ACROFORM_ALLOWED: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA", b"NeedAppearances"];
+
+/// What changed after a signature.
+#[derive(Debug, Clone, Default)]
+pub struct DiffResult {
+    /// Changes that are not allowed after signing.
+    pub disallowed: Vec<String>,
+    /// Allowed changes seen (for the report).
+    pub allowed: usize,
+}
+
+/// Compares `signed` (the revision covered by the signature) with `current`.
+pub fn compare(signed: &Document, current: &Document) -> DiffResult {
+    let mut res = DiffResult::default();
+    let mut allowed: BTreeSet<ObjectId> = BTreeSet::new();
+    let is_new = |id: &ObjectId| !signed.objects.contains_key(id);
+
+    // /DSS: new objects, or objects already in the signed revision's /DSS.
+    let old_dss = pdf::catalog(signed)
+        .and_then(|c| c.get(b"DSS").ok())
+        .map(|d| reachable(signed, std::iter::once(d.clone()), &[]))
+        .unwrap_or_default();
+    if let Some(d) = pdf::catalog(current).and_then(|c| c.get(b"DSS").ok()) {
+        for id in reachable(current, std::iter::once(d.clone()), &[b"P", b"Parent"]) {
+            if is_new(&id) || old_dss.contains(&id) {
+                allowed.insert(id);
+            }
+        }
+    }
+    // Signature fields that were absent or empty in the signed revision.
+    let old_sig_fields: BTreeSet<ObjectId> = pdf::find_signatures(signed)
+        .into_iter()
+        .filter_map(|s| s.field_id)
+        .collect();
+    let mut new_widgets: BTreeSet<ObjectId> = BTreeSet::new();
+    for (id, obj) in &current.objects {
+        let Some(d) = as_dict(current, obj) else { continue };
+        let is_sig_field = field_type(current, d).as_deref() == Some(b"Sig".as_slice());
+        if !is_sig_field {
+            continue;
+        }
+        if old_sig_fields.contains(id) {
+            continue;
+        }
+        // The field was not signed before: it, its widgets, /V and appearances may be new.
+        allowed.insert(*id);
+        new_widgets.insert(*id);
+        let mut roots = Vec::new();
+        for k in [b"V".as_slice(), b"AP", b"MK", b"Lock", b"SV"] {
+            if let Ok(o) = d.get(k) {
+                roots.push(o.clone());
+            }
+        }
+        if let Some(Object::Array(kids)) = get(current, d, b"Kids") {
+            for k in kids {
+                if let Object::Reference(kid) = k {
+                    allowed.insert(*kid);
+                    new_widgets.insert(*kid);
+                }
+                if let Some(kd) = as_dict(current, k) {
+                    if let Ok(ap) = kd.get(b"AP") {
+                        roots.push(ap.clone());
+                    }
+                }
+            }
+        }
+        for r in reachable(current, roots.into_iter(), &[b"P", b"Parent"]) {
+            if is_new(&r) {
+                allowed.insert(r);
+            }
+        }
+    }
+    // /DR fonts for appearances, the /Info dictionary and XMP metadata.
+    let mut extra_roots = Vec::new();
+    if let Some(acro) = pdf::catalog(current).and_then(|c| c.get(b"AcroForm").ok()) {
+        if let Some(ad) = as_dict(current, acro) {
+            if let Ok(dr) = ad.get(b"DR") {
+                extra_roots.push(dr.clone());
+            }
+        }
+    }
+    for r in reachable(current, extra_roots.into_iter(), &[b"P", b"Parent"]) {
+        if is_new(&r) {
+            allowed.insert(r);
+        }
+    }
+    if let Ok(Object::Reference(info)) = current.trailer.get(b"Info") {
+        allowed.insert(*info);
+    }
+    if let Some(Ok(Object::Reference(m))) = pdf::catalog(current).map(|c| c.get(b"Metadata")) {
+        allowed.insert(*m);
+    }
+
+    // Objects still in use.
+    let mut roots = Vec::new();
+    if let Ok(r) = current.trailer.get(b"Root") {
+        roots.push(r.clone());
+    }
+    let live = reachable(current, roots.into_iter(), &[]);
+    let old_root = match signed.trailer.get(b"Root") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    };
+    let new_root = match current.trailer.get(b"Root") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    };
+    let old_acro = pdf::catalog(signed).and_then(|c| match c.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    });
+    let old_pages: BTreeMap<ObjectId, u32> = signed.get_pages().into_iter().map(|(n, id)| (id, n)).collect();
+    let new_pages: BTreeMap<ObjectId, u32> = current.get_pages().into_iter().map(|(n, id)| (id, n)).collect();
+    if old_pages.len() != new_pages.len() || old_pages.keys().ne(new_pages.keys()) {
+        res.disallowed.push(format!(
+            "the pages changed ({} pages signed, {} now)",
+            old_pages.len(),
+            new_pages.len()
+        ));
+    }
+
+    // Catalog (by value, even if renumbered).
+    match (pdf::catalog(signed), pdf::catalog(current)) {
+        (Some(o), Some(n)) => {
+            for k in changed_keys(signed, o, current, n) {
+                if !CATALOG_ALLOWED.contains(&k.as_slice()) {
+                    res.disallowed.push(format!("catalog entry /{} changed", String::from_utf8_lossy(&k)));
+                }
+            }
+            // An inline or renumbered AcroForm is compared by value too.
+            if let (Some(oa), Some(na)) = (
+                o.get(b"AcroForm").ok().and_then(|x| as_dict(signed, x)),
+                n.get(b"AcroForm").ok().and_then(|x| as_dict(current, x)),
+            ) {
+                check_acroform(signed, oa, current, na, &new_widgets, &mut res);
+            }
+        }
+        _ => res.disallowed.push("the catalog cannot be read".into()),
+    }
+
+    for (id, obj) in &current.objects {
+        let old = signed.objects.get(id);
+        if let Some(o) = old {
+            if obj_eq(signed, o, current, obj, 0) {
+                continue;
+            }
+        }
+        if Some(*id) == new_root || Some(*id) == old_root || Some(*id) == old_acro {
+            res.allowed += 1;
+            continue; // judged above
+        }
+        if let Some(d) = as_dict(current, obj) {
+            if matches!(get_name(current, d, b"Type"), Some(b"XRef" | b"ObjStm")) {
+                continue;
+            }
+        }
+        if allowed.contains(id) {
+            res.allowed += 1;
+            continue;
+        }
+        if old.is_none() && !live.contains(id) {
+            continue; // unused new object
+        }
+        if let (Some(o), true) = (old, new_pages.contains_key(id)) {
+            if check_page(signed, o, current, obj, &new_widgets, &mut res) {
+                res.allowed += 1;
+                continue;
+            }
+            continue;
+        }
+        if old.is_some() && !live.contains(id) {
+            continue; // changed but no longer used
+        }
+        // An /Annots array object of a page that only gained signature widgets.
+        if let (Some(Object::Array(oa)), Object::Array(na)) = (old, obj) {
+            if na.starts_with(oa) && na.get(oa.len()..).unwrap_or_default().iter().all(|a| matches!(a, Object::Reference(r) if new_widgets.contains(r))) {
+                res.allowed += 1;
+                continue;
+            }
+        }
+        res.disallowed.push(describe(current, *id, obj, old.is_none()));
+        if res.disallowed.len() > 20 {
+            break;
+        }
+    }
+    // Objects in use when signed that disappeared.
+    let mut old_roots = Vec::new();
+    if let Ok(r) = signed.trailer.get(b"Root") {
+        old_roots.push(r.clone());
+    }
+    for id in reachable(signed, old_roots.into_iter(), &[]) {
+        if !current.objects.contains_key(&id) {
+            res.disallowed.push(format!("object {} {} was removed", id.0, id.1));
+            break;
+        }
+    }
+    res
+}
+
+fn field_type(doc: &Document, mut d: &Dictionary) -> Option<Vec<u8>> {
+    for _ in 0..32 {
+        if let Some(n) = get_name(doc, d, b"FT") {
+            return Some(n.to_vec());
+        }
+        d = as_dict(doc, d.get(b"Parent").ok()?)?;
+    }
+    None
+}
+
+fn check_acroform(
+    od: &Document,
+    o: &Dictionary,
+    nd: &Document,
+    n: &Dictionary,
+    new_widgets: &BTreeSet<ObjectId>,
+    res: &mut DiffResult,
+) {
+    for k in changed_keys(od, o, nd, n) {
+        if !ACROFORM_ALLOWED.contains(&k.as_slice()) {
+            res.disallowed.push(format!("AcroForm entry /{} changed", String::from_utf8_lossy(&k)));
+        }
+    }
+    let of = match get(od, o, b"Fields") {
+        Some(Object::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    let nf = match get(nd, n, b"Fields") {
+        Some(Object::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    for f in &of {
+        if !nf.contains(f) {
+            res.disallowed.push("a form field was removed".into());
+            return;
+        }
+    }
+    for f in &nf {
+        if of.contains(f) {
+            continue;
+        }
+        let ok = matches!(f, Object::Reference(r) if new_widgets.contains(r));
+        if !ok {
+            res.disallowed.push("a form field other than a signature field was added".into());
+            return;
+        }
+    }
+}
+
+/// A page may change only by gaining signature widgets in /Annots.
+fn check_page(
+    od: &Document,
+    o: &Object,
+    nd: &Document,
+    n: &Object,
+    new_widgets: &BTreeSet<ObjectId>,
+    res: &mut DiffResult,
+) -> bool {
+    let (Some(o), Some(n)) = (as_dict(od, o), as_dict(nd, n)) else {
+        res.disallowed.push("a page object changed type".into());
+        return false;
+    };
+    for k in changed_keys(od, o, nd, n) {
+        if k != b"Annots" {
+            res.disallowed.push(format!("page entry /{} changed", String::from_utf8_lossy(&k)));
+            return false;
+        }
+    }
+    let oa = match get(od, o, b"Annots") {
+        Some(Object::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    let na = match get(nd, n, b"Annots") {
+        Some(Object::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    for a in &oa {
+        if !na.contains(a) {
+            res.disallowed.push("an annotation was removed from a page".into());
+            return false;
+        }
+    }
+    for a in &na {
+        if oa.contains(a) {
+            continue;
+        }
+        if !matches!(a, Object::Reference(r) if new_widgets.contains(r)) {
+            res.disallowed.push("an annotation other than a signature widget was added to a page".into());
+            return false;
+        }
+    }
+    true
+}
+
+/// Keys whose values differ between two dictionaries.
+fn changed_keys(od: &Document, o: &Dictionary, nd: &Document, n: &Dictionary) -> Vec<Vec<u8>> {
+    let mut keys: BTreeSet<Vec<u8>> = o.iter().map(|(k, _)| k.clone()).collect();
+    keys.extend(n.iter().map(|(k, _)| k.clone()));
+    keys.into_iter()
+        .filter(|k| match (o.get(k), n.get(k)) {
+            (Ok(a), Ok(b)) => !obj_eq(od, a, nd, b, 0),
+            (Err(_), Err(_)) => false,
+            _ => true,
+        })
+        .collect()
+}
+
+/// Structural equality; references are equal when they name the same object and that object
+/// is unchanged, or (for direct comparison) simply the same id.
+fn obj_eq(od: &Document, a: &Object, nd: &Document, b: &Object, depth: usize) -> bool {
+    if depth > MAX_CMP_DEPTH {
+        return false;
+    }
+    match (a, b) {
+        (Object::Reference(x), Object::Reference(y)) => x == y,
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| obj_eq(od, p, nd, q, depth + 1))
+        }
+        (Object::Dictionary(x), Object::Dictionary(y)) => dict_eq(od, x, nd, y, depth),
+        (Object::Stream(x), Object::Stream(y)) => x.content == y.content && dict_eq(od, &x.dict, nd, &y.dict, depth),
+        (Object::String(x, _), Object::String(y, _)) => x == y,
+        (Object::Integer(x), Object::Real(y)) | (Object::Real(y), Object::Integer(x)) => (*x as f64 - f64::from(*y)).abs() < 1e-9,
+        _ => a == b,
+    }
+}
+
+fn dict_eq(od: &Document, x: &Dictionary, nd: &Document, y: &Dictionary, depth: usize) -> bool {
+    x.len() == y.len()
+        && x.iter().all(|(k, v)| match y.get(k) {
+            Ok(w) => obj_eq(od, v, nd, w, depth + 1),
+            Err(_) => false,
+        })
+}
+
+/// Object ids reachable from `roots`, not following the keys in `skip`.
+fn reachable(doc: &Document, roots: impl Iterator<Item = Object>, skip: &[&[u8]]) -> BTreeSet<ObjectId> {
+    let mut seen = BTreeSet::new();
+    let mut queue: VecDeque<Object> = roots.collect();
+    let mut steps = 0usize;
+    while let Some(o) = queue.pop_front() {
+        steps += 1;
+        if steps > MAX_WALK {
+            break;
+        }
+        match o {
+            Object::Reference(id) => {
+                if seen.insert(id) {
+                    match doc.objects.get(&id) {
+                        Some(Object::Stream(s)) => queue.push_back(Object::Dictionary(s.dict.clone())),
+                        Some(t) => queue.push_back(t.clone()),
+                        None => {}
+                    }
+                }
+            }
+            Object::Array(a) => queue.extend(a),
+            Object::Dictionary(d) => {
+                for (k, v) in d.iter() {
+                    if !skip.contains(&k.as_slice()) {
+                        queue.push_back(v.clone());
+                    }
+                }
+            }
+            Object::Stream(s) => {
+                for (k, v) in s.dict.iter() {
+                    if !skip.contains(&k.as_slice()) {
+                        queue.push_back(v.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    seen
+}
+
+fn describe(doc: &Document, id: ObjectId, obj: &Object, new: bool) -> String {
+    let what = as_dict(doc, obj)
+        .map(|d| {
+            let t = get_name(doc, d, b"Type").or_else(|| get_name(doc, d, b"Subtype"));
+            match (t, obj) {
+                (Some(t), _) => format!("/{}", String::from_utf8_lossy(t)),
+                (None, Object::Stream(_)) => "stream".into(),
+                _ => "dictionary".into(),
+            }
+        })
+        .unwrap_or_else(|| "object".into());
+    format!(
+        "{} {what} object {} {} after signing",
+        if new { "added" } else { "changed" },
+        id.0,
+        id.1
+    )
+}

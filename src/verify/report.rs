@@ -1,0 +1,336 @@
+//! The validation report: ETSI EN 319 102-1 indications, per-signature results, JSON and text output.
+
+use serde::{Deserialize, Serialize};
+
+/// Main status indication (ETSI EN 319 102-1, clause 5.1.3).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Indication {
+    /// Every check succeeded.
+    Passed,
+    /// The checks do not allow a conclusion either way (missing data, untrusted chain, ...).
+    Indeterminate,
+    /// At least one check proves the signature invalid.
+    Failed,
+}
+
+impl Indication {
+    /// Severity rank: `Passed` < `Indeterminate` < `Failed`.
+    fn rank(self) -> u8 {
+        match self {
+            Indication::Passed => 0,
+            Indication::Indeterminate => 1,
+            Indication::Failed => 2,
+        }
+    }
+}
+
+/// Sub-indications, named as in ETSI EN 319 102-1 (clause 5.1.3, table 5).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubIndication {
+    /// The signed data could not be obtained or the signature is not well formed.
+    FormatFailure,
+    /// The digest of the signed bytes does not match the signed one.
+    HashFailure,
+    /// The signature value does not verify with the signer's public key.
+    SigCryptoFailure,
+    /// The signing certificate was revoked before the signature is proven to exist.
+    Revoked,
+    /// The signing certificate was not yet valid at the signing time.
+    NotYetValid,
+    /// The signature does not meet the signature constraints (e.g. missing signed attributes).
+    SigConstraintsFailure,
+    /// The certificate chain does not meet the chain constraints (key usage, CA flags, ...).
+    ChainConstraintsFailure,
+    /// The chain could not be validated for another reason (bad certificate signature, ...).
+    CertificateChainGeneralFailure,
+    /// An algorithm or key size is too weak or unsupported.
+    CryptoConstraintsFailure,
+    /// The certificate expired before the signature is proven to exist.
+    Expired,
+    /// No certificate chain to a trust anchor was found.
+    NoCertificateChainFound,
+    /// The signing certificate could not be identified.
+    NoSigningCertificateFound,
+    /// Revoked after the claimed signing time, without proof of existence before it.
+    RevokedNoPoe,
+    /// A CA certificate of the chain is revoked, without proof of existence before it.
+    RevokedCaNoPoe,
+    /// The validation time is outside the certificate's validity and no proof of existence helps.
+    OutOfBoundsNoPoe,
+    /// As `OutOfBoundsNoPoe`, but revocation data shows the certificate was not revoked.
+    OutOfBoundsNotRevoked,
+    /// Revocation data is missing or not fresh enough; try again later.
+    TryLater,
+    /// The signed data (or any signature) could not be found.
+    SignedDataNotFound,
+    /// A time-stamp is inconsistent with the signature (e.g. imprint mismatch).
+    TimestampOrderFailure,
+    /// No proof of existence is available where one is required.
+    NoPoe,
+}
+
+/// Who signed: taken from the signing certificate.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SignerSummary {
+    /// Subject distinguished name (RFC 4514 style).
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// Serial number, hexadecimal.
+    pub serial: String,
+}
+
+/// One named check and its outcome.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// Short machine-friendly name, e.g. `byte_range`, `message_digest`.
+    pub name: String,
+    /// Whether the check succeeded.
+    pub passed: bool,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+/// The result for one signature (or document time-stamp).
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SignatureReport {
+    /// Fully qualified field name (or a synthetic name for unnamed dictionaries).
+    pub field: String,
+    /// Indication for this signature.
+    pub status: Indication,
+    /// Sub-indication when not passed.
+    pub sub_indication: Option<SubIndication>,
+    /// The signing certificate, if it was found.
+    pub signer: Option<SignerSummary>,
+    /// Claimed signing time (RFC 3339): signing-time attribute or the /M entry.
+    pub signing_time: Option<String>,
+    /// Signature time-stamp genTime (RFC 3339), if any.
+    pub timestamp: Option<String>,
+    /// The signed byte ranges cover the whole file.
+    pub covers_whole_document: bool,
+    /// Changes were made after this signature that are not allowed (content, pages, ...).
+    pub modified_after_signing: bool,
+    /// PAdES baseline level reached: "B-B", "B-T", "B-LT", "B-LTA".
+    pub level: Option<String>,
+    /// Every check made, in order.
+    pub checks: Vec<Check>,
+}
+
+impl SignatureReport {
+    /// A fresh report for `field`, passed until a check says otherwise.
+    pub(crate) fn new(field: String) -> Self {
+        SignatureReport {
+            field,
+            status: Indication::Passed,
+            sub_indication: None,
+            signer: None,
+            signing_time: None,
+            timestamp: None,
+            covers_whole_document: false,
+            modified_after_signing: false,
+            level: None,
+            checks: Vec::new(),
+        }
+    }
+
+    /// Records a successful check.
+    pub(crate) fn ok(&mut self, name: &str, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.to_string(),
+            passed: true,
+            detail: detail.into(),
+        });
+    }
+
+    /// Records a failed check and lowers the status to at most `ind`/`sub`.
+    pub(crate) fn fail(
+        &mut self,
+        name: &str,
+        ind: Indication,
+        sub: SubIndication,
+        detail: impl Into<String>,
+    ) {
+        self.checks.push(Check {
+            name: name.to_string(),
+            passed: false,
+            detail: detail.into(),
+        });
+        self.degrade(ind, sub);
+    }
+
+    /// Lowers the status to `ind`/`sub` if that is worse than the current one.
+    pub(crate) fn degrade(&mut self, ind: Indication, sub: SubIndication) {
+        if ind.rank() > self.status.rank() {
+            self.status = ind;
+            self.sub_indication = Some(sub);
+        }
+    }
+}
+
+/// The whole validation report for one PDF.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Report {
+    /// Overall indication: the worst of the signatures.
+    pub status: Indication,
+    /// Sub-indication of the overall status.
+    pub sub_indication: Option<SubIndication>,
+    /// One entry per signature and document time-stamp, in file order.
+    pub signatures: Vec<SignatureReport>,
+    /// Document-level messages (parse problems, notes).
+    pub messages: Vec<String>,
+}
+
+impl Report {
+    /// A report for a file that could not be validated at all.
+    pub(crate) fn document_failure(
+        ind: Indication,
+        sub: SubIndication,
+        message: impl Into<String>,
+    ) -> Self {
+        Report {
+            status: ind,
+            sub_indication: Some(sub),
+            signatures: Vec::new(),
+            messages: vec![message.into()],
+        }
+    }
+
+    /// Builds the overall status from the signatures (worst wins; none → INDETERMINATE).
+    pub(crate) fn from_signatures(signatures: Vec<SignatureReport>, messages: Vec<String>) -> Self {
+        if signatures.is_empty() {
+            let mut messages = messages;
+            messages.push("no signature found in the document".to_string());
+            return Report {
+                status: Indication::Indeterminate,
+                sub_indication: Some(SubIndication::SignedDataNotFound),
+                signatures,
+                messages,
+            };
+        }
+        let mut status = Indication::Passed;
+        let mut sub = None;
+        for s in &signatures {
+            if s.status.rank() > status.rank() {
+                status = s.status;
+                sub = s.sub_indication;
+            }
+        }
+        Report {
+            status,
+            sub_indication: sub,
+            signatures,
+            messages,
+        }
+    }
+
+    /// The report as one JSON object (the `saoy verify --format json` contract).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            format!(r#"{{"status":"INDETERMINATE","sub_indication":"FORMAT_FAILURE","signatures":[],"messages":["report serialisation failed: {e}"]}}"#)
+        })
+    }
+
+    /// A human-readable rendering for terminals.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Status: {}{}\n",
+            indication_name(self.status),
+            sub_name(self.sub_indication)
+        ));
+        for m in &self.messages {
+            out.push_str(&format!("  note: {m}\n"));
+        }
+        for (i, s) in self.signatures.iter().enumerate() {
+            out.push_str(&format!(
+                "Signature {} (field {}): {}{}\n",
+                i + 1,
+                s.field,
+                indication_name(s.status),
+                sub_name(s.sub_indication)
+            ));
+            if let Some(signer) = &s.signer {
+                out.push_str(&format!("  signer:  {}\n", signer.subject));
+                out.push_str(&format!("  issuer:  {}\n", signer.issuer));
+                out.push_str(&format!("  serial:  {}\n", signer.serial));
+            }
+            if let Some(t) = &s.signing_time {
+                out.push_str(&format!("  signing time (claimed): {t}\n"));
+            }
+            if let Some(t) = &s.timestamp {
+                out.push_str(&format!("  time-stamp: {t}\n"));
+            }
+            out.push_str(&format!(
+                "  level: {}\n  covers whole document: {}\n  modified after signing: {}\n",
+                s.level.as_deref().unwrap_or("-"),
+                yes_no(s.covers_whole_document),
+                yes_no(s.modified_after_signing)
+            ));
+            for c in &s.checks {
+                out.push_str(&format!(
+                    "  [{}] {}: {}\n",
+                    if c.passed { "ok" } else { "FAIL" },
+                    c.name,
+                    c.detail
+                ));
+            }
+        }
+        out
+    }
+
+    /// True only when the overall status is PASSED.
+    pub fn is_passed(&self) -> bool {
+        self.status == Indication::Passed
+    }
+}
+
+fn indication_name(i: Indication) -> &'static str {
+    match i {
+        Indication::Passed => "PASSED",
+        Indication::Indeterminate => "INDETERMINATE",
+        Indication::Failed => "FAILED",
+    }
+}
+
+fn sub_name(s: Option<SubIndication>) -> String {
+    match s.and_then(|s| serde_json::to_value(s).ok()) {
+        Some(serde_json::Value::String(n)) => format!(" / {n}"),
+        _ => String::new(),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_names_follow_the_contract() {
+        let mut s = SignatureReport::new("Sig1".into());
+        s.fail(
+            "digest",
+            Indication::Failed,
+            SubIndication::HashFailure,
+            "mismatch",
+        );
+        let r = Report::from_signatures(vec![s], vec![]);
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap_or_default();
+        assert_eq!(v["status"], "FAILED");
+        assert_eq!(v["sub_indication"], "HASH_FAILURE");
+        assert_eq!(v["signatures"][0]["modified_after_signing"], false);
+        assert!(v["signatures"][0]["signer"].is_null());
+        assert!(!r.is_passed());
+    }
+
+    #[test]
+    fn no_signature_is_not_passed() {
+        let r = Report::from_signatures(vec![], vec![]);
+        assert_eq!(r.status, Indication::Indeterminate);
+        assert_eq!(r.sub_indication, Some(SubIndication::SignedDataNotFound));
+    }
+}
