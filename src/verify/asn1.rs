@@ -30,16 +30,12 @@ pub const CONTEXT: u8 = 2;
 
 /// Universal tag numbers used here.
 pub mod tag {
-    /// BOOLEAN
-    pub const BOOLEAN: u32 = 1;
     /// INTEGER
     pub const INTEGER: u32 = 2;
     /// BIT STRING
     pub const BIT_STRING: u32 = 3;
     /// OCTET STRING
     pub const OCTET_STRING: u32 = 4;
-    /// NULL
-    pub const NULL: u32 = 5;
     /// OBJECT IDENTIFIER
     pub const OID: u32 = 6;
     /// SEQUENCE

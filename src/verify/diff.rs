@@ -216,7 +216,7 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     res
 }
 
-fn field_type(doc: &Document, mut d: &Dictionary) -> Option<Vec<u8>> {
+fn field_type<'a>(doc: &'a Document, mut d: &'a Dictionary) -> Option<Vec<u8>> {
     for _ in 0..32 {
         if let Some(n) = get_name(doc, d, b"FT") {
             return Some(n.to_vec());

@@ -1,9 +1,531 @@
-//! PDF signature validation in the ETSI EN 319 102-1 model. Shares nothing with `sign`:
-//! it re-parses the bytes like a stranger would.
+//! PDF signature validation in the ETSI EN 319 102-1 model. Shares nothing with `sign`: it
+//! re-parses the bytes like a stranger would.
+//!
+//! For each signature: /ByteRange sanity → CMS decode → message digest and signature value →
+//! signing-certificate binding → time-stamp → path to the trust anchors (signatures, validity,
+//! basicConstraints, keyUsage) → CRL revocation → modifications made after signing.
+//!
+//! Policy decisions (documented in the report's checks):
+//! - changes after a signature that are not allowed (see [`diff`]) make it
+//!   INDETERMINATE/SIG_CONSTRAINTS_FAILURE with `modified_after_signing` true;
+//! - a certificate without any supplied CRL is not checked for revocation (soft fail, noted);
+//! - SHA-1 and RSA below 2048 bits give at best INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE;
+//! - a signing certificate revoked at or before the claimed signing time (and not covered by
+//!   a trusted earlier time-stamp) gives FAILED/REVOKED; revoked later, INDETERMINATE/REVOKED_NO_POE.
 
 mod asn1;
+mod byterange;
+mod certs;
 mod cms;
 mod crypto;
+mod diff;
+mod path;
+mod pdf;
 mod report;
+mod revocation;
+mod signer;
+mod timestamp;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lopdf::{Document, Object};
 
 pub use report::{Check, Indication, Report, SignatureReport, SignerSummary, SubIndication};
+
+use byterange::ByteRange;
+use certs::CertInfo;
+use revocation::RevocationStatus;
+
+/// What the verifier trusts and when it validates.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationPolicy {
+    /// DER certificates; only these are trusted.
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// DER CRLs used for revocation checks.
+    pub crls: Vec<Vec<u8>>,
+    /// The validation time; `None` means now.
+    pub validation_time: Option<SystemTime>,
+}
+
+/// Validates every signature of `pdf`. Never panics and never errors: a bad file yields a
+/// FAILED or INDETERMINATE report.
+pub fn verify_pdf(pdf: &[u8], policy: &ValidationPolicy) -> Report {
+    match catch_unwind(AssertUnwindSafe(|| verify_inner(pdf, policy))) {
+        Ok(r) => r,
+        Err(_) => Report::document_failure(
+            Indication::Indeterminate,
+            SubIndication::FormatFailure,
+            "internal error: the verifier could not process this file",
+        ),
+    }
+}
+
+/// RFC 3339 form of Unix seconds.
+pub(crate) fn fmt_time(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Validation data gathered once per document.
+struct Context<'a> {
+    pdf: &'a [u8],
+    doc: &'a Document,
+    anchors: Vec<CertInfo>,
+    extra_certs: Vec<CertInfo>,
+    crls: Vec<Vec<u8>>,
+    now: i64,
+}
+
+/// Per-signature facts used after all signatures are checked (levels).
+struct Done {
+    report: SignatureReport,
+    end: Option<usize>,
+    doc_ts_ok: bool,
+    is_doc_ts: bool,
+    sig_ts_ok: bool,
+}
+
+fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
+    let head = pdf.get(..pdf.len().min(1024)).unwrap_or_default();
+    if !head.windows(5).any(|w| w == b"%PDF-") {
+        return Report::document_failure(Indication::Failed, SubIndication::FormatFailure, "not a PDF file (no %PDF- header)");
+    }
+    let doc = match pdf::load(pdf) {
+        Ok(d) => d,
+        Err(e @ pdf::PdfError::Encrypted) => {
+            return Report::document_failure(Indication::Indeterminate, SubIndication::FormatFailure, e.to_string());
+        }
+        Err(e) => return Report::document_failure(Indication::Failed, SubIndication::FormatFailure, e.to_string()),
+    };
+    let mut messages = Vec::new();
+    let (dss_certs, dss_crls) = dss_data(&doc);
+    let mut crls = policy.crls.clone();
+    crls.extend(dss_crls);
+    let ctx = Context {
+        pdf,
+        doc: &doc,
+        anchors: certs::parse_all(policy.trust_anchors.iter().map(Vec::as_slice)),
+        extra_certs: certs::parse_all(dss_certs.iter().map(Vec::as_slice)),
+        crls,
+        now: unix(policy.validation_time.unwrap_or_else(SystemTime::now)),
+    };
+    if ctx.anchors.len() < policy.trust_anchors.len() {
+        messages.push("some trust anchors could not be parsed and were ignored".into());
+    }
+    let found = pdf::find_signatures(&doc);
+    let mut done: Vec<Done> = found.iter().map(|f| verify_one(&ctx, f)).collect();
+    done.sort_by_key(|d| d.end.unwrap_or(usize::MAX));
+    assign_levels(&mut done, &doc);
+    Report::from_signatures(done.into_iter().map(|d| d.report).collect(), messages)
+}
+
+fn dss_data(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut certs = Vec::new();
+    let mut crls = Vec::new();
+    let Some(dss) = pdf::catalog(doc).and_then(|c| c.get(b"DSS").ok()).and_then(|d| pdf::as_dict(doc, d)) else {
+        return (certs, crls);
+    };
+    for (key, out) in [(b"Certs".as_slice(), &mut certs), (b"CRLs".as_slice(), &mut crls)] {
+        if let Some(Object::Array(a)) = pdf::get(doc, dss, key) {
+            for o in a.iter().take(2000) {
+                if let Some(Object::Stream(s)) = pdf::resolve(doc, o) {
+                    let bytes = if s.dict.get(b"Filter").is_ok() {
+                        s.decompressed_content().unwrap_or_else(|_| s.content.clone())
+                    } else {
+                        s.content.clone()
+                    };
+                    out.push(bytes);
+                }
+            }
+        }
+    }
+    (certs, crls)
+}
+
+fn pdf_date(s: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(s).ok()?;
+    let s = s.strip_prefix("D:").unwrap_or(s);
+    let num = |a: usize, b: usize, d: i64| -> Option<i64> {
+        match s.get(a..b) {
+            Some(x) if !x.is_empty() => x.parse().ok(),
+            _ => Some(d),
+        }
+    };
+    let year = i32::try_from(num(0, 4, -1)?).ok().filter(|y| *y > 0)?;
+    let month = time::Month::try_from(u8::try_from(num(4, 6, 1)?).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, u8::try_from(num(6, 8, 1)?).ok()?).ok()?;
+    let tod = time::Time::from_hms(
+        u8::try_from(num(8, 10, 0)?).ok()?,
+        u8::try_from(num(10, 12, 0)?).ok()?,
+        u8::try_from(num(12, 14, 0)?.min(59)).ok()?,
+    )
+    .ok()?;
+    let mut secs = time::PrimitiveDateTime::new(date, tod).assume_utc().unix_timestamp();
+    if let Some(sign) = s.get(14..15) {
+        let oh = s.get(15..17).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
+        let om = s.get(18..20).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
+        match sign {
+            "+" => secs -= oh * 3600 + om * 60,
+            "-" => secs += oh * 3600 + om * 60,
+            _ => {}
+        }
+    }
+    Some(secs)
+}
+
+fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
+    let mut r = SignatureReport::new(f.field.clone());
+    let mut done_end = None;
+    let d = &f.dict;
+    let doc = ctx.doc;
+    let sub_filter = pdf::get_name(doc, d, b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned());
+    let is_doc_ts = pdf::get_name(doc, d, b"Type") == Some(b"DocTimeStamp") || sub_filter.as_deref() == Some("ETSI.RFC3161");
+    let mut out = Done {
+        report: SignatureReport::new(String::new()),
+        end: None,
+        doc_ts_ok: false,
+        is_doc_ts,
+        sig_ts_ok: false,
+    };
+    let finish = |mut out: Done, r: SignatureReport, end: Option<usize>| {
+        out.report = r;
+        out.end = end;
+        out
+    };
+    if let Some(Object::String(m, _)) = pdf::get(doc, d, b"M") {
+        r.signing_time = pdf_date(m).map(fmt_time);
+    }
+    match sub_filter.as_deref() {
+        Some("adbe.pkcs7.detached" | "ETSI.CAdES.detached" | "ETSI.RFC3161") => {
+            r.ok("sub_filter", sub_filter.clone().unwrap_or_default());
+        }
+        other => {
+            r.fail(
+                "sub_filter",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                format!("unsupported /SubFilter {}", other.unwrap_or("(none)")),
+            );
+            return finish(out, r, None);
+        }
+    }
+    // /ByteRange
+    let br_vals: Option<Vec<i64>> = match pdf::get(doc, d, b"ByteRange") {
+        Some(Object::Array(a)) => a
+            .iter()
+            .map(|o| match pdf::resolve(doc, o) {
+                Some(Object::Integer(i)) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    };
+    let br: ByteRange = match br_vals.as_deref().map(|v| byterange::check(v, ctx.pdf)) {
+        Some(Ok(br)) => br,
+        Some(Err(e)) => {
+            r.fail("byte_range", Indication::Failed, SubIndication::FormatFailure, e.to_string());
+            return finish(out, r, None);
+        }
+        None => {
+            r.fail("byte_range", Indication::Failed, SubIndication::FormatFailure, "missing or malformed /ByteRange");
+            return finish(out, r, None);
+        }
+    };
+    done_end = Some(br.end()).or(done_end);
+    r.ok("byte_range", format!("[0 {} {} {}]", br.first_len, br.second_start, br.second_len));
+    let contents = match (pdf::get(doc, d, b"Contents"), br.gap_contents(ctx.pdf)) {
+        (Some(Object::String(c, _)), Some(gap)) if *c == gap => gap,
+        (Some(Object::String(_, _)), Some(_)) => {
+            r.fail(
+                "contents",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                "/Contents is not the string excluded by /ByteRange",
+            );
+            return finish(out, r, done_end);
+        }
+        _ => {
+            r.fail("contents", Indication::Failed, SubIndication::FormatFailure, "missing /Contents");
+            return finish(out, r, done_end);
+        }
+    };
+    let (first, second) = br.slices(ctx.pdf);
+    r.covers_whole_document = br.covers_whole_file(ctx.pdf);
+
+    if is_doc_ts {
+        let ts = timestamp::check(&contents, &[first, second], &ctx.extra_certs, &ctx.anchors);
+        r.timestamp = ts.gen_time.map(fmt_time);
+        if let Some(tsa) = &ts.tsa {
+            r.signer = Some(summary(tsa));
+        }
+        if !ts.imprint_ok {
+            r.fail("timestamp_imprint", Indication::Failed, SubIndication::HashFailure, ts.notes.join("; "));
+        } else if !ts.signature_ok {
+            r.fail("timestamp_signature", Indication::Failed, SubIndication::SigCryptoFailure, ts.notes.join("; "));
+        } else if !ts.trusted {
+            r.ok("timestamp", "imprint and signature check");
+            r.fail("timestamp_chain", Indication::Indeterminate, SubIndication::NoCertificateChainFound, ts.notes.join("; "));
+        } else {
+            r.ok("timestamp", "document time-stamp verifies and its authority is trusted");
+        }
+        out.doc_ts_ok = ts.imprint_ok && ts.signature_ok;
+        check_modifications(ctx, &br, &mut r);
+        return finish(out, r, done_end);
+    }
+
+    // CMS
+    let (sd, used) = match cms::parse_signed_data(&contents) {
+        Ok(x) => x,
+        Err(e) => {
+            r.fail("cms", Indication::Failed, SubIndication::FormatFailure, format!("/Contents: {e}"));
+            return finish(out, r, done_end);
+        }
+    };
+    if contents.get(used..).is_some_and(|rest| rest.iter().any(|b| *b != 0)) {
+        r.ok("cms_padding", "non-zero bytes follow the CMS object in /Contents (ignored)");
+    }
+    if sd.signer_infos.len() != 1 {
+        r.fail(
+            "cms",
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            format!("a PDF signature needs exactly one SignerInfo, found {}", sd.signer_infos.len()),
+        );
+        return finish(out, r, done_end);
+    }
+    if sd.econtent.is_some() {
+        r.fail(
+            "cms",
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            "the CMS object encapsulates content; a detached signature is required",
+        );
+        return finish(out, r, done_end);
+    }
+    if sd.econtent_type != cms::oid::DATA {
+        r.fail("cms", Indication::Failed, SubIndication::FormatFailure, format!("eContentType {} is not id-data", sd.econtent_type));
+        return finish(out, r, done_end);
+    }
+    r.ok("cms", format!("SignedData with {} certificate(s)", sd.certificates.len()));
+    let Some(si) = sd.signer_infos.first() else {
+        return finish(out, r, done_end);
+    };
+    let mut pool = certs::parse_all(sd.certificates.iter().copied());
+    pool.extend(ctx.extra_certs.iter().cloned());
+    let so = signer::check(&sd, si, &[first, second], &pool);
+    for (name, step) in &so.steps {
+        match step {
+            Ok(detail) => r.ok(name, detail.clone()),
+            Err(f) => r.fail(name, f.ind, f.sub, f.detail.clone()),
+        }
+    }
+    if let Some(t) = so.signing_time {
+        r.signing_time = Some(fmt_time(t));
+    }
+    let claimed = so.signing_time.or_else(|| match pdf::get(doc, d, b"M") {
+        Some(Object::String(m, _)) => pdf_date(m),
+        _ => None,
+    });
+    let Some(cert) = so.cert.clone() else {
+        check_modifications(ctx, &br, &mut r);
+        return finish(out, r, done_end);
+    };
+    r.signer = Some(summary(&cert));
+    if so.steps.iter().any(|(_, s)| matches!(s, Err(f) if f.ind == Indication::Failed)) {
+        check_modifications(ctx, &br, &mut r);
+        return finish(out, r, done_end);
+    }
+
+    // Signature time-stamp.
+    let mut poe: Option<i64> = None;
+    if let Some(tok) = si
+        .unsigned_attrs
+        .iter()
+        .find(|a| a.oid == cms::oid::SIGNATURE_TIMESTAMP)
+        .and_then(|a| a.values.first())
+    {
+        let ts = timestamp::check(tok.raw, &[&si.signature], &pool, &ctx.anchors);
+        r.timestamp = ts.gen_time.map(fmt_time);
+        if ts.imprint_ok && ts.signature_ok {
+            out.sig_ts_ok = true;
+            r.ok(
+                "signature_timestamp",
+                format!(
+                    "imprint matches, token verifies{}",
+                    if ts.trusted { ", authority trusted" } else { "; authority not trusted (no proof of existence)" }
+                ),
+            );
+        } else {
+            r.checks.push(Check {
+                name: "signature_timestamp".into(),
+                passed: false,
+                detail: format!("ignored: {}", ts.notes.join("; ")),
+            });
+        }
+        poe = ts.poe();
+    }
+
+    // Certification path.
+    let path = match path::build(&cert, &pool, &ctx.anchors) {
+        Ok(p) => p,
+        Err(path::PathError::NoChain(m)) => {
+            r.fail("certificate_chain", Indication::Indeterminate, SubIndication::NoCertificateChainFound, m);
+            check_modifications(ctx, &br, &mut r);
+            return finish(out, r, done_end);
+        }
+    };
+    r.ok(
+        "certificate_chain",
+        path.certs.iter().map(|c| c.subject.clone()).collect::<Vec<_>>().join(" → "),
+    );
+    let violations = path::check_constraints(&path, false);
+    if violations.is_empty() {
+        r.ok("chain_constraints", "basicConstraints and keyUsage fit");
+    }
+    for v in violations {
+        r.fail("chain_constraints", Indication::Indeterminate, SubIndication::ChainConstraintsFailure, format!("{v:?}"));
+    }
+
+    // Revocation: supplied CRLs, /DSS CRLs and CRLs inside the CMS (all signature-checked).
+    let mut crls = ctx.crls.clone();
+    crls.extend(sd.crls.iter().map(|c| c.to_vec()));
+    let mut signer_status = None;
+    for (i, pair) in path.certs.windows(2).enumerate() {
+        let (Some(c), Some(issuer)) = (pair.first(), pair.get(1)) else { continue };
+        let st = revocation::check(c, issuer, &crls);
+        match &st {
+            RevocationStatus::Good { next_update, .. } => {
+                let stale = next_update.is_some_and(|n| n < ctx.now);
+                r.ok(
+                    "revocation",
+                    format!("{} not revoked{}", c.subject, if stale { " (CRL past its nextUpdate)" } else { "" }),
+                );
+            }
+            RevocationStatus::Revoked { date, reason } => {
+                let what = format!(
+                    "{} revoked on {}{}",
+                    c.subject,
+                    fmt_time(*date),
+                    reason.as_ref().map(|x| format!(" ({x})")).unwrap_or_default()
+                );
+                if poe.is_some_and(|p| p < *date) {
+                    r.ok("revocation", format!("{what}, after the time-stamp proving the signature existed"));
+                } else if claimed.is_some_and(|t| t < *date) {
+                    let sub = if i == 0 { SubIndication::RevokedNoPoe } else { SubIndication::RevokedCaNoPoe };
+                    r.fail("revocation", Indication::Indeterminate, sub, format!("{what}, after the claimed signing time but without proof of existence"));
+                } else {
+                    r.fail("revocation", Indication::Failed, SubIndication::Revoked, what);
+                }
+            }
+            RevocationStatus::Unknown(m) => r.ok("revocation", format!("not checked: {m}")),
+        }
+        if i == 0 {
+            signer_status = Some(st);
+        }
+    }
+
+    // Validity periods at the validation time (a trusted time-stamp can stand in for the signer).
+    for (i, v) in path::check_validity(&path, ctx.now) {
+        let c = path.certs.get(i);
+        let covered = poe.is_some_and(|p| c.is_some_and(|c| p >= c.not_before && p <= c.not_after));
+        match v {
+            path::Violation::Expired(m) if covered => r.ok("validity", format!("{m}; the time-stamp proves the signature existed before")),
+            path::Violation::Expired(m) => {
+                let sub = if i == 0 && matches!(signer_status, Some(RevocationStatus::Good { .. })) {
+                    SubIndication::OutOfBoundsNotRevoked
+                } else {
+                    SubIndication::OutOfBoundsNoPoe
+                };
+                r.fail("validity", Indication::Indeterminate, sub, m);
+            }
+            path::Violation::NotYetValid(m) => r.fail("validity", Indication::Indeterminate, SubIndication::NotYetValid, m),
+            path::Violation::Constraints(m) => r.fail("validity", Indication::Indeterminate, SubIndication::ChainConstraintsFailure, m),
+        }
+    }
+    if let Some(t) = claimed {
+        if t + 300 < cert.not_before || t > cert.not_after {
+            r.fail(
+                "signing_time",
+                Indication::Indeterminate,
+                SubIndication::OutOfBoundsNoPoe,
+                format!("claimed signing time {} is outside the signer certificate's validity", fmt_time(t)),
+            );
+        }
+    }
+    check_modifications(ctx, &br, &mut r);
+    finish(out, r, done_end)
+}
+
+fn summary(c: &CertInfo) -> SignerSummary {
+    SignerSummary {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        serial: c.serial_hex(),
+    }
+}
+
+fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureReport) {
+    if r.covers_whole_document {
+        r.ok("coverage", "the signature covers the whole file");
+        return;
+    }
+    let constraint = |r: &mut SignatureReport, detail: String| {
+        r.modified_after_signing = true;
+        r.fail("modifications", Indication::Indeterminate, SubIndication::SigConstraintsFailure, detail);
+    };
+    if !br.ends_at_revision(ctx.pdf) {
+        constraint(r, "the signed bytes do not end at the end of a revision; the rest of the file is unsigned".into());
+        return;
+    }
+    let Some(prefix) = ctx.pdf.get(..br.end()) else { return };
+    let signed = match pdf::load(prefix) {
+        Ok(d) => d,
+        Err(e) => {
+            constraint(r, format!("the signed revision cannot be read: {e}"));
+            return;
+        }
+    };
+    let res = diff::compare(&signed, ctx.doc);
+    if res.disallowed.is_empty() {
+        r.ok(
+            "modifications",
+            format!("later revisions only add signatures, form data for them or validation data ({} allowed change(s))", res.allowed),
+        );
+    } else {
+        constraint(r, res.disallowed.join("; "));
+    }
+}
+
+fn assign_levels(done: &mut [Done], doc: &Document) {
+    let has_dss = pdf::catalog(doc).is_some_and(|c| c.get(b"DSS").is_ok());
+    let ts_ends: Vec<usize> = done.iter().filter(|d| d.is_doc_ts && d.doc_ts_ok).filter_map(|d| d.end).collect();
+    for d in done.iter_mut() {
+        if d.is_doc_ts {
+            continue;
+        }
+        let Some(end) = d.end else { continue };
+        let later_ts = ts_ends.iter().any(|e| *e > end);
+        let t = d.sig_ts_ok || later_ts;
+        let lt = t && has_dss && !d.report.covers_whole_document;
+        let lta = lt && later_ts;
+        d.report.level = Some(
+            match (t, lt, lta) {
+                (_, _, true) => "B-LTA",
+                (_, true, _) => "B-LT",
+                (true, _, _) => "B-T",
+                _ => "B-B",
+            }
+            .to_string(),
+        );
+    }
+}

@@ -101,8 +101,6 @@ pub struct FoundSignature {
     pub field: String,
     /// The field's object, when indirect.
     pub field_id: Option<ObjectId>,
-    /// The signature dictionary's object, when indirect.
-    pub sig_id: Option<ObjectId>,
     /// The signature dictionary.
     pub dict: Dictionary,
 }
@@ -162,7 +160,7 @@ pub fn find_signatures(doc: &Document) -> Vec<FoundSignature> {
     out
 }
 
-fn inherited_ft(doc: &Document, mut d: &Dictionary) -> Option<Vec<u8>> {
+fn inherited_ft<'a>(doc: &'a Document, mut d: &'a Dictionary) -> Option<Vec<u8>> {
     for _ in 0..MAX_FIELD_DEPTH {
         if let Some(n) = get_name(doc, d, b"FT") {
             return Some(n.to_vec());
@@ -172,7 +170,7 @@ fn inherited_ft(doc: &Document, mut d: &Dictionary) -> Option<Vec<u8>> {
     None
 }
 
-fn full_name(doc: &Document, mut d: &Dictionary) -> String {
+fn full_name<'a>(doc: &'a Document, mut d: &'a Dictionary) -> String {
     let mut parts = Vec::new();
     for _ in 0..MAX_FIELD_DEPTH {
         if let Some(Object::String(t, _)) = get(doc, d, b"T") {
@@ -259,10 +257,6 @@ fn push_signature(
         seen.insert(id);
     }
     let Ok(v) = field.get(b"V") else { return };
-    let sig_id = match v {
-        Object::Reference(id) => Some(*id),
-        _ => None,
-    };
     let Some(dict) = as_dict(doc, v) else { return };
     let field = if name.is_empty() {
         format!("Signature{}", out.len() + 1)
@@ -272,7 +266,6 @@ fn push_signature(
     out.push(FoundSignature {
         field,
         field_id,
-        sig_id,
         dict: dict.clone(),
     });
 }

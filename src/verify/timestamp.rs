@@ -119,6 +119,6 @@ fn parse_tst_info(der: &[u8]) -> Result<(AlgId, Vec<u8>, i64), asn1::Asn1Error> 
         .filter(|x| x.is(tag::OCTET_STRING))
         .ok_or(asn1::Asn1Error::Unexpected("hashedMessage"))?
         .octets()?;
-    let gen = f.get(4).ok_or(asn1::Asn1Error::Unexpected("genTime"))?;
-    Ok((alg, imprint, asn1::parse_time(gen)?))
+    let gen_time = f.get(4).ok_or(asn1::Asn1Error::Unexpected("genTime"))?;
+    Ok((alg, imprint, asn1::parse_time(gen_time)?))
 }

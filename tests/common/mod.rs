@@ -1,0 +1,18 @@
+//! Shared helpers for integration tests: paths, peer validators (pyHanko, pdfsig, qpdf),
+//! and an in-process server on 127.0.0.1:0.
+#![allow(dead_code)]
+
+pub mod peers;
+// pub mod server; (enabled once app lands)
+
+use std::path::PathBuf;
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of the test PKI.
+pub fn pki(file: &str) -> PathBuf {
+    root().join("certs-test").join(file)
+}
