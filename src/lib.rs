@@ -5,16 +5,13 @@
 //! [`app`] ties the steps together; [`service`] exposes them over gRPC. Dependencies point
 //! one way: `service` → `app` → `records`/`sign`/`verify`/`digitize`/`pdf` → `pki`/`store`.
 
-#[cfg(saoy_integrated)]
 pub mod app;
 pub mod config;
 pub mod digitize;
-#[cfg(saoy_integrated)]
 pub mod error;
 pub mod pdf;
 pub mod pki;
 pub mod records;
-#[cfg(saoy_integrated)]
 pub mod service;
 pub mod sign;
 pub mod store;
@@ -28,5 +25,4 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("saoy_descriptor");
 }
 
-#[cfg(saoy_integrated)]
 pub use error::{Error, Result};

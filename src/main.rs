@@ -1,13 +1,21 @@
 //! The `saoy` command line: serve, certify, verify, pki.
-use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use saoy::app::App;
+use saoy::config::Config;
+use saoy::proto::certification_service_client::CertificationServiceClient;
+use saoy::proto::{CertifyMetadata, CertifyRequest, FileHeader, certify_request::Part};
+use saoy::verify::{ValidationPolicy, verify_pdf};
 
 #[derive(Parser)]
 #[command(
     name = "saoy",
     version,
-    about = "Electronic certified copies: certify, sign, store, verify"
+    about = "Electronic certified copies (sao y bản chính): certify, sign, store, verify"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -16,11 +24,79 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the gRPC service (embedded local store by default).
+    Serve {
+        /// Listen address (overrides the config file).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Data directory of the local store (overrides the config file).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// TOML config file; without it the TEST PKI in ./certs-test is used.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Certifies an original through a running server and writes the signed copy.
+    Certify {
+        /// Files of the original, in page order (JPEG, PNG, PDF).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Server URL, e.g. http://127.0.0.1:50051.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// Owner's 12-digit personal identification number.
+        #[arg(long)]
+        owner: String,
+        /// Document type, e.g. "Giấy khai sinh".
+        #[arg(long)]
+        doc_type: String,
+        /// Document title (defaults to the document type).
+        #[arg(long)]
+        doc_name: Option<String>,
+        /// Procedure code, e.g. 2.000815.
+        #[arg(long, default_value = "2.000815")]
+        procedure: String,
+        /// Pages counted on the original (defaults to what the files hold).
+        #[arg(long)]
+        pages: Option<u32>,
+        /// Idempotency key (a new random one by default).
+        #[arg(long)]
+        request_id: Option<String>,
+        /// Accept scans under the minimum resolution.
+        #[arg(long)]
+        allow_low_resolution: bool,
+        /// Where to write the signed copy.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verifies the signatures of a PDF offline; exit code 0 only when PASSED.
+    Verify {
+        /// The PDF.
+        file: PathBuf,
+        /// PEM files of trust anchors (one or more certificates each).
+        #[arg(long = "trust", required = true)]
+        trust: Vec<PathBuf>,
+        /// CRL files (DER or PEM).
+        #[arg(long = "crl")]
+        crl: Vec<PathBuf>,
+        /// Validation time (RFC 3339); now by default.
+        #[arg(long)]
+        at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Test PKI management.
     Pki {
         #[command(subcommand)]
         action: PkiAction,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -33,20 +109,303 @@ enum PkiAction {
     },
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
+        Command::Serve {
+            listen,
+            data,
+            config,
+        } => run_async(serve(listen, data, config)),
+        Command::Certify {
+            files,
+            server,
+            owner,
+            doc_type,
+            doc_name,
+            procedure,
+            pages,
+            request_id,
+            allow_low_resolution,
+            out,
+        } => run_async(certify(CertifyArgs {
+            files,
+            server,
+            owner,
+            doc_name: doc_name.unwrap_or_else(|| doc_type.clone()),
+            doc_type,
+            procedure,
+            pages,
+            request_id,
+            allow_low_resolution,
+            out,
+        })),
+        Command::Verify {
+            file,
+            trust,
+            crl,
+            at,
+            format,
+        } => verify(&file, &trust, &crl, at.as_deref(), format),
         Command::Pki {
             action: PkiAction::Init { out },
-        } => match saoy::pki::testca::generate(&out) {
-            Ok(()) => {
+        } => saoy::pki::testca::generate(&out)
+            .map(|()| {
                 eprintln!("wrote the TEST-ONLY PKI to {}", out.display());
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::ExitCode::from(2)
-            }
-        },
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
     }
+}
+
+fn run_async(
+    fut: impl std::future::Future<Output = Result<ExitCode, String>>,
+) -> Result<ExitCode, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?
+        .block_on(fut)
+}
+
+async fn serve(
+    listen: Option<std::net::SocketAddr>,
+    data: Option<PathBuf>,
+    config_path: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let mut config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    if let Some(d) = data {
+        config.data_dir = d;
+    }
+    if config.using_test_pki {
+        tracing::warn!(
+            "USING THE TEST PKI in ./certs-test: its private keys are public. Copies signed now prove NOTHING. Configure real keys with --config for production."
+        );
+    }
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let app = Arc::new(App::open(config).await.map_err(|e| e.to_string())?);
+    let (listener, addr) = saoy::service::server::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(%addr, data = %data_dir.display(), "saoy serving gRPC");
+    saoy::service::serve(app, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+struct CertifyArgs {
+    files: Vec<PathBuf>,
+    server: String,
+    owner: String,
+    doc_type: String,
+    doc_name: String,
+    procedure: String,
+    pages: Option<u32>,
+    request_id: Option<String>,
+    allow_low_resolution: bool,
+    out: PathBuf,
+}
+
+fn media_type(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("pdf") => "application/pdf",
+        _ => "",
+    }
+}
+
+async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
+    let mut messages = Vec::new();
+    let pages = match args.pages {
+        Some(p) => p,
+        None => count_pages(&args.files)?,
+    };
+    messages.push(CertifyRequest {
+        part: Some(Part::Request(CertifyMetadata {
+            owner_id: args.owner,
+            document_type: args.doc_type,
+            document_name: args.doc_name,
+            procedure_code: args.procedure,
+            page_count: pages,
+            client_request_id: args
+                .request_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            allow_low_resolution: args.allow_low_resolution,
+        })),
+    });
+    let files = args.files.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for m in messages {
+            if tx.send(m).await.is_err() {
+                return;
+            }
+        }
+        for path in files {
+            let header = CertifyRequest {
+                part: Some(Part::File(FileHeader {
+                    name: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    media_type: media_type(&path).into(),
+                })),
+            };
+            if tx.send(header).await.is_err() {
+                return;
+            }
+            let Ok(mut file) = tokio::fs::File::open(&path).await else {
+                return;
+            };
+            let mut buf = vec![0u8; saoy::service::CHUNK_SIZE];
+            loop {
+                use tokio::io::AsyncReadExt;
+                match file.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let chunk = CertifyRequest {
+                            part: Some(Part::Chunk(buf[..n].to_vec())),
+                        };
+                        if tx.send(chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    for f in &args.files {
+        std::fs::metadata(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+    }
+    let mut client = CertificationServiceClient::connect(args.server.clone())
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", args.server))?;
+    let record = client
+        .certify(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    let mut records = saoy::proto::record_service_client::RecordServiceClient::connect(args.server.clone())
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", args.server))?;
+    let mut stream = records
+        .get_copy(saoy::proto::GetCopyRequest {
+            id: record.id.clone(),
+        })
+        .await
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    let mut pdf = Vec::new();
+    let mut status = String::new();
+    while let Some(part) = stream
+        .message()
+        .await
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+    {
+        match part.part {
+            Some(saoy::proto::get_copy_response::Part::Header(h)) => {
+                status = h.report.map(|r| r.status).unwrap_or_default();
+            }
+            Some(saoy::proto::get_copy_response::Part::Chunk(c)) => pdf.extend_from_slice(&c),
+            None => {}
+        }
+    }
+    std::fs::write(&args.out, &pdf)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "id": record.id,
+            "reference": record.reference,
+            "issued_at": record.issued_at,
+            "copy_sha256": record.copy_sha256,
+            "verification": status,
+            "out": args.out.display().to_string(),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pages in the files: one per image, every page of a PDF.
+fn count_pages(files: &[PathBuf]) -> Result<u32, String> {
+    let mut pages = 0u32;
+    for f in files {
+        if media_type(f) == "application/pdf" {
+            let doc = lopdf::Document::load(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            pages += doc.get_pages().len() as u32;
+        } else {
+            pages += 1;
+        }
+    }
+    Ok(pages)
+}
+
+fn verify(
+    file: &Path,
+    trust: &[PathBuf],
+    crl: &[PathBuf],
+    at: Option<&str>,
+    format: Format,
+) -> Result<ExitCode, String> {
+    let pdf = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut trust_anchors = Vec::new();
+    for t in trust {
+        trust_anchors.extend(saoy::pki::trust::load_certificates(t).map_err(|e| e.to_string())?);
+    }
+    let mut crls = Vec::new();
+    for c in crl {
+        crls.extend(saoy::pki::trust::load_crls(c).map_err(|e| e.to_string())?);
+    }
+    let validation_time = at
+        .map(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(std::time::SystemTime::from)
+                .map_err(|e| format!("--at {s:?} is not an RFC 3339 time: {e}"))
+        })
+        .transpose()?;
+    let report = verify_pdf(
+        &pdf,
+        &ValidationPolicy {
+            trust_anchors,
+            crls,
+            validation_time,
+        },
+    );
+    match format {
+        Format::Json => println!("{}", report.to_json()),
+        Format::Text => println!("{}", report.render_text()),
+    }
+    Ok(if report.is_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

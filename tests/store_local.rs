@@ -9,7 +9,9 @@ use saoy::store::{LocalStore, ObjectStore, StoreError, conformance};
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn ObjectStore>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = LocalStore::open(dir.path().join("store")).await.expect("open");
+    let store = LocalStore::open(dir.path().join("store"))
+        .await
+        .expect("open");
     (dir, Arc::new(store))
 }
 
@@ -36,8 +38,14 @@ macro_rules! conformance_test {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $name() {
             let (dir, store) = fresh().await;
-            conformance::$name(store, "t/").await.expect(stringify!($name));
-            assert_eq!(hidden_files(dir.path()), Vec::<String>::new(), "temp files left");
+            conformance::$name(store, "t/")
+                .await
+                .expect(stringify!($name));
+            assert_eq!(
+                hidden_files(dir.path()),
+                Vec::<String>::new(),
+                "temp files left"
+            );
         }
     };
 }
@@ -56,20 +64,30 @@ async fn put_if_absent_race_of_20() {
             .await
             .expect("race");
     }
-    assert_eq!(hidden_files(dir.path()), Vec::<String>::new(), "temp files left");
+    assert_eq!(
+        hidden_files(dir.path()),
+        Vec::<String>::new(),
+        "temp files left"
+    );
 }
 
 #[tokio::test]
 async fn invalid_keys_rejected() {
     let (_dir, store) = fresh().await;
-    conformance::invalid_keys_rejected(store).await.expect("invalid keys");
+    conformance::invalid_keys_rejected(store)
+        .await
+        .expect("invalid keys");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn whole_suite_on_one_store() {
     let (dir, store) = fresh().await;
     conformance::run_all(store, "suite/").await.expect("suite");
-    assert_eq!(hidden_files(dir.path()), Vec::<String>::new(), "temp files left");
+    assert_eq!(
+        hidden_files(dir.path()),
+        Vec::<String>::new(),
+        "temp files left"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +96,10 @@ async fn objects_survive_reopen_and_stay_under_root() {
     let root = dir.path().join("store");
     {
         let store = LocalStore::open(&root).await.expect("open");
-        store.put("a/b.json", Bytes::from_static(b"{}")).await.expect("put");
+        store
+            .put("a/b.json", Bytes::from_static(b"{}"))
+            .await
+            .expect("put");
         assert!(store.describe().contains("store"), "{}", store.describe());
     }
     assert!(root.join("a/b.json").is_file());
@@ -93,7 +114,10 @@ async fn objects_survive_reopen_and_stay_under_root() {
 #[tokio::test]
 async fn list_ignores_foreign_files() {
     let (dir, store) = fresh().await;
-    store.put("k/1", Bytes::from_static(b"x")).await.expect("put");
+    store
+        .put("k/1", Bytes::from_static(b"x"))
+        .await
+        .expect("put");
     let root = dir.path().join("store");
     std::fs::write(root.join("k/.tmp-crashed"), b"partial").expect("write");
     std::fs::write(root.join("k/with space"), b"x").expect("write");
@@ -117,7 +141,10 @@ async fn key_used_as_folder_is_an_invalid_key() {
         );
     }
     assert_eq!(store.get("a/b").await.expect("get"), None);
-    store.put("c/d", Bytes::from_static(b"x")).await.expect("put");
+    store
+        .put("c/d", Bytes::from_static(b"x"))
+        .await
+        .expect("put");
     let result = store.put("c", Bytes::from_static(b"y")).await;
     assert!(
         matches!(result, Err(StoreError::InvalidKey { .. })),

@@ -59,10 +59,8 @@ pub fn read_header(data: &[u8]) -> Result<JpegInfo, JpegProblem> {
         match marker {
             0xE0 if payload.starts_with(b"JFIF\0") => jfif = parse_jfif(payload),
             0xE1 if payload.starts_with(b"Exif\0\0") => exif = parse_exif(&payload[6..]),
-            0xC0..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
-                if sof.is_none() {
-                    sof = Some(parse_sof(marker, payload)?);
-                }
+            0xC0..=0xCF if sof.is_none() && marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
+                sof = Some(parse_sof(marker, payload)?);
             }
             0xDA => {
                 let (width, height, components) =

@@ -150,29 +150,19 @@ impl Books {
         record_id: &str,
     ) -> Result<(), RecordsError> {
         let (_, entry) = self.read(r).await?;
-        match entry.state {
-            EntryState::Reserved => Ok(()),
-            EntryState::Issued {
-                record_id: ref id, ..
-            } if id == record_id => Ok(()),
-            EntryState::Issued { record_id: id, .. } => {
-                Err(state_error(r, &format!("was already issued as copy {id}")))
-            }
-            EntryState::Void { reason, .. } => Err(state_error(
-                r,
-                &format!("was voided ({reason}); reserve a new number"),
-            )),
-        }
+        issuable(r, &entry, record_id).map(|_| ())
     }
 
-    /// Enters `record` as issued under `r`.
+    /// Enters `record` as issued under `r` (a no-op if it already is).
     pub(super) async fn mark_issued(
         &self,
         r: &Reservation,
         record: &Record,
     ) -> Result<(), RecordsError> {
-        self.check_open(r, &record.id).await?;
         let (key, mut entry) = self.read(r).await?;
+        if issuable(r, &entry, &record.id)? == Issuable::AlreadyIssued {
+            return Ok(());
+        }
         entry.state = EntryState::Issued {
             record_id: record.id.clone(),
             issued_at: record.issued_at.clone(),
@@ -246,6 +236,29 @@ impl Books {
             .buffered(READ_PARALLELISM)
             .try_collect()
             .await
+    }
+}
+
+/// Whether an entry can take a record.
+#[derive(PartialEq)]
+enum Issuable {
+    /// Reserved and waiting for its copy.
+    Open,
+    /// Already issued to this very record (a retried commit).
+    AlreadyIssued,
+}
+
+fn issuable(r: &Reservation, entry: &BookEntry, record_id: &str) -> Result<Issuable, RecordsError> {
+    match &entry.state {
+        EntryState::Reserved => Ok(Issuable::Open),
+        EntryState::Issued { record_id: id, .. } if id == record_id => Ok(Issuable::AlreadyIssued),
+        EntryState::Issued { record_id: id, .. } => {
+            Err(state_error(r, &format!("was already issued as copy {id}")))
+        }
+        EntryState::Void { reason, .. } => Err(state_error(
+            r,
+            &format!("was voided ({reason}); reserve a new number"),
+        )),
     }
 }
 

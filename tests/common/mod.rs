@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 pub mod peers;
-// pub mod server; (enabled once app lands)
+pub mod client;
+pub mod server;
 
 use std::path::PathBuf;
 

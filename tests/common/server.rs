@@ -1,0 +1,81 @@
+//! A real saoy gRPC server in-process on 127.0.0.1:0, over a temporary local store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use saoy::app::App;
+use saoy::config::Config;
+use tokio::sync::oneshot;
+
+/// A running server; dropped → shut down.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The app behind it.
+    pub app: Arc<App>,
+    /// The store directory.
+    pub data: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// `http://addr`, for tonic clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The default configuration with absolute test-PKI paths and a fresh data dir.
+pub fn test_config(data: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    let pki = |f: &str| super::pki(f);
+    config.data_dir = data.to_path_buf();
+    config.signers.agency.key_file = pki("agency.key.pem");
+    config.signers.agency.chain_file = pki("agency-chain.pem");
+    if let Some(c) = config.signers.certifier.as_mut() {
+        c.key_file = pki("certifier.key.pem");
+        c.chain_file = pki("certifier-chain.pem");
+    }
+    config.trust.anchors = vec![pki("root.pem")];
+    config.trust.crls = vec![pki("issuing-ca.crl"), pki("root.crl")];
+    config.validate().expect("test config is valid");
+    config
+}
+
+/// Starts a server with `adjust` applied to the test configuration.
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(data.path());
+    adjust(&mut config);
+    let app = Arc::new(App::open(config).await.expect("app opens"));
+    let (listener, addr) = saoy::service::server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("bind");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = Arc::clone(&app);
+    tokio::spawn(async move {
+        let _ = saoy::service::serve(served, listener, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    TestServer {
+        addr,
+        app,
+        data,
+        stop: Some(stop),
+    }
+}
+
+/// Starts a server on the plain test configuration.
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
