@@ -275,7 +275,7 @@ impl App {
         })
         .await
         .map_err(|e| Error::Internal(format!("signing task: {e}")));
-        let (pdf, page_count) = match built {
+        let pdf = match built {
             Ok(Ok(v)) => v,
             Ok(Err(e)) | Err(e) => {
                 let reason = format!("copy could not be produced: {e}");
@@ -290,7 +290,7 @@ impl App {
             }
         };
 
-        let record = self.make_record(meta, &id, &reservation, now, &pdf, page_count, &files);
+        let record = self.make_record(meta, &id, &reservation, now, &pdf, &files);
         let originals: Vec<Bytes> = files.iter().map(|f| f.data.clone()).collect();
         if let Err(e) = self
             .registry
@@ -326,7 +326,7 @@ impl App {
         number: u64,
         book: &str,
         now: OffsetDateTime,
-    ) -> Result<(Vec<u8>, usize)> {
+    ) -> Result<Vec<u8>> {
         let agency = &self.config.agency;
         let certifier = self.certifier.as_ref().map(|c| &c.config);
         let content = CopyContent {
@@ -383,10 +383,10 @@ impl App {
                 report.render_text()
             )));
         }
-        Ok((pdf, assembled.page_count))
+        Ok(pdf)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The record of a copy; `page_count` is the original's (the copy adds one page).
     fn make_record(
         &self,
         meta: &CertifyMeta,
@@ -394,7 +394,6 @@ impl App {
         reservation: &records::Reservation,
         now: OffsetDateTime,
         pdf: &[u8],
-        page_count: usize,
         files: &[UploadedFile],
     ) -> Record {
         let agency = &self.config.agency;
@@ -423,7 +422,7 @@ impl App {
             issued_at: rfc3339(now),
             valid_until: None,
             status: RecordStatus::Valid,
-            page_count: page_count as u32,
+            page_count: meta.page_count,
             copy_sha256: sha256_hex(pdf),
             copy_size: pdf.len() as u64,
             originals: files

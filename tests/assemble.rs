@@ -178,7 +178,7 @@ fn png_pixels_round_trip() {
         .filter_map(|(f, _, decoded)| (f == "FlateDecode").then_some(decoded).flatten())
         .collect();
     assert!(
-        flate.iter().any(|d| *d == raw),
+        flate.contains(&raw),
         "no image stream decodes to the PNG's pixels"
     );
     let [x0, _, x1, _] = media_boxes(&copy.pdf)[0];
@@ -521,6 +521,153 @@ fn sample_scans_are_valid_originals() {
     if let Some(path) = std::env::var_os("SAOY_SAMPLE_COPY") {
         std::fs::write(path, &copy.pdf).unwrap();
     }
+}
+
+/// Inserts an EXIF APP1 segment with the given orientation right after SOI.
+fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut tiff = b"MM\0*".to_vec();
+    tiff.extend_from_slice(&8u32.to_be_bytes());
+    tiff.extend_from_slice(&1u16.to_be_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+    tiff.extend_from_slice(&3u16.to_be_bytes());
+    tiff.extend_from_slice(&1u32.to_be_bytes());
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn exif_orientation_shows_the_page_upright() {
+    // Stored 300×200 px at 300 dpi with a red block in the stored top-left corner;
+    // orientation 6 means "rotate 90° clockwise to display": the block ends up top right.
+    let img = image::RgbImage::from_fn(300, 200, |x, y| {
+        if x < 60 && y < 60 {
+            image::Rgb([220, 0, 0])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let mut plain = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut plain, 90);
+    enc.set_pixel_density(PixelDensity {
+        density: (300, 300),
+        unit: PixelDensityUnit::Inches,
+    });
+    enc.encode_image(&img).unwrap();
+    let rotated = with_exif_orientation(&plain, 6);
+    let mut c = content();
+    c.stamp_lines.clear();
+    let d = digitize::digitize(&[upload("r.jpg", None, rotated.clone())], &opts()).unwrap();
+    let copy = assemble(&d, &c).unwrap();
+    let [_, _, w, h] = media_boxes(&copy.pdf)[0];
+    assert!(
+        (w - 48.0).abs() < 0.01 && (h - 72.0).abs() < 0.01,
+        "{w}×{h}"
+    );
+    // The embedded bytes are still the upload, EXIF included.
+    assert!(images(&copy.pdf).iter().any(|(_, raw, _)| *raw == rotated));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), "r.pdf", &copy.pdf);
+    let prefix = dir.path().join("p1");
+    let (ok, msg) = tool_ok(
+        Command::new("pdftoppm")
+            .args(["-r", "300", "-png", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&path)
+            .arg(&prefix),
+    );
+    assert!(ok, "{msg}");
+    let page = image::open(prefix.with_extension("png")).unwrap().to_rgb8();
+    assert_eq!((page.width(), page.height()), (200, 300));
+    let top_right = page.get_pixel(185, 15);
+    let top_left = page.get_pixel(15, 15);
+    assert!(top_right[0] > 150 && top_right[1] < 90, "{top_right:?}");
+    assert!(top_left[1] > 200, "{top_left:?}");
+}
+
+#[test]
+fn png_variants_embed_under_pdfa() {
+    let encode =
+        |color: png::ColorType, depth: png::BitDepth, data: &[u8], palette: Option<&[u8]>| {
+            let mut out = Vec::new();
+            {
+                let mut enc = png::Encoder::new(&mut out, 4, 2);
+                enc.set_color(color);
+                enc.set_depth(depth);
+                if let Some(p) = palette {
+                    enc.set_palette(p.to_vec());
+                }
+                enc.set_pixel_dims(Some(png::PixelDimensions {
+                    xppu: 11811,
+                    yppu: 11811,
+                    unit: png::Unit::Meter,
+                }));
+                enc.write_header().unwrap().write_image_data(data).unwrap();
+            }
+            out
+        };
+    let files = vec![
+        upload(
+            "palette.png",
+            None,
+            encode(
+                png::ColorType::Indexed,
+                png::BitDepth::Eight,
+                &[0, 1, 0, 1, 1, 0, 1, 0],
+                Some(&[255, 0, 0, 0, 0, 255]),
+            ),
+        ),
+        upload(
+            "deep.png",
+            None,
+            encode(
+                png::ColorType::Grayscale,
+                png::BitDepth::Sixteen,
+                &[0x12; 16],
+                None,
+            ),
+        ),
+        upload(
+            "alpha.png",
+            None,
+            encode(
+                png::ColorType::Rgba,
+                png::BitDepth::Eight,
+                &[0x80; 32],
+                None,
+            ),
+        ),
+    ];
+    let (_, copy) = build(files);
+    assert!(copy.pdfa);
+    assert_eq!(copy.page_count, 4);
+}
+
+#[test]
+fn decomposed_text_is_extracted_as_precomposed() {
+    use unicode_normalization::UnicodeNormalization;
+    let mut c = content();
+    c.statement = STATEMENT.nfd().collect();
+    assert_ne!(c.statement, STATEMENT);
+    let d =
+        digitize::digitize(&[upload("a.jpg", None, jpeg(100, 100, Some(300)))], &opts()).unwrap();
+    let copy = assemble(&d, &c).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), "c.pdf", &copy.pdf);
+    let (ok, text) = tool_ok(Command::new("pdftotext").arg(&path).arg("-"));
+    assert!(ok);
+    assert!(
+        text.contains("Chứng thực bản sao đúng với bản chính"),
+        "{text}"
+    );
 }
 
 /// Regenerates `tests/data/sample-scan.jpg` (A4, 300 dpi, grey JPEG with JFIF density) and

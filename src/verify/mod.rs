@@ -206,14 +206,14 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         r.signing_time = pdf_date(m).map(fmt_time);
     }
     match sub_filter.as_deref() {
-        Some("adbe.pkcs7.detached" | "ETSI.CAdES.detached" | "ETSI.RFC3161") => {
+        Some("adbe.pkcs7.detached" | "ETSI.CAdES.detached" | "ETSI.RFC3161" | "PBAD.PAdES" | "adbe.pkcs7.sha1") => {
             r.ok("sub_filter", sub_filter.clone().unwrap_or_default());
         }
         other => {
             r.fail(
                 "sub_filter",
-                Indication::Failed,
-                SubIndication::FormatFailure,
+                Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
                 format!("unsupported /SubFilter {}", other.unwrap_or("(none)")),
             );
             return finish(out, r, None);
@@ -303,7 +303,21 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         );
         return finish(out, r, done_end);
     }
-    if sd.econtent.is_some() {
+    let sha1_wrapped = sub_filter.as_deref() == Some("adbe.pkcs7.sha1");
+    let digest_of_ranges;
+    let content_parts: [&[u8]; 2] = if sha1_wrapped {
+        // adbe.pkcs7.sha1: the signed content is the SHA-1 digest of the byte ranges.
+        digest_of_ranges = crypto::DigestAlg::Sha1.digest_parts(&[first, second]);
+        if sd.econtent.as_deref() != Some(digest_of_ranges.as_slice()) {
+            r.fail("message_digest", Indication::Failed, SubIndication::HashFailure, "the encapsulated SHA-1 digest does not match the signed bytes");
+            return finish(out, r, done_end);
+        }
+        r.fail("crypto_constraints", Indication::Indeterminate, SubIndication::CryptoConstraintsFailure, "adbe.pkcs7.sha1 relies on SHA-1");
+        [digest_of_ranges.as_slice(), &[]]
+    } else {
+        [first, second]
+    };
+    if sd.econtent.is_some() && !sha1_wrapped {
         r.fail(
             "cms",
             Indication::Failed,
@@ -322,7 +336,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     };
     let mut pool = certs::parse_all(sd.certificates.iter().copied());
     pool.extend(ctx.extra_certs.iter().cloned());
-    let so = signer::check(&sd, si, &[first, second], &pool);
+    let so = signer::check(&sd, si, &content_parts, &pool);
     for (name, step) in &so.steps {
         match step {
             Ok(detail) => r.ok(name, detail.clone()),
