@@ -258,6 +258,19 @@ fn areas_are_where_the_signatures_go() {
 }
 
 #[test]
+fn stamp_fits_a_small_page() {
+    // An ID card (85.6 × 54 mm) scanned at 300 dpi: about 243 × 153 pt.
+    let (_, copy) = build(vec![upload("card.jpg", None, jpeg(1011, 638, Some(300)))]);
+    let [_, _, pw, ph] = media_boxes(&copy.pdf)[0];
+    let r = copy.stamp_area.rect;
+    assert!(
+        r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= pw && r[3] <= ph,
+        "{r:?} on {pw}×{ph}"
+    );
+    assert!(r[2] - r[0] > 60.0, "{r:?}");
+}
+
+#[test]
 fn pdfa_is_declared_in_xmp() {
     let (_, copy) = build(vec![upload("scan.jpg", None, jpeg(300, 300, Some(300)))]);
     let text = String::from_utf8_lossy(&copy.pdf);
@@ -385,6 +398,12 @@ fn bad_inputs_get_the_right_error() {
     assert!(e.to_string().contains("claims to be a PDF document"), "{e}");
 
     let e = refuse(upload("notes.txt", None, b"hello\n".to_vec()));
+    assert!(matches!(e, DigitizeError::UnknownType { .. }), "{e:?}");
+    let e = refuse(upload(
+        "scan.tif",
+        Some("image/tiff"),
+        b"II*\0\x08\0\0\0".to_vec(),
+    ));
     assert!(matches!(e, DigitizeError::UnknownType { .. }), "{e:?}");
 
     let e = refuse(upload(

@@ -17,24 +17,42 @@ fn summary(r: &Report) -> String {
         .map(|s| {
             format!(
                 "{}:{:?}/{:?} whole={} mod={}",
-                s.field, s.status, s.sub_indication, s.covers_whole_document, s.modified_after_signing
+                s.field,
+                s.status,
+                s.sub_indication,
+                s.covers_whole_document,
+                s.modified_after_signing
             )
         })
         .collect();
-    format!("{:?}/{:?} [{}] {:?}", r.status, r.sub_indication, sigs.join(", "), r.messages)
+    format!(
+        "{:?}/{:?} [{}] {:?}",
+        r.status,
+        r.sub_indication,
+        sigs.join(", "),
+        r.messages
+    )
 }
 
 #[test]
 fn dss_corpus_meets_category_rules() {
     let dir = corpus_dir();
-    let exp_text = std::fs::read_to_string(dir.join("expectations.json"))
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join("expectations.json").display()));
-    let exp: serde_json::Value = serde_json::from_str(&exp_text).expect("expectations.json is JSON");
+    let exp_text = std::fs::read_to_string(dir.join("expectations.json")).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}",
+            dir.join("expectations.json").display()
+        )
+    });
+    let exp: serde_json::Value =
+        serde_json::from_str(&exp_text).expect("expectations.json is JSON");
     let exp = exp.as_object().expect("expectations.json is an object");
     let policy = ValidationPolicy::default();
     let mut failures = Vec::new();
     let mut seen = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("corpus dir").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -65,17 +83,32 @@ fn dss_corpus_meets_category_rules() {
             "clean" => {
                 let expected = e["pyhanko"].as_array().map_or(0, Vec::len);
                 if report.signatures.len() < expected {
-                    failures.push(format!("{name}: found {} of {expected} signatures: {line}", report.signatures.len()));
+                    failures.push(format!(
+                        "{name}: found {} of {expected} signatures: {line}",
+                        report.signatures.len()
+                    ));
                 }
                 for s in &report.signatures {
                     if s.status == Indication::Failed
-                        && matches!(s.sub_indication, Some(SubIndication::HashFailure | SubIndication::SigCryptoFailure))
+                        && matches!(
+                            s.sub_indication,
+                            Some(SubIndication::HashFailure | SubIndication::SigCryptoFailure)
+                        )
                     {
-                        failures.push(format!("{name}: clean signature {} failed: {line}", s.field));
+                        failures.push(format!(
+                            "{name}: clean signature {} failed: {line}",
+                            s.field
+                        ));
                     }
                 }
-                if !report.signatures.last().is_some_and(|s| s.covers_whole_document) {
-                    failures.push(format!("{name}: last signature does not cover the document: {line}"));
+                if !report
+                    .signatures
+                    .last()
+                    .is_some_and(|s| s.covers_whole_document)
+                {
+                    failures.push(format!(
+                        "{name}: last signature does not cover the document: {line}"
+                    ));
                 }
             }
             "attack" => {
@@ -91,13 +124,22 @@ fn dss_corpus_meets_category_rules() {
         }
     }
     assert!(seen > 10, "the corpus looks empty ({seen} PDFs)");
-    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn garbage_is_never_passed() {
     let policy = ValidationPolicy::default();
-    for input in [&b""[..], b"%PDF-1.7\n", b"hello", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"] {
+    for input in [
+        &b""[..],
+        b"%PDF-1.7\n",
+        b"hello",
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF",
+    ] {
         let r = verify_pdf(input, &policy);
         assert!(!r.is_passed(), "{input:?}");
     }

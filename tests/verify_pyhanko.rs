@@ -58,7 +58,11 @@ fn minimal_pdf() -> Vec<u8> {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
     );
     out
 }
@@ -71,7 +75,11 @@ fn sign(input: &[u8], who: &str, extra: &[&str]) -> Vec<u8> {
     let inp = dir.path().join("in.pdf");
     let outp = dir.path().join("out.pdf");
     std::fs::write(&inp, input).expect("write input");
-    let chain = if who == "other-signer" { "other-root.pem" } else { "issuing-ca.pem" };
+    let chain = if who == "other-signer" {
+        "other-root.pem"
+    } else {
+        "issuing-ca.pem"
+    };
     let status = Command::new("python3")
         .arg(crate_dir().join("tests/peers/pyhanko_sign.py"))
         .arg(&inp)
@@ -99,7 +107,11 @@ fn policy(with_crl: bool) -> ValidationPolicy {
     let c = certs();
     ValidationPolicy {
         trust_anchors: vec![read_der(&c.join("root.pem"))],
-        crls: if with_crl { vec![std::fs::read(c.join("issuing-ca.crl")).expect("crl")] } else { vec![] },
+        crls: if with_crl {
+            vec![std::fs::read(c.join("issuing-ca.crl")).expect("crl")]
+        } else {
+            vec![]
+        },
         validation_time: None,
     }
 }
@@ -117,7 +129,11 @@ fn valid_signature_passes() {
     assert_eq!(s.field, "AgencySig");
     assert!(s.covers_whole_document && !s.modified_after_signing);
     assert_eq!(s.level.as_deref(), Some("B-B"));
-    assert!(s.signer.as_ref().is_some_and(|x| x.subject.contains("agency") || !x.subject.is_empty()));
+    assert!(
+        s.signer
+            .as_ref()
+            .is_some_and(|x| x.subject.contains("agency") || !x.subject.is_empty())
+    );
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).expect("json");
     assert_eq!(json["status"], "PASSED");
     assert!(json["sub_indication"].is_null());
@@ -128,7 +144,11 @@ fn ecdsa_and_sha512_pkcs7_pass() {
     let pdf = sign(&minimal_pdf(), "certifier", &["--md", "sha384"]);
     let r = verify_pdf(&pdf, &policy(true));
     assert!(r.is_passed(), "{}", show(&r));
-    let pdf = sign(&minimal_pdf(), "agency", &["--md", "sha512", "--subfilter", "pkcs7"]);
+    let pdf = sign(
+        &minimal_pdf(),
+        "agency",
+        &["--md", "sha512", "--subfilter", "pkcs7"],
+    );
     let r = verify_pdf(&pdf, &policy(true));
     assert!(r.is_passed(), "{}", show(&r));
 }
@@ -136,19 +156,30 @@ fn ecdsa_and_sha512_pkcs7_pass() {
 #[test]
 fn flipped_byte_in_signed_range_is_hash_failure() {
     let mut pdf = sign(&minimal_pdf(), "agency", &[]);
-    let pos = pdf.windows(10).position(|w| w == b"Hello saoy").expect("content present");
+    let pos = pdf
+        .windows(10)
+        .position(|w| w == b"Hello saoy")
+        .expect("content present");
     pdf[pos] = b'J';
     let r = verify_pdf(&pdf, &policy(true));
     assert_eq!(r.status, Indication::Failed, "{}", show(&r));
-    assert_eq!(r.sub_indication, Some(SubIndication::HashFailure), "{}", show(&r));
+    assert_eq!(
+        r.sub_indication,
+        Some(SubIndication::HashFailure),
+        "{}",
+        show(&r)
+    );
 }
 
 #[test]
 fn damaged_signature_value_is_sig_crypto_failure() {
     let mut pdf = sign(&minimal_pdf(), "agency", &[]);
     // The hex of /Contents: the DER ends with the signature value (no unsigned attributes).
-    let start = pdf.windows(10).position(|w| w == b"/Contents ").expect("contents") + 10;
-    let lt = start + pdf[start..].iter().position(|b| *b == b'<').expect("<") + 1;
+    let lt = pdf
+        .windows(11)
+        .position(|w| w == b"/Contents <")
+        .expect("signature /Contents")
+        + 11;
     let hex_len = pdf[lt..].iter().position(|b| *b == b'>').expect(">");
     let der = hex::decode(&pdf[lt..lt + hex_len]).expect("hex");
     // Outer length: 30 82 HH LL
@@ -158,7 +189,12 @@ fn damaged_signature_value_is_sig_crypto_failure() {
     pdf[target] = if pdf[target] == b'0' { b'1' } else { b'0' };
     let r = verify_pdf(&pdf, &policy(true));
     assert_eq!(r.status, Indication::Failed, "{}", show(&r));
-    assert_eq!(r.sub_indication, Some(SubIndication::SigCryptoFailure), "{}", show(&r));
+    assert_eq!(
+        r.sub_indication,
+        Some(SubIndication::SigCryptoFailure),
+        "{}",
+        show(&r)
+    );
 }
 
 #[test]
@@ -166,7 +202,12 @@ fn untrusted_root_has_no_chain() {
     let pdf = sign(&minimal_pdf(), "other-signer", &[]);
     let r = verify_pdf(&pdf, &policy(true));
     assert!(!r.is_passed());
-    assert_eq!(r.sub_indication, Some(SubIndication::NoCertificateChainFound), "{}", show(&r));
+    assert_eq!(
+        r.sub_indication,
+        Some(SubIndication::NoCertificateChainFound),
+        "{}",
+        show(&r)
+    );
 }
 
 #[test]
@@ -177,7 +218,11 @@ fn expired_signer_is_out_of_bounds() {
     assert!(
         matches!(
             r.sub_indication,
-            Some(SubIndication::OutOfBoundsNoPoe | SubIndication::OutOfBoundsNotRevoked | SubIndication::Expired)
+            Some(
+                SubIndication::OutOfBoundsNoPoe
+                    | SubIndication::OutOfBoundsNotRevoked
+                    | SubIndication::Expired
+            )
         ),
         "{}",
         show(&r)
@@ -189,7 +234,12 @@ fn revoked_signer_is_revoked() {
     let pdf = sign(&minimal_pdf(), "revoked", &[]);
     let r = verify_pdf(&pdf, &policy(true));
     assert_eq!(r.status, Indication::Failed, "{}", show(&r));
-    assert_eq!(r.sub_indication, Some(SubIndication::Revoked), "{}", show(&r));
+    assert_eq!(
+        r.sub_indication,
+        Some(SubIndication::Revoked),
+        "{}",
+        show(&r)
+    );
 }
 
 /// Appends an incremental update that replaces object 4 (the page content).
@@ -214,9 +264,12 @@ fn change_content_incrementally(pdf: &[u8]) -> Vec<u8> {
     // Size: the largest object number in the file + 1 is enough for a classic table update.
     let size = 100;
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 1\n0000000000 65535 f \n4 1\n{off:010} 00000 n \n").as_bytes());
     out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        format!("xref\n0 1\n0000000000 65535 f \n4 1\n{off:010} 00000 n \n").as_bytes(),
+    );
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n")
+            .as_bytes(),
     );
     out
 }

@@ -191,8 +191,11 @@ fn digitize_one(
         return Err(DigitizeError::EmptyFile { file: file.clone() });
     }
     let kind = sniff::sniff(data);
+    // A declared type contradicts the content when it names a different accepted format,
+    // or names some other format while the content is an accepted one.
     if let Some(declared) = sniff::declared_kind(upload.media_type.as_deref())
         && declared != Ok(kind)
+        && (declared.is_ok() || !matches!(kind, sniff::Kind::Other(_)))
     {
         return Err(DigitizeError::MediaTypeMismatch {
             file: file.clone(),

@@ -556,3 +556,84 @@ fn metadata(c: &CopyContent) -> Metadata {
         .creation_date(date)
         .document_id(c.copy_id.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(t: Transform, x: f32, y: f32) -> (f32, f32) {
+        (
+            t.sx() * x + t.kx() * y + t.tx(),
+            t.ky() * x + t.sy() * y + t.ty(),
+        )
+    }
+
+    #[test]
+    fn every_orientation_maps_the_image_onto_the_page() {
+        let (w, h) = (30.0, 20.0);
+        for o in 1..=8u8 {
+            let t = orientation_transform(o, w, h);
+            let (pw, ph) = if swaps_axes(o) { (h, w) } else { (w, h) };
+            let mut corners: Vec<(i32, i32)> = [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)]
+                .iter()
+                .map(|&(x, y)| {
+                    let (a, b) = apply(t, x, y);
+                    (a.round() as i32, b.round() as i32)
+                })
+                .collect();
+            corners.sort();
+            let mut want = vec![
+                (0, 0),
+                (pw as i32, 0),
+                (0, ph as i32),
+                (pw as i32, ph as i32),
+            ];
+            want.sort();
+            assert_eq!(corners, want, "orientation {o}");
+        }
+        // 6: stored top-left goes to the displayed top-right.
+        assert_eq!(apply(orientation_transform(6, w, h), 0.0, 0.0), (h, 0.0));
+        // 8: stored top-left goes to the displayed bottom-left.
+        assert_eq!(apply(orientation_transform(8, w, h), 0.0, 0.0), (0.0, w));
+    }
+
+    #[test]
+    fn huge_pages_are_shrunk_to_the_reader_limit() {
+        let page = Page::Image {
+            image: PageImage::Png {
+                data: bytes::Bytes::new(),
+                width: 100_000,
+                height: 1_000,
+            },
+            dpi_x: 72.0,
+            dpi_y: 72.0,
+            dpi_declared: false,
+            orientation: 1,
+            source_file: 0,
+        };
+        let (w, h) = page_size(&page);
+        assert!((w - MAX_PAGE_SIDE).abs() < 0.01 && (h - 144.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn metadata_date_comes_from_the_stamp() {
+        let c = CopyContent {
+            copy_id: "x".into(),
+            qr_payload: "x".into(),
+            statement: String::new(),
+            reference: String::new(),
+            date_line: String::new(),
+            certifier_title: String::new(),
+            certifier_name: String::new(),
+            agency: String::new(),
+            stamp_lines: vec!["Bản sao".into(), "2026-11-24T09:15:30+07:00".into()],
+            title: "t".into(),
+            pdfa: true,
+        };
+        let m = format!("{:?}", metadata(&c));
+        assert!(
+            m.contains("2026") && m.contains("15") && m.contains("30"),
+            "{m}"
+        );
+    }
+}

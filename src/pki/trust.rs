@@ -47,7 +47,11 @@ pub enum TrustError {
 pub fn load_certificates(path: impl AsRef<Path>) -> Result<Vec<Vec<u8>>, TrustError> {
     let path = path.as_ref();
     let bytes = read(path)?;
-    let items = parse_items(path, &bytes, &["CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"])?;
+    let items = parse_items(
+        path,
+        &bytes,
+        &["CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"],
+    )?;
     validate(path, items, "certificate", |d| {
         use x509_parser::prelude::{FromDer, X509Certificate};
         X509Certificate::from_der(d).is_ok()
@@ -131,8 +135,15 @@ mod tests {
     fn pem_without_certificates_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.pem");
-        std::fs::write(&p, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
-        assert!(matches!(load_certificates(&p), Err(TrustError::Empty { .. })));
+        std::fs::write(
+            &p,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            load_certificates(&p),
+            Err(TrustError::Empty { .. })
+        ));
         let g = dir.path().join("g.der");
         std::fs::write(&g, b"\x30\x03\x02\x01\x01").unwrap();
         assert!(matches!(load_crls(&g), Err(TrustError::Invalid { .. })));

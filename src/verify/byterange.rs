@@ -61,13 +61,17 @@ impl ByteRange {
 
     /// True when the signed bytes reach the end of the file (trailing whitespace tolerated).
     pub fn covers_whole_file(&self, pdf: &[u8]) -> bool {
-        pdf.get(self.end()..)
-            .is_some_and(|rest| rest.iter().all(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t' | 0)))
+        pdf.get(self.end()..).is_some_and(|rest| {
+            rest.iter()
+                .all(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t' | 0))
+        })
     }
 
     /// True when the signed bytes end right after a `%%EOF` marker (plus at most one EOL).
     pub fn ends_at_revision(&self, pdf: &[u8]) -> bool {
-        let Some(signed) = pdf.get(..self.end()) else { return false };
+        let Some(signed) = pdf.get(..self.end()) else {
+            return false;
+        };
         let trimmed = signed
             .strip_suffix(b"\r\n")
             .or_else(|| signed.strip_suffix(b"\n"))
@@ -126,10 +130,8 @@ mod tests {
     }
 
     fn gap_of(pdf: &[u8]) -> (i64, i64) {
-        let s = pdf.iter().position(|b| *b == b'<' ).unwrap_or(0);
-        let s = s + pdf[s + 1..].iter().position(|b| *b == b'<').unwrap_or(0) + 1;
-        let e = s + pdf[s..].iter().position(|b| *b == b'>').unwrap_or(0) + 1;
-        (s as i64, e as i64)
+        let s = pdf.windows(8).position(|w| w == b"<0a0b00>").unwrap_or(0);
+        (s as i64, s as i64 + 8)
     }
 
     #[test]
@@ -151,15 +153,30 @@ mod tests {
         let rest = pdf.len() as i64 - e;
         assert_eq!(check(&[0, s, e], &pdf), Err(ByteRangeError::Shape));
         assert_eq!(check(&[0, s, e, rest, 1], &pdf), Err(ByteRangeError::Shape));
-        assert_eq!(check(&[1, s, e, rest], &pdf), Err(ByteRangeError::NotFromStart));
+        assert_eq!(
+            check(&[1, s, e, rest], &pdf),
+            Err(ByteRangeError::NotFromStart)
+        );
         assert_eq!(check(&[0, -1, e, rest], &pdf), Err(ByteRangeError::Shape));
         assert_eq!(check(&[0, e, s, rest], &pdf), Err(ByteRangeError::Order));
-        assert!(matches!(check(&[0, s, e, rest + 1], &pdf), Err(ByteRangeError::OutOfFile { .. })));
+        assert!(matches!(
+            check(&[0, s, e, rest + 1], &pdf),
+            Err(ByteRangeError::OutOfFile { .. })
+        ));
         assert!(check(&[0, s, e, i64::MAX], &pdf).is_err());
         // Gap one byte too short or too long: no longer exactly the hex string.
-        assert_eq!(check(&[0, s + 1, e, rest], &pdf), Err(ByteRangeError::GapNotContents));
-        assert_eq!(check(&[0, s - 1, e, rest], &pdf), Err(ByteRangeError::GapNotContents));
-        assert_eq!(check(&[0, s, e + 1, rest - 1], &pdf), Err(ByteRangeError::GapNotContents));
+        assert_eq!(
+            check(&[0, s + 1, e, rest], &pdf),
+            Err(ByteRangeError::GapNotContents)
+        );
+        assert_eq!(
+            check(&[0, s - 1, e, rest], &pdf),
+            Err(ByteRangeError::GapNotContents)
+        );
+        assert_eq!(
+            check(&[0, s, e + 1, rest - 1], &pdf),
+            Err(ByteRangeError::GapNotContents)
+        );
     }
 
     #[test]

@@ -5,21 +5,21 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Extensions the path checks understand (a critical extension outside this list fails).
 const KNOWN_EXTENSIONS: &[&str] = &[
-    "2.5.29.14", // subjectKeyIdentifier
-    "2.5.29.15", // keyUsage
-    "2.5.29.17", // subjectAltName
-    "2.5.29.18", // issuerAltName
-    "2.5.29.19", // basicConstraints
-    "2.5.29.30", // nameConstraints (not enforced)
-    "2.5.29.31", // cRLDistributionPoints
-    "2.5.29.32", // certificatePolicies
-    "2.5.29.33", // policyMappings
-    "2.5.29.35", // authorityKeyIdentifier
-    "2.5.29.36", // policyConstraints
-    "2.5.29.37", // extKeyUsage
-    "2.5.29.54", // inhibitAnyPolicy
-    "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
-    "1.3.6.1.5.5.7.1.3", // qcStatements
+    "2.5.29.14",            // subjectKeyIdentifier
+    "2.5.29.15",            // keyUsage
+    "2.5.29.17",            // subjectAltName
+    "2.5.29.18",            // issuerAltName
+    "2.5.29.19",            // basicConstraints
+    "2.5.29.30",            // nameConstraints (not enforced)
+    "2.5.29.31",            // cRLDistributionPoints
+    "2.5.29.32",            // certificatePolicies
+    "2.5.29.33",            // policyMappings
+    "2.5.29.35",            // authorityKeyIdentifier
+    "2.5.29.36",            // policyConstraints
+    "2.5.29.37",            // extKeyUsage
+    "2.5.29.54",            // inhibitAnyPolicy
+    "1.3.6.1.5.5.7.1.1",    // authorityInfoAccess
+    "1.3.6.1.5.5.7.1.3",    // qcStatements
     "1.3.6.1.5.5.7.48.1.5", // id-pkix-ocsp-nocheck
 ];
 
@@ -151,10 +151,10 @@ pub fn strip_zeros(v: &[u8]) -> &[u8] {
 pub fn parse_all<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> Vec<CertInfo> {
     let mut out: Vec<CertInfo> = Vec::new();
     for d in ders {
-        if let Some(c) = CertInfo::parse(d) {
-            if !out.iter().any(|o| o.same_as(&c)) {
-                out.push(c);
-            }
+        if let Some(c) = CertInfo::parse(d)
+            && !out.iter().any(|o| o.same_as(&c))
+        {
+            out.push(c);
         }
     }
     out

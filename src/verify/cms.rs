@@ -309,11 +309,9 @@ pub fn parse_ess_cert_id(value: &Tlv<'_>, v2: bool) -> Result<EssCertId, CmsErro
     } else {
         "1.3.14.3.2.26".to_string()
     };
-    if v2 {
-        if let Some(a) = first.first().filter(|t| t.is(tag::SEQUENCE)) {
-            hash_oid = AlgId::from_tlv(a)?.oid;
-            i = 1;
-        }
+    if v2 && let Some(a) = first.first().filter(|t| t.is(tag::SEQUENCE)) {
+        hash_oid = AlgId::from_tlv(a)?.oid;
+        i = 1;
     }
     let hash = first
         .get(i)

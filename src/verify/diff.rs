@@ -15,7 +15,14 @@ const MAX_WALK: usize = 500_000;
 const MAX_CMP_DEPTH: usize = 64;
 
 /// Catalog entries a later revision may change.
-const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions", b"Version", b"Metadata", b"Perms"];
+const CATALOG_ALLOWED: &[&[u8]] = &[
+    b"AcroForm",
+    b"DSS",
+    b"Extensions",
+    b"Version",
+    b"Metadata",
+    b"Perms",
+];
 /// AcroForm entries a later revision may change.
 const ACROFORM_ALLOWED: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA", b"NeedAppearances"];
 
@@ -53,7 +60,9 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
         .collect();
     let mut new_widgets: BTreeSet<ObjectId> = BTreeSet::new();
     for (id, obj) in &current.objects {
-        let Some(d) = as_dict(current, obj) else { continue };
+        let Some(d) = as_dict(current, obj) else {
+            continue;
+        };
         let is_sig_field = field_type(current, d).as_deref() == Some(b"Sig".as_slice());
         if !is_sig_field {
             continue;
@@ -76,10 +85,10 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
                     allowed.insert(*kid);
                     new_widgets.insert(*kid);
                 }
-                if let Some(kd) = as_dict(current, k) {
-                    if let Ok(ap) = kd.get(b"AP") {
-                        roots.push(ap.clone());
-                    }
+                if let Some(kd) = as_dict(current, k)
+                    && let Ok(ap) = kd.get(b"AP")
+                {
+                    roots.push(ap.clone());
                 }
             }
         }
@@ -91,12 +100,11 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     }
     // /DR fonts for appearances, the /Info dictionary and XMP metadata.
     let mut extra_roots = Vec::new();
-    if let Some(acro) = pdf::catalog(current).and_then(|c| c.get(b"AcroForm").ok()) {
-        if let Some(ad) = as_dict(current, acro) {
-            if let Ok(dr) = ad.get(b"DR") {
-                extra_roots.push(dr.clone());
-            }
-        }
+    if let Some(acro) = pdf::catalog(current).and_then(|c| c.get(b"AcroForm").ok())
+        && let Some(ad) = as_dict(current, acro)
+        && let Ok(dr) = ad.get(b"DR")
+    {
+        extra_roots.push(dr.clone());
     }
     for r in reachable(current, extra_roots.into_iter(), &[b"P", b"Parent"]) {
         if is_new(&r) {
@@ -128,8 +136,16 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
         Ok(Object::Reference(id)) => Some(*id),
         _ => None,
     });
-    let old_pages: BTreeMap<ObjectId, u32> = signed.get_pages().into_iter().map(|(n, id)| (id, n)).collect();
-    let new_pages: BTreeMap<ObjectId, u32> = current.get_pages().into_iter().map(|(n, id)| (id, n)).collect();
+    let old_pages: BTreeMap<ObjectId, u32> = signed
+        .get_pages()
+        .into_iter()
+        .map(|(n, id)| (id, n))
+        .collect();
+    let new_pages: BTreeMap<ObjectId, u32> = current
+        .get_pages()
+        .into_iter()
+        .map(|(n, id)| (id, n))
+        .collect();
     if old_pages.len() != new_pages.len() || old_pages.keys().ne(new_pages.keys()) {
         res.disallowed.push(format!(
             "the pages changed ({} pages signed, {} now)",
@@ -143,7 +159,10 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
         (Some(o), Some(n)) => {
             for k in changed_keys(signed, o, current, n) {
                 if !CATALOG_ALLOWED.contains(&k.as_slice()) {
-                    res.disallowed.push(format!("catalog entry /{} changed", String::from_utf8_lossy(&k)));
+                    res.disallowed.push(format!(
+                        "catalog entry /{} changed",
+                        String::from_utf8_lossy(&k)
+                    ));
                 }
             }
             // An inline or renumbered AcroForm is compared by value too.
@@ -159,19 +178,19 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
 
     for (id, obj) in &current.objects {
         let old = signed.objects.get(id);
-        if let Some(o) = old {
-            if obj_eq(signed, o, current, obj, 0) {
-                continue;
-            }
+        if let Some(o) = old
+            && obj_eq(signed, o, current, obj, 0)
+        {
+            continue;
         }
         if Some(*id) == new_root || Some(*id) == old_root || Some(*id) == old_acro {
             res.allowed += 1;
             continue; // judged above
         }
-        if let Some(d) = as_dict(current, obj) {
-            if matches!(get_name(current, d, b"Type"), Some(b"XRef" | b"ObjStm")) {
-                continue;
-            }
+        if let Some(d) = as_dict(current, obj)
+            && matches!(get_name(current, d, b"Type"), Some(b"XRef" | b"ObjStm"))
+        {
+            continue;
         }
         if allowed.contains(id) {
             res.allowed += 1;
@@ -191,13 +210,19 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
             continue; // changed but no longer used
         }
         // An /Annots array object of a page that only gained signature widgets.
-        if let (Some(Object::Array(oa)), Object::Array(na)) = (old, obj) {
-            if na.starts_with(oa) && na.get(oa.len()..).unwrap_or_default().iter().all(|a| matches!(a, Object::Reference(r) if new_widgets.contains(r))) {
-                res.allowed += 1;
-                continue;
-            }
+        if let (Some(Object::Array(oa)), Object::Array(na)) = (old, obj)
+            && na.starts_with(oa)
+            && na
+                .get(oa.len()..)
+                .unwrap_or_default()
+                .iter()
+                .all(|a| matches!(a, Object::Reference(r) if new_widgets.contains(r)))
+        {
+            res.allowed += 1;
+            continue;
         }
-        res.disallowed.push(describe(current, *id, obj, old.is_none()));
+        res.disallowed
+            .push(describe(current, *id, obj, old.is_none()));
         if res.disallowed.len() > 20 {
             break;
         }
@@ -209,7 +234,8 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     }
     for id in reachable(signed, old_roots.into_iter(), &[]) {
         if !current.objects.contains_key(&id) {
-            res.disallowed.push(format!("object {} {} was removed", id.0, id.1));
+            res.disallowed
+                .push(format!("object {} {} was removed", id.0, id.1));
             break;
         }
     }
@@ -236,7 +262,10 @@ fn check_acroform(
 ) {
     for k in changed_keys(od, o, nd, n) {
         if !ACROFORM_ALLOWED.contains(&k.as_slice()) {
-            res.disallowed.push(format!("AcroForm entry /{} changed", String::from_utf8_lossy(&k)));
+            res.disallowed.push(format!(
+                "AcroForm entry /{} changed",
+                String::from_utf8_lossy(&k)
+            ));
         }
     }
     let of = match get(od, o, b"Fields") {
@@ -259,7 +288,8 @@ fn check_acroform(
         }
         let ok = matches!(f, Object::Reference(r) if new_widgets.contains(r));
         if !ok {
-            res.disallowed.push("a form field other than a signature field was added".into());
+            res.disallowed
+                .push("a form field other than a signature field was added".into());
             return;
         }
     }
@@ -280,7 +310,10 @@ fn check_page(
     };
     for k in changed_keys(od, o, nd, n) {
         if k != b"Annots" {
-            res.disallowed.push(format!("page entry /{} changed", String::from_utf8_lossy(&k)));
+            res.disallowed.push(format!(
+                "page entry /{} changed",
+                String::from_utf8_lossy(&k)
+            ));
             return false;
         }
     }
@@ -294,7 +327,8 @@ fn check_page(
     };
     for a in &oa {
         if !na.contains(a) {
-            res.disallowed.push("an annotation was removed from a page".into());
+            res.disallowed
+                .push("an annotation was removed from a page".into());
             return false;
         }
     }
@@ -303,7 +337,8 @@ fn check_page(
             continue;
         }
         if !matches!(a, Object::Reference(r) if new_widgets.contains(r)) {
-            res.disallowed.push("an annotation other than a signature widget was added to a page".into());
+            res.disallowed
+                .push("an annotation other than a signature widget was added to a page".into());
             return false;
         }
     }
@@ -332,12 +367,19 @@ fn obj_eq(od: &Document, a: &Object, nd: &Document, b: &Object, depth: usize) ->
     match (a, b) {
         (Object::Reference(x), Object::Reference(y)) => x == y,
         (Object::Array(x), Object::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| obj_eq(od, p, nd, q, depth + 1))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| obj_eq(od, p, nd, q, depth + 1))
         }
         (Object::Dictionary(x), Object::Dictionary(y)) => dict_eq(od, x, nd, y, depth),
-        (Object::Stream(x), Object::Stream(y)) => x.content == y.content && dict_eq(od, &x.dict, nd, &y.dict, depth),
+        (Object::Stream(x), Object::Stream(y)) => {
+            x.content == y.content && dict_eq(od, &x.dict, nd, &y.dict, depth)
+        }
         (Object::String(x, _), Object::String(y, _)) => x == y,
-        (Object::Integer(x), Object::Real(y)) | (Object::Real(y), Object::Integer(x)) => (*x as f64 - f64::from(*y)).abs() < 1e-9,
+        (Object::Integer(x), Object::Real(y)) | (Object::Real(y), Object::Integer(x)) => {
+            (*x as f64 - f64::from(*y)).abs() < 1e-9
+        }
         _ => a == b,
     }
 }
@@ -351,7 +393,11 @@ fn dict_eq(od: &Document, x: &Dictionary, nd: &Document, y: &Dictionary, depth: 
 }
 
 /// Object ids reachable from `roots`, not following the keys in `skip`.
-fn reachable(doc: &Document, roots: impl Iterator<Item = Object>, skip: &[&[u8]]) -> BTreeSet<ObjectId> {
+fn reachable(
+    doc: &Document,
+    roots: impl Iterator<Item = Object>,
+    skip: &[&[u8]],
+) -> BTreeSet<ObjectId> {
     let mut seen = BTreeSet::new();
     let mut queue: VecDeque<Object> = roots.collect();
     let mut steps = 0usize;
@@ -361,15 +407,11 @@ fn reachable(doc: &Document, roots: impl Iterator<Item = Object>, skip: &[&[u8]]
             break;
         }
         match o {
-            Object::Reference(id) => {
-                if seen.insert(id) {
-                    match doc.objects.get(&id) {
-                        Some(Object::Stream(s)) => queue.push_back(Object::Dictionary(s.dict.clone())),
-                        Some(t) => queue.push_back(t.clone()),
-                        None => {}
-                    }
-                }
-            }
+            Object::Reference(id) if seen.insert(id) => match doc.objects.get(&id) {
+                Some(Object::Stream(s)) => queue.push_back(Object::Dictionary(s.dict.clone())),
+                Some(t) => queue.push_back(t.clone()),
+                None => {}
+            },
             Object::Array(a) => queue.extend(a),
             Object::Dictionary(d) => {
                 for (k, v) in d.iter() {

@@ -65,7 +65,10 @@ pub fn verify_pdf(pdf: &[u8], policy: &ValidationPolicy) -> Report {
 pub(crate) fn fmt_time(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| secs.to_string())
 }
 
@@ -98,14 +101,28 @@ struct Done {
 fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
     let head = pdf.get(..pdf.len().min(1024)).unwrap_or_default();
     if !head.windows(5).any(|w| w == b"%PDF-") {
-        return Report::document_failure(Indication::Failed, SubIndication::FormatFailure, "not a PDF file (no %PDF- header)");
+        return Report::document_failure(
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            "not a PDF file (no %PDF- header)",
+        );
     }
     let doc = match pdf::load(pdf) {
         Ok(d) => d,
         Err(e @ pdf::PdfError::Encrypted) => {
-            return Report::document_failure(Indication::Indeterminate, SubIndication::FormatFailure, e.to_string());
+            return Report::document_failure(
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                e.to_string(),
+            );
         }
-        Err(e) => return Report::document_failure(Indication::Failed, SubIndication::FormatFailure, e.to_string()),
+        Err(e) => {
+            return Report::document_failure(
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                e.to_string(),
+            );
+        }
     };
     let mut messages = Vec::new();
     let (dss_certs, dss_crls) = dss_data(&doc);
@@ -132,15 +149,22 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
 fn dss_data(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let mut certs = Vec::new();
     let mut crls = Vec::new();
-    let Some(dss) = pdf::catalog(doc).and_then(|c| c.get(b"DSS").ok()).and_then(|d| pdf::as_dict(doc, d)) else {
+    let Some(dss) = pdf::catalog(doc)
+        .and_then(|c| c.get(b"DSS").ok())
+        .and_then(|d| pdf::as_dict(doc, d))
+    else {
         return (certs, crls);
     };
-    for (key, out) in [(b"Certs".as_slice(), &mut certs), (b"CRLs".as_slice(), &mut crls)] {
+    for (key, out) in [
+        (b"Certs".as_slice(), &mut certs),
+        (b"CRLs".as_slice(), &mut crls),
+    ] {
         if let Some(Object::Array(a)) = pdf::get(doc, dss, key) {
             for o in a.iter().take(2000) {
                 if let Some(Object::Stream(s)) = pdf::resolve(doc, o) {
                     let bytes = if s.dict.get(b"Filter").is_ok() {
-                        s.decompressed_content().unwrap_or_else(|_| s.content.clone())
+                        s.decompressed_content()
+                            .unwrap_or_else(|_| s.content.clone())
                     } else {
                         s.content.clone()
                     };
@@ -163,17 +187,26 @@ fn pdf_date(s: &[u8]) -> Option<i64> {
     };
     let year = i32::try_from(num(0, 4, -1)?).ok().filter(|y| *y > 0)?;
     let month = time::Month::try_from(u8::try_from(num(4, 6, 1)?).ok()?).ok()?;
-    let date = time::Date::from_calendar_date(year, month, u8::try_from(num(6, 8, 1)?).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, month, u8::try_from(num(6, 8, 1)?).ok()?).ok()?;
     let tod = time::Time::from_hms(
         u8::try_from(num(8, 10, 0)?).ok()?,
         u8::try_from(num(10, 12, 0)?).ok()?,
         u8::try_from(num(12, 14, 0)?.min(59)).ok()?,
     )
     .ok()?;
-    let mut secs = time::PrimitiveDateTime::new(date, tod).assume_utc().unix_timestamp();
+    let mut secs = time::PrimitiveDateTime::new(date, tod)
+        .assume_utc()
+        .unix_timestamp();
     if let Some(sign) = s.get(14..15) {
-        let oh = s.get(15..17).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
-        let om = s.get(18..20).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
+        let oh = s
+            .get(15..17)
+            .and_then(|x| x.parse::<i64>().ok())
+            .unwrap_or(0);
+        let om = s
+            .get(18..20)
+            .and_then(|x| x.parse::<i64>().ok())
+            .unwrap_or(0);
         match sign {
             "+" => secs -= oh * 3600 + om * 60,
             "-" => secs += oh * 3600 + om * 60,
@@ -188,8 +221,10 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     let mut done_end = None;
     let d = &f.dict;
     let doc = ctx.doc;
-    let sub_filter = pdf::get_name(doc, d, b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned());
-    let is_doc_ts = pdf::get_name(doc, d, b"Type") == Some(b"DocTimeStamp") || sub_filter.as_deref() == Some("ETSI.RFC3161");
+    let sub_filter =
+        pdf::get_name(doc, d, b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned());
+    let is_doc_ts = pdf::get_name(doc, d, b"Type") == Some(b"DocTimeStamp")
+        || sub_filter.as_deref() == Some("ETSI.RFC3161");
     let mut out = Done {
         report: SignatureReport::new(String::new()),
         end: None,
@@ -206,7 +241,13 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         r.signing_time = pdf_date(m).map(fmt_time);
     }
     match sub_filter.as_deref() {
-        Some("adbe.pkcs7.detached" | "ETSI.CAdES.detached" | "ETSI.RFC3161" | "PBAD.PAdES" | "adbe.pkcs7.sha1") => {
+        Some(
+            "adbe.pkcs7.detached"
+            | "ETSI.CAdES.detached"
+            | "ETSI.RFC3161"
+            | "PBAD.PAdES"
+            | "adbe.pkcs7.sha1",
+        ) => {
             r.ok("sub_filter", sub_filter.clone().unwrap_or_default());
         }
         other => {
@@ -233,16 +274,29 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     let br: ByteRange = match br_vals.as_deref().map(|v| byterange::check(v, ctx.pdf)) {
         Some(Ok(br)) => br,
         Some(Err(e)) => {
-            r.fail("byte_range", Indication::Failed, SubIndication::FormatFailure, e.to_string());
+            r.fail(
+                "byte_range",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                e.to_string(),
+            );
             return finish(out, r, None);
         }
         None => {
-            r.fail("byte_range", Indication::Failed, SubIndication::FormatFailure, "missing or malformed /ByteRange");
+            r.fail(
+                "byte_range",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                "missing or malformed /ByteRange",
+            );
             return finish(out, r, None);
         }
     };
     done_end = Some(br.end()).or(done_end);
-    r.ok("byte_range", format!("[0 {} {} {}]", br.first_len, br.second_start, br.second_len));
+    r.ok(
+        "byte_range",
+        format!("[0 {} {} {}]", br.first_len, br.second_start, br.second_len),
+    );
     let contents = match (pdf::get(doc, d, b"Contents"), br.gap_contents(ctx.pdf)) {
         (Some(Object::String(c, _)), Some(gap)) if *c == gap => gap,
         (Some(Object::String(_, _)), Some(_)) => {
@@ -255,7 +309,12 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             return finish(out, r, done_end);
         }
         _ => {
-            r.fail("contents", Indication::Failed, SubIndication::FormatFailure, "missing /Contents");
+            r.fail(
+                "contents",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                "missing /Contents",
+            );
             return finish(out, r, done_end);
         }
     };
@@ -269,14 +328,32 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             r.signer = Some(summary(tsa));
         }
         if !ts.imprint_ok {
-            r.fail("timestamp_imprint", Indication::Failed, SubIndication::HashFailure, ts.notes.join("; "));
+            r.fail(
+                "timestamp_imprint",
+                Indication::Failed,
+                SubIndication::HashFailure,
+                ts.notes.join("; "),
+            );
         } else if !ts.signature_ok {
-            r.fail("timestamp_signature", Indication::Failed, SubIndication::SigCryptoFailure, ts.notes.join("; "));
+            r.fail(
+                "timestamp_signature",
+                Indication::Failed,
+                SubIndication::SigCryptoFailure,
+                ts.notes.join("; "),
+            );
         } else if !ts.trusted {
             r.ok("timestamp", "imprint and signature check");
-            r.fail("timestamp_chain", Indication::Indeterminate, SubIndication::NoCertificateChainFound, ts.notes.join("; "));
+            r.fail(
+                "timestamp_chain",
+                Indication::Indeterminate,
+                SubIndication::NoCertificateChainFound,
+                ts.notes.join("; "),
+            );
         } else {
-            r.ok("timestamp", "document time-stamp verifies and its authority is trusted");
+            r.ok(
+                "timestamp",
+                "document time-stamp verifies and its authority is trusted",
+            );
         }
         out.doc_ts_ok = ts.imprint_ok && ts.signature_ok;
         check_modifications(ctx, &br, &mut r);
@@ -287,19 +364,33 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     let (sd, used) = match cms::parse_signed_data(&contents) {
         Ok(x) => x,
         Err(e) => {
-            r.fail("cms", Indication::Failed, SubIndication::FormatFailure, format!("/Contents: {e}"));
+            r.fail(
+                "cms",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                format!("/Contents: {e}"),
+            );
             return finish(out, r, done_end);
         }
     };
-    if contents.get(used..).is_some_and(|rest| rest.iter().any(|b| *b != 0)) {
-        r.ok("cms_padding", "non-zero bytes follow the CMS object in /Contents (ignored)");
+    if contents
+        .get(used..)
+        .is_some_and(|rest| rest.iter().any(|b| *b != 0))
+    {
+        r.ok(
+            "cms_padding",
+            "non-zero bytes follow the CMS object in /Contents (ignored)",
+        );
     }
     if sd.signer_infos.len() != 1 {
         r.fail(
             "cms",
             Indication::Failed,
             SubIndication::FormatFailure,
-            format!("a PDF signature needs exactly one SignerInfo, found {}", sd.signer_infos.len()),
+            format!(
+                "a PDF signature needs exactly one SignerInfo, found {}",
+                sd.signer_infos.len()
+            ),
         );
         return finish(out, r, done_end);
     }
@@ -309,10 +400,20 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         // adbe.pkcs7.sha1: the signed content is the SHA-1 digest of the byte ranges.
         digest_of_ranges = crypto::DigestAlg::Sha1.digest_parts(&[first, second]);
         if sd.econtent.as_deref() != Some(digest_of_ranges.as_slice()) {
-            r.fail("message_digest", Indication::Failed, SubIndication::HashFailure, "the encapsulated SHA-1 digest does not match the signed bytes");
+            r.fail(
+                "message_digest",
+                Indication::Failed,
+                SubIndication::HashFailure,
+                "the encapsulated SHA-1 digest does not match the signed bytes",
+            );
             return finish(out, r, done_end);
         }
-        r.fail("crypto_constraints", Indication::Indeterminate, SubIndication::CryptoConstraintsFailure, "adbe.pkcs7.sha1 relies on SHA-1");
+        r.fail(
+            "crypto_constraints",
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            "adbe.pkcs7.sha1 relies on SHA-1",
+        );
         [digest_of_ranges.as_slice(), &[]]
     } else {
         [first, second]
@@ -327,10 +428,18 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         return finish(out, r, done_end);
     }
     if sd.econtent_type != cms::oid::DATA {
-        r.fail("cms", Indication::Failed, SubIndication::FormatFailure, format!("eContentType {} is not id-data", sd.econtent_type));
+        r.fail(
+            "cms",
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            format!("eContentType {} is not id-data", sd.econtent_type),
+        );
         return finish(out, r, done_end);
     }
-    r.ok("cms", format!("SignedData with {} certificate(s)", sd.certificates.len()));
+    r.ok(
+        "cms",
+        format!("SignedData with {} certificate(s)", sd.certificates.len()),
+    );
     let Some(si) = sd.signer_infos.first() else {
         return finish(out, r, done_end);
     };
@@ -355,7 +464,11 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         return finish(out, r, done_end);
     };
     r.signer = Some(summary(&cert));
-    if so.steps.iter().any(|(_, s)| matches!(s, Err(f) if f.ind == Indication::Failed)) {
+    if so
+        .steps
+        .iter()
+        .any(|(_, s)| matches!(s, Err(f) if f.ind == Indication::Failed))
+    {
         check_modifications(ctx, &br, &mut r);
         return finish(out, r, done_end);
     }
@@ -376,7 +489,11 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
                 "signature_timestamp",
                 format!(
                     "imprint matches, token verifies{}",
-                    if ts.trusted { ", authority trusted" } else { "; authority not trusted (no proof of existence)" }
+                    if ts.trusted {
+                        ", authority trusted"
+                    } else {
+                        "; authority not trusted (no proof of existence)"
+                    }
                 ),
             );
         } else {
@@ -393,21 +510,35 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     let path = match path::build(&cert, &pool, &ctx.anchors) {
         Ok(p) => p,
         Err(path::PathError::NoChain(m)) => {
-            r.fail("certificate_chain", Indication::Indeterminate, SubIndication::NoCertificateChainFound, m);
+            r.fail(
+                "certificate_chain",
+                Indication::Indeterminate,
+                SubIndication::NoCertificateChainFound,
+                m,
+            );
             check_modifications(ctx, &br, &mut r);
             return finish(out, r, done_end);
         }
     };
     r.ok(
         "certificate_chain",
-        path.certs.iter().map(|c| c.subject.clone()).collect::<Vec<_>>().join(" → "),
+        path.certs
+            .iter()
+            .map(|c| c.subject.clone())
+            .collect::<Vec<_>>()
+            .join(" → "),
     );
     let violations = path::check_constraints(&path, false);
     if violations.is_empty() {
         r.ok("chain_constraints", "basicConstraints and keyUsage fit");
     }
     for v in violations {
-        r.fail("chain_constraints", Indication::Indeterminate, SubIndication::ChainConstraintsFailure, format!("{v:?}"));
+        r.fail(
+            "chain_constraints",
+            Indication::Indeterminate,
+            SubIndication::ChainConstraintsFailure,
+            format!("{v:?}"),
+        );
     }
 
     // Revocation: supplied CRLs, /DSS CRLs and CRLs inside the CMS (all signature-checked).
@@ -415,14 +546,24 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     crls.extend(sd.crls.iter().map(|c| c.to_vec()));
     let mut signer_status = None;
     for (i, pair) in path.certs.windows(2).enumerate() {
-        let (Some(c), Some(issuer)) = (pair.first(), pair.get(1)) else { continue };
+        let (Some(c), Some(issuer)) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
         let st = revocation::check(c, issuer, &crls);
         match &st {
             RevocationStatus::Good { next_update, .. } => {
                 let stale = next_update.is_some_and(|n| n < ctx.now);
                 r.ok(
                     "revocation",
-                    format!("{} not revoked{}", c.subject, if stale { " (CRL past its nextUpdate)" } else { "" }),
+                    format!(
+                        "{} not revoked{}",
+                        c.subject,
+                        if stale {
+                            " (CRL past its nextUpdate)"
+                        } else {
+                            ""
+                        }
+                    ),
                 );
             }
             RevocationStatus::Revoked { date, reason } => {
@@ -430,15 +571,37 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
                     "{} revoked on {}{}",
                     c.subject,
                     fmt_time(*date),
-                    reason.as_ref().map(|x| format!(" ({x})")).unwrap_or_default()
+                    reason
+                        .as_ref()
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default()
                 );
                 if poe.is_some_and(|p| p < *date) {
-                    r.ok("revocation", format!("{what}, after the time-stamp proving the signature existed"));
+                    r.ok(
+                        "revocation",
+                        format!("{what}, after the time-stamp proving the signature existed"),
+                    );
                 } else if claimed.is_some_and(|t| t < *date) {
-                    let sub = if i == 0 { SubIndication::RevokedNoPoe } else { SubIndication::RevokedCaNoPoe };
-                    r.fail("revocation", Indication::Indeterminate, sub, format!("{what}, after the claimed signing time but without proof of existence"));
+                    let sub = if i == 0 {
+                        SubIndication::RevokedNoPoe
+                    } else {
+                        SubIndication::RevokedCaNoPoe
+                    };
+                    r.fail(
+                        "revocation",
+                        Indication::Indeterminate,
+                        sub,
+                        format!(
+                            "{what}, after the claimed signing time but without proof of existence"
+                        ),
+                    );
                 } else {
-                    r.fail("revocation", Indication::Failed, SubIndication::Revoked, what);
+                    r.fail(
+                        "revocation",
+                        Indication::Failed,
+                        SubIndication::Revoked,
+                        what,
+                    );
                 }
             }
             RevocationStatus::Unknown(m) => r.ok("revocation", format!("not checked: {m}")),
@@ -453,28 +616,45 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         let c = path.certs.get(i);
         let covered = poe.is_some_and(|p| c.is_some_and(|c| p >= c.not_before && p <= c.not_after));
         match v {
-            path::Violation::Expired(m) if covered => r.ok("validity", format!("{m}; the time-stamp proves the signature existed before")),
+            path::Violation::Expired(m) if covered => r.ok(
+                "validity",
+                format!("{m}; the time-stamp proves the signature existed before"),
+            ),
             path::Violation::Expired(m) => {
-                let sub = if i == 0 && matches!(signer_status, Some(RevocationStatus::Good { .. })) {
+                let sub = if i == 0 && matches!(signer_status, Some(RevocationStatus::Good { .. }))
+                {
                     SubIndication::OutOfBoundsNotRevoked
                 } else {
                     SubIndication::OutOfBoundsNoPoe
                 };
                 r.fail("validity", Indication::Indeterminate, sub, m);
             }
-            path::Violation::NotYetValid(m) => r.fail("validity", Indication::Indeterminate, SubIndication::NotYetValid, m),
-            path::Violation::Constraints(m) => r.fail("validity", Indication::Indeterminate, SubIndication::ChainConstraintsFailure, m),
+            path::Violation::NotYetValid(m) => r.fail(
+                "validity",
+                Indication::Indeterminate,
+                SubIndication::NotYetValid,
+                m,
+            ),
+            path::Violation::Constraints(m) => r.fail(
+                "validity",
+                Indication::Indeterminate,
+                SubIndication::ChainConstraintsFailure,
+                m,
+            ),
         }
     }
-    if let Some(t) = claimed {
-        if t + 300 < cert.not_before || t > cert.not_after {
-            r.fail(
-                "signing_time",
-                Indication::Indeterminate,
-                SubIndication::OutOfBoundsNoPoe,
-                format!("claimed signing time {} is outside the signer certificate's validity", fmt_time(t)),
-            );
-        }
+    if let Some(t) = claimed
+        && (t + 300 < cert.not_before || t > cert.not_after)
+    {
+        r.fail(
+            "signing_time",
+            Indication::Indeterminate,
+            SubIndication::OutOfBoundsNoPoe,
+            format!(
+                "claimed signing time {} is outside the signer certificate's validity",
+                fmt_time(t)
+            ),
+        );
     }
     check_modifications(ctx, &br, &mut r);
     finish(out, r, done_end)
@@ -495,13 +675,20 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
     }
     let constraint = |r: &mut SignatureReport, detail: String| {
         r.modified_after_signing = true;
-        r.fail("modifications", Indication::Indeterminate, SubIndication::SigConstraintsFailure, detail);
+        r.fail(
+            "modifications",
+            Indication::Indeterminate,
+            SubIndication::SigConstraintsFailure,
+            detail,
+        );
     };
     if !br.ends_at_revision(ctx.pdf) {
         constraint(r, "the signed bytes do not end at the end of a revision; the rest of the file is unsigned".into());
         return;
     }
-    let Some(prefix) = ctx.pdf.get(..br.end()) else { return };
+    let Some(prefix) = ctx.pdf.get(..br.end()) else {
+        return;
+    };
     let signed = match pdf::load(prefix) {
         Ok(d) => d,
         Err(e) => {
@@ -522,7 +709,11 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
 
 fn assign_levels(done: &mut [Done], doc: &Document) {
     let has_dss = pdf::catalog(doc).is_some_and(|c| c.get(b"DSS").is_ok());
-    let ts_ends: Vec<usize> = done.iter().filter(|d| d.is_doc_ts && d.doc_ts_ok).filter_map(|d| d.end).collect();
+    let ts_ends: Vec<usize> = done
+        .iter()
+        .filter(|d| d.is_doc_ts && d.doc_ts_ok)
+        .filter_map(|d| d.end)
+        .collect();
     for d in done.iter_mut() {
         if d.is_doc_ts {
             continue;

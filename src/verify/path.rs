@@ -24,7 +24,11 @@ pub enum PathError {
 }
 
 /// Builds a path from `leaf` through `pool` to one of `anchors`, checking each signature.
-pub fn build(leaf: &CertInfo, pool: &[CertInfo], anchors: &[CertInfo]) -> Result<CertPath, PathError> {
+pub fn build(
+    leaf: &CertInfo,
+    pool: &[CertInfo],
+    anchors: &[CertInfo],
+) -> Result<CertPath, PathError> {
     let mut attempts = 0usize;
     let mut path = vec![leaf.clone()];
     if anchors.iter().any(|a| a.same_as(leaf)) {
@@ -50,8 +54,15 @@ fn issuer_candidates<'a>(child: &CertInfo, set: &'a [CertInfo]) -> Vec<&'a CertI
         .collect()
 }
 
-fn extend(path: &mut Vec<CertInfo>, pool: &[CertInfo], anchors: &[CertInfo], attempts: &mut usize) -> bool {
-    let Some(child) = path.last().cloned() else { return false };
+fn extend(
+    path: &mut Vec<CertInfo>,
+    pool: &[CertInfo],
+    anchors: &[CertInfo],
+    attempts: &mut usize,
+) -> bool {
+    let Some(child) = path.last().cloned() else {
+        return false;
+    };
     if path.len() > MAX_PATH {
         return false;
     }
@@ -118,13 +129,13 @@ pub fn check_constraints(path: &CertPath, leaf_is_tsa: bool) -> Vec<Violation> {
             )));
         }
         if i == 0 {
-            if let Some(ku) = c.key_usage {
-                if !(ku.digital_signature || ku.non_repudiation) {
-                    out.push(Violation::Constraints(format!(
-                        "{}: keyUsage allows neither digitalSignature nor nonRepudiation",
-                        c.subject
-                    )));
-                }
+            if let Some(ku) = c.key_usage
+                && !(ku.digital_signature || ku.non_repudiation)
+            {
+                out.push(Violation::Constraints(format!(
+                    "{}: keyUsage allows neither digitalSignature nor nonRepudiation",
+                    c.subject
+                )));
             }
             if leaf_is_tsa && !c.eku_time_stamping {
                 out.push(Violation::Constraints(format!(
@@ -136,14 +147,20 @@ pub fn check_constraints(path: &CertPath, leaf_is_tsa: bool) -> Vec<Violation> {
             match c.basic_constraints {
                 Some((true, path_len)) => {
                     // Intermediate CAs below this one (self-issued ones do not count).
-                    let below = path.certs.iter().take(i).skip(1).filter(|x| !x.self_issued()).count();
-                    if let Some(max) = path_len {
-                        if below > max as usize {
-                            out.push(Violation::Constraints(format!(
-                                "{}: pathLenConstraint {max} exceeded",
-                                c.subject
-                            )));
-                        }
+                    let below = path
+                        .certs
+                        .iter()
+                        .take(i)
+                        .skip(1)
+                        .filter(|x| !x.self_issued())
+                        .count();
+                    if let Some(max) = path_len
+                        && below > max as usize
+                    {
+                        out.push(Violation::Constraints(format!(
+                            "{}: pathLenConstraint {max} exceeded",
+                            c.subject
+                        )));
                     }
                 }
                 _ => out.push(Violation::Constraints(format!(
@@ -151,13 +168,13 @@ pub fn check_constraints(path: &CertPath, leaf_is_tsa: bool) -> Vec<Violation> {
                     c.subject
                 ))),
             }
-            if let Some(ku) = c.key_usage {
-                if !ku.key_cert_sign {
-                    out.push(Violation::Constraints(format!(
-                        "{}: keyUsage lacks keyCertSign",
-                        c.subject
-                    )));
-                }
+            if let Some(ku) = c.key_usage
+                && !ku.key_cert_sign
+            {
+                out.push(Violation::Constraints(format!(
+                    "{}: keyUsage lacks keyCertSign",
+                    c.subject
+                )));
             }
         }
     }
@@ -173,9 +190,23 @@ pub fn check_validity(path: &CertPath, t: i64) -> Vec<(usize, Violation)> {
             continue;
         }
         if t < c.not_before {
-            out.push((i, Violation::NotYetValid(format!("{} is not valid before {}", c.subject, super::fmt_time(c.not_before)))));
+            out.push((
+                i,
+                Violation::NotYetValid(format!(
+                    "{} is not valid before {}",
+                    c.subject,
+                    super::fmt_time(c.not_before)
+                )),
+            ));
         } else if t > c.not_after {
-            out.push((i, Violation::Expired(format!("{} expired on {}", c.subject, super::fmt_time(c.not_after)))));
+            out.push((
+                i,
+                Violation::Expired(format!(
+                    "{} expired on {}",
+                    c.subject,
+                    super::fmt_time(c.not_after)
+                )),
+            ));
         }
     }
     out

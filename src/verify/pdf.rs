@@ -84,7 +84,10 @@ pub fn text_string(bytes: &[u8]) -> String {
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
         let units: Vec<u16> = rest
             .chunks(2)
-            .map(|c| (u16::from(c.first().copied().unwrap_or(0)) << 8) | u16::from(c.get(1).copied().unwrap_or(0)))
+            .map(|c| {
+                (u16::from(c.first().copied().unwrap_or(0)) << 8)
+                    | u16::from(c.get(1).copied().unwrap_or(0))
+            })
             .collect();
         return String::from_utf16_lossy(&units);
     }
@@ -110,14 +113,23 @@ pub fn find_signatures(doc: &Document) -> Vec<FoundSignature> {
     let mut out = Vec::new();
     let mut seen_fields: HashSet<ObjectId> = HashSet::new();
     let mut budget = MAX_NODES;
-    if let Some(cat) = catalog(doc) {
-        if let Some(acro) = cat.get(b"AcroForm").ok().and_then(|o| as_dict(doc, o)) {
-            if let Some(Object::Array(fields)) = get(doc, acro, b"Fields") {
-                let mut visiting = BTreeSet::new();
-                for f in fields {
-                    walk_field(doc, f, "", None, 0, &mut visiting, &mut seen_fields, &mut out, &mut budget);
-                }
-            }
+    if let Some(cat) = catalog(doc)
+        && let Some(acro) = cat.get(b"AcroForm").ok().and_then(|o| as_dict(doc, o))
+        && let Some(Object::Array(fields)) = get(doc, acro, b"Fields")
+    {
+        let mut visiting = BTreeSet::new();
+        for f in fields {
+            walk_field(
+                doc,
+                f,
+                "",
+                None,
+                0,
+                &mut visiting,
+                &mut seen_fields,
+                &mut out,
+                &mut budget,
+            );
         }
     }
     // Widgets reachable from pages whose field was not in the AcroForm tree.
@@ -125,8 +137,12 @@ pub fn find_signatures(doc: &Document) -> Vec<FoundSignature> {
         if budget == 0 {
             break;
         }
-        let Some(page) = doc.objects.get(&page_id).and_then(|o| as_dict(doc, o)) else { continue };
-        let Some(Object::Array(annots)) = get(doc, page, b"Annots") else { continue };
+        let Some(page) = doc.objects.get(&page_id).and_then(|o| as_dict(doc, o)) else {
+            continue;
+        };
+        let Some(Object::Array(annots)) = get(doc, page, b"Annots") else {
+            continue;
+        };
         for a in annots {
             if budget == 0 {
                 break;
@@ -154,7 +170,14 @@ pub fn find_signatures(doc: &Document) -> Vec<FoundSignature> {
                 continue;
             }
             let name = full_name(doc, field_dict);
-            push_signature(doc, field_dict, name, Some(field_id), &mut seen_fields, &mut out);
+            push_signature(
+                doc,
+                field_dict,
+                name,
+                Some(field_id),
+                &mut seen_fields,
+                &mut out,
+            );
         }
     }
     out
@@ -214,7 +237,11 @@ fn walk_field(
     let name = match get(doc, d, b"T") {
         Some(Object::String(t, _)) => {
             let t = text_string(t);
-            if prefix.is_empty() { t } else { format!("{prefix}.{t}") }
+            if prefix.is_empty() {
+                t
+            } else {
+                format!("{prefix}.{t}")
+            }
         }
         _ => prefix.to_string(),
     };
@@ -225,16 +252,18 @@ fn walk_field(
     };
     // A field has /V or terminal widgets; kids that are pure widgets have no /T.
     if ft == Some(b"Sig") && d.get(b"V").is_ok() {
-        if let Some(id) = id {
-            if seen.contains(&id) {
-                return;
-            }
+        if let Some(id) = id
+            && seen.contains(&id)
+        {
+            return;
         }
         push_signature(doc, d, name.clone(), id, seen, out);
     }
     if let Some(kids) = kids {
         for k in kids {
-            let is_field = as_dict(doc, k).is_some_and(|kd| kd.get(b"T").is_ok() || kd.get(b"V").is_ok() || kd.get(b"Kids").is_ok());
+            let is_field = as_dict(doc, k).is_some_and(|kd| {
+                kd.get(b"T").is_ok() || kd.get(b"V").is_ok() || kd.get(b"Kids").is_ok()
+            });
             if is_field {
                 walk_field(doc, k, &name, ft, depth + 1, visiting, seen, out, budget);
             } else if let Object::Reference(kid) = k {

@@ -35,17 +35,22 @@ pub fn check(cert: &CertInfo, issuer: &CertInfo, crls: &[Vec<u8>]) -> Revocation
         let Ok((_, crl)) = CertificateRevocationList::from_der(der) else {
             continue;
         };
-        if crl.issuer().as_raw() != issuer.subject_raw.as_slice() || cert.issuer_raw != issuer.subject_raw {
+        if crl.issuer().as_raw() != issuer.subject_raw.as_slice()
+            || cert.issuer_raw != issuer.subject_raw
+        {
             continue;
         }
-        if let Some(ku) = issuer.key_usage {
-            if !ku.crl_sign {
-                notes.push(format!("{} may not sign CRLs (no cRLSign)", issuer.subject));
-                continue;
-            }
+        if let Some(ku) = issuer.key_usage
+            && !ku.crl_sign
+        {
+            notes.push(format!("{} may not sign CRLs (no cRLSign)", issuer.subject));
+            continue;
         }
         if let Err(e) = crypto::verify_signed_structure(crl.as_raw(), &issuer.spki) {
-            notes.push(format!("CRL of {} has a bad signature: {e}", issuer.subject));
+            notes.push(format!(
+                "CRL of {} has a bad signature: {e}",
+                issuer.subject
+            ));
             continue;
         }
         for rc in crl.iter_revoked_certificates() {
@@ -68,10 +73,9 @@ pub fn check(cert: &CertInfo, issuer: &CertInfo, crls: &[Vec<u8>]) -> Revocation
             this_update,
             next_update,
         },
-        None if notes.is_empty() => RevocationStatus::Unknown(format!(
-            "no CRL from {} was supplied",
-            issuer.subject
-        )),
+        None if notes.is_empty() => {
+            RevocationStatus::Unknown(format!("no CRL from {} was supplied", issuer.subject))
+        }
         None => RevocationStatus::Unknown(notes.join("; ")),
     }
 }

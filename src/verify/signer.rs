@@ -50,7 +50,12 @@ pub fn find_cert<'c>(sid: &SignerId<'_>, certs: &'c [CertInfo]) -> Option<&'c Ce
 
 /// Checks `si` of `sd` over `content` (the concatenated parts). `certs` are the candidates
 /// for the signing certificate (the SignedData's own first).
-pub fn check(sd: &SignedData<'_>, si: &SignerInfo<'_>, content: &[&[u8]], certs: &[CertInfo]) -> SignerOutcome {
+pub fn check(
+    sd: &SignedData<'_>,
+    si: &SignerInfo<'_>,
+    content: &[&[u8]],
+    certs: &[CertInfo],
+) -> SignerOutcome {
     let _ = sd;
     let mut out = SignerOutcome {
         digest: None,
@@ -80,7 +85,8 @@ pub fn check(sd: &SignedData<'_>, si: &SignerInfo<'_>, content: &[&[u8]], certs:
             )),
         ));
     } else {
-        out.steps.push(("digest_algorithm", Ok(digest.name().to_string())));
+        out.steps
+            .push(("digest_algorithm", Ok(digest.name().to_string())));
     }
     let Some(cert) = find_cert(&si.sid, certs).cloned() else {
         out.steps.push((
@@ -93,7 +99,8 @@ pub fn check(sd: &SignedData<'_>, si: &SignerInfo<'_>, content: &[&[u8]], certs:
         ));
         return out;
     };
-    out.steps.push(("signing_certificate", Ok(cert.subject.clone())));
+    out.steps
+        .push(("signing_certificate", Ok(cert.subject.clone())));
     let computed = digest.digest_parts(content);
     let verify_input: Vec<u8>;
     if let Some(attrs) = si.signed_attrs_for_signature() {
@@ -120,19 +127,26 @@ pub fn check(sd: &SignedData<'_>, si: &SignerInfo<'_>, content: &[&[u8]], certs:
                 )),
             ));
         }
-        let claimed = md_values.first().and_then(|t| t.octets().ok()).unwrap_or_default();
+        let claimed = md_values
+            .first()
+            .and_then(|t| t.octets().ok())
+            .unwrap_or_default();
         if claimed != computed {
             out.steps.push((
                 "message_digest",
                 Err(failure(
                     Indication::Failed,
                     SubIndication::HashFailure,
-                    format!("{} of the signed bytes does not match the messageDigest attribute", digest.name()),
+                    format!(
+                        "{} of the signed bytes does not match the messageDigest attribute",
+                        digest.name()
+                    ),
                 )),
             ));
             return out;
         }
-        out.steps.push(("message_digest", Ok(format!("{} matches", digest.name()))));
+        out.steps
+            .push(("message_digest", Ok(format!("{} matches", digest.name()))));
         if let Some(t) = si.signed_attr(cms::oid::SIGNING_TIME).first() {
             out.signing_time = super::asn1::parse_time(t).ok();
         }
@@ -140,25 +154,49 @@ pub fn check(sd: &SignedData<'_>, si: &SignerInfo<'_>, content: &[&[u8]], certs:
         verify_input = attrs;
     } else {
         verify_input = content.concat();
-        out.steps.push(("message_digest", Ok("no signed attributes: the signature covers the bytes directly".into())));
+        out.steps.push((
+            "message_digest",
+            Ok("no signed attributes: the signature covers the bytes directly".into()),
+        ));
     }
-    match crypto::verify_signature(&si.sig_alg, Some(digest), &cert.spki, &verify_input, &si.signature) {
+    match crypto::verify_signature(
+        &si.sig_alg,
+        Some(digest),
+        &cert.spki,
+        &verify_input,
+        &si.signature,
+    ) {
         Ok(v) => {
-            out.steps.push(("signature_value", Ok(format!("verifies with {}", si.sig_alg.oid))));
+            out.steps.push((
+                "signature_value",
+                Ok(format!("verifies with {}", si.sig_alg.oid)),
+            ));
             if let Some(w) = v.weak {
                 out.steps.push((
                     "crypto_constraints",
-                    Err(failure(Indication::Indeterminate, SubIndication::CryptoConstraintsFailure, w)),
+                    Err(failure(
+                        Indication::Indeterminate,
+                        SubIndication::CryptoConstraintsFailure,
+                        w,
+                    )),
                 ));
             }
         }
         Err(CryptoError::BadSignature) => out.steps.push((
             "signature_value",
-            Err(failure(Indication::Failed, SubIndication::SigCryptoFailure, "the signature value does not verify")),
+            Err(failure(
+                Indication::Failed,
+                SubIndication::SigCryptoFailure,
+                "the signature value does not verify",
+            )),
         )),
         Err(CryptoError::Unsupported(m)) => out.steps.push((
             "signature_value",
-            Err(failure(Indication::Indeterminate, SubIndication::CryptoConstraintsFailure, m)),
+            Err(failure(
+                Indication::Indeterminate,
+                SubIndication::CryptoConstraintsFailure,
+                m,
+            )),
         )),
         Err(CryptoError::Malformed(m)) => out.steps.push((
             "signature_value",
@@ -176,17 +214,29 @@ fn signing_cert_binding(si: &SignerInfo<'_>, cert: &CertInfo, out: &mut SignerOu
         (Some(v), _) => (*v, true),
         (None, Some(v)) => (*v, false),
         (None, None) => {
-            out.steps.push(("signing_certificate_attribute", Ok("absent".into())));
+            out.steps
+                .push(("signing_certificate_attribute", Ok("absent".into())));
             return;
         }
     };
     let bad = |d: String| {
-        Err(failure(Indication::Indeterminate, SubIndication::NoSigningCertificateFound, d))
+        Err(failure(
+            Indication::Indeterminate,
+            SubIndication::NoSigningCertificateFound,
+            d,
+        ))
     };
     let step = match cms::parse_ess_cert_id(value, is_v2) {
-        Err(e) => Err(failure(Indication::Failed, SubIndication::FormatFailure, format!("signing-certificate attribute: {e}"))),
+        Err(e) => Err(failure(
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            format!("signing-certificate attribute: {e}"),
+        )),
         Ok(id) => match DigestAlg::from_oid(&id.hash_oid) {
-            None => bad(format!("signing-certificate hash algorithm {} unsupported", id.hash_oid)),
+            None => bad(format!(
+                "signing-certificate hash algorithm {} unsupported",
+                id.hash_oid
+            )),
             Some(h) if h.digest(&cert.raw) != id.hash => {
                 bad("the signing-certificate attribute names another certificate".into())
             }
@@ -194,7 +244,10 @@ fn signing_cert_binding(si: &SignerInfo<'_>, cert: &CertInfo, out: &mut SignerOu
                 Some(s) if strip_zeros(&s) != cert.serial.as_slice() => {
                     bad("the signing-certificate attribute's serial differs".into())
                 }
-                _ => Ok(format!("signing-certificate{} matches", if is_v2 { "-v2" } else { "" })),
+                _ => Ok(format!(
+                    "signing-certificate{} matches",
+                    if is_v2 { "-v2" } else { "" }
+                )),
             },
         },
     };

@@ -37,7 +37,12 @@ impl TimestampCheck {
 }
 
 /// Checks the token `der` as a time-stamp over `data` (the parts are concatenated).
-pub fn check(der: &[u8], data: &[&[u8]], extra_certs: &[CertInfo], anchors: &[CertInfo]) -> TimestampCheck {
+pub fn check(
+    der: &[u8],
+    data: &[&[u8]],
+    extra_certs: &[CertInfo],
+    anchors: &[CertInfo],
+) -> TimestampCheck {
     let mut out = TimestampCheck {
         gen_time: None,
         imprint_ok: false,
@@ -54,7 +59,8 @@ pub fn check(der: &[u8], data: &[&[u8]], extra_certs: &[CertInfo], anchors: &[Ce
         }
     };
     if sd.econtent_type != cms::oid::TST_INFO {
-        out.notes.push("time-stamp token does not hold a TSTInfo".into());
+        out.notes
+            .push("time-stamp token does not hold a TSTInfo".into());
         return out;
     }
     let Some(tst) = sd.econtent.as_deref() else {
@@ -71,7 +77,10 @@ pub fn check(der: &[u8], data: &[&[u8]], extra_certs: &[CertInfo], anchors: &[Ce
                         out.notes.push("time-stamp imprint does not match".into());
                     }
                 }
-                None => out.notes.push(format!("time-stamp imprint algorithm {} unsupported", alg.oid)),
+                None => out.notes.push(format!(
+                    "time-stamp imprint algorithm {} unsupported",
+                    alg.oid
+                )),
             }
         }
         Err(e) => {
@@ -82,7 +91,8 @@ pub fn check(der: &[u8], data: &[&[u8]], extra_certs: &[CertInfo], anchors: &[Ce
     let mut pool = certs::parse_all(sd.certificates.iter().copied());
     pool.extend(extra_certs.iter().cloned());
     let Some(si) = sd.signer_infos.first() else {
-        out.notes.push("time-stamp token without a SignerInfo".into());
+        out.notes
+            .push("time-stamp token without a SignerInfo".into());
         return out;
     };
     let res = signer::check(&sd, si, &[tst], &pool);
@@ -101,7 +111,9 @@ pub fn check(der: &[u8], data: &[&[u8]], extra_certs: &[CertInfo], anchors: &[Ce
                     out.notes.push(format!("time-stamp chain: {x:?}"));
                 }
             }
-            Err(path::PathError::NoChain(m)) => out.notes.push(format!("time-stamp authority: {m}")),
+            Err(path::PathError::NoChain(m)) => {
+                out.notes.push(format!("time-stamp authority: {m}"))
+            }
         }
         out.tsa = Some(tsa);
     }
@@ -112,8 +124,14 @@ pub fn check(der: &[u8], data: &[&[u8]], extra_certs: &[CertInfo], anchors: &[Ce
 fn parse_tst_info(der: &[u8]) -> Result<(AlgId, Vec<u8>, i64), asn1::Asn1Error> {
     let (t, _) = asn1::parse(der)?;
     let f = t.seq()?;
-    let mi = f.get(2).ok_or(asn1::Asn1Error::Unexpected("messageImprint"))?.seq()?;
-    let alg = AlgId::from_tlv(mi.first().ok_or(asn1::Asn1Error::Unexpected("hashAlgorithm"))?)?;
+    let mi = f
+        .get(2)
+        .ok_or(asn1::Asn1Error::Unexpected("messageImprint"))?
+        .seq()?;
+    let alg = AlgId::from_tlv(
+        mi.first()
+            .ok_or(asn1::Asn1Error::Unexpected("hashAlgorithm"))?,
+    )?;
     let imprint = mi
         .get(1)
         .filter(|x| x.is(tag::OCTET_STRING))
