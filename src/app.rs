@@ -14,7 +14,7 @@ use crate::pki::key::Credential;
 use crate::pki::trust;
 use crate::records::{self, OriginalFile, Record, RecordStatus, Registry, SignerFingerprint};
 use crate::sign::{SignRequest, sign_pdf};
-use crate::store::{LocalStore, ObjectStore};
+use crate::store::{ConditionalWrites, ObjectStore, StoreError, probe_conditional_writes};
 use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_pdf};
 
 /// Vietnam's UTC offset, used for every time saoy prints or signs.
@@ -121,6 +121,12 @@ fn load_signer(config: &SignerConfig) -> Result<Signer> {
     })
 }
 
+/// Opens the object store the configuration names, without probing it.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>> {
+    let location = config.store.location(&config.data_dir)?;
+    Ok(crate::store::open(&location, &config.store.s3_options()).await?)
+}
+
 /// Builds the validation policy (anchors + CRLs) from the configured files.
 pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
     let mut anchors = Vec::new();
@@ -141,9 +147,34 @@ pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
 }
 
 impl App {
-    /// Opens the app on the local store in `config.data_dir`.
+    /// Opens the app on the store the configuration names (`store.url`, else the local
+    /// `data_dir`), after checking that the store keeps create-only writes exclusive.
     pub async fn open(config: Config) -> Result<Self> {
-        let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&config.data_dir).await?);
+        let store = open_store(&config).await?;
+        Self::open_on(config, store).await
+    }
+
+    /// Opens the app on `store`: refuses a store that ignores conditional writes unless
+    /// `store.single_replica` is set (the certification book relies on them).
+    pub async fn open_on(config: Config, store: Arc<dyn ObjectStore>) -> Result<Self> {
+        match probe_conditional_writes(store.as_ref()).await? {
+            ConditionalWrites::Honoured => {}
+            ConditionalWrites::Ignored(behaviour) if config.store.single_replica => {
+                tracing::warn!(
+                    store = %store.describe(),
+                    %behaviour,
+                    "the store does not honour conditional writes; running anyway because \
+                     store.single_replica = true: never start a second saoy on this store"
+                );
+            }
+            ConditionalWrites::Ignored(behaviour) => {
+                return Err(StoreError::ConditionalWritesIgnored {
+                    store: store.describe(),
+                    behaviour,
+                }
+                .into());
+            }
+        }
         Self::with_store(config, store, Arc::new(SystemClock))
     }
 

@@ -6,8 +6,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::store::{Location, S3Options};
 
 /// Errors reading or validating the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -44,8 +47,10 @@ pub enum ConfigError {
 pub struct Config {
     /// gRPC listen address.
     pub listen: SocketAddr,
-    /// Directory of the embedded local store.
+    /// Directory of the embedded local store (used when `store.url` is empty).
     pub data_dir: PathBuf,
+    /// Where copies and records are kept (local directory or S3).
+    pub store: StoreConfig,
     /// The certifying agency.
     pub agency: AgencyConfig,
     /// Signing credentials.
@@ -113,6 +118,78 @@ pub struct TrustConfig {
     pub crls: Vec<PathBuf>,
 }
 
+/// The object store. Credentials are never read from this file: S3 access keys come
+/// from the AWS environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) or the AWS
+/// config files, as with every AWS tool.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `s3://BUCKET[/prefix]`, or a directory path; empty = the local directory `data_dir`.
+    pub url: String,
+    /// S3 endpoint, e.g. `http://127.0.0.1:9000`; empty = `AWS_ENDPOINT_URL`, else AWS.
+    pub endpoint_url: String,
+    /// S3 region; empty = `AWS_REGION`, else `us-east-1`.
+    pub region: String,
+    /// Path-style S3 addressing (`endpoint/bucket/key`), needed by most self-hosted servers.
+    pub force_path_style: bool,
+    /// This process is the only one using the store: accept a store that does not honour
+    /// conditional writes (the book is then kept safe by this process's own lock only).
+    pub single_replica: bool,
+    /// Attempts per S3 operation, the first included (retries back off exponentially).
+    pub max_attempts: u32,
+    /// Time allowed to open a connection to S3, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Time allowed for one attempt of one S3 operation, milliseconds.
+    pub attempt_timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let s3 = S3Options::default();
+        Self {
+            url: String::new(),
+            endpoint_url: String::new(),
+            region: String::new(),
+            force_path_style: s3.force_path_style,
+            single_replica: false,
+            max_attempts: s3.max_attempts,
+            connect_timeout_ms: millis(s3.connect_timeout),
+            attempt_timeout_ms: millis(s3.attempt_timeout),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl StoreConfig {
+    /// The store location: `url`, or the local `data_dir` when `url` is empty.
+    pub fn location(&self, data_dir: &Path) -> Result<Location, ConfigError> {
+        if self.url.trim().is_empty() {
+            return Ok(Location::Local(data_dir.to_path_buf()));
+        }
+        Location::parse(self.url.trim()).map_err(|e| ConfigError::Invalid {
+            field: "store.url",
+            message: e.to_string(),
+        })
+    }
+
+    /// The S3 client options (credentials stay with the AWS environment).
+    pub fn s3_options(&self) -> S3Options {
+        let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        S3Options {
+            endpoint_url: non_empty(&self.endpoint_url),
+            region: non_empty(&self.region),
+            force_path_style: self.force_path_style,
+            credentials: None,
+            max_attempts: self.max_attempts,
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            attempt_timeout: Duration::from_millis(self.attempt_timeout_ms),
+        }
+    }
+}
+
 /// Limits on every size the service accepts.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -171,6 +248,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("data"),
+            store: StoreConfig::default(),
             agency: AgencyConfig::default(),
             signers: SignersConfig {
                 agency: SignerConfig {
@@ -198,7 +276,8 @@ impl Default for Config {
 
 impl Config {
     /// Reads `path` (or the defaults when `None`), applies environment overrides
-    /// (`SAOY_LISTEN`, `SAOY_DATA_DIR`, `SAOY_AGENCY_KEY_FILE`, `SAOY_CERTIFIER_KEY_FILE`)
+    /// (`SAOY_LISTEN`, `SAOY_DATA_DIR`, `SAOY_STORE`, `SAOY_AGENCY_KEY_FILE`,
+    /// `SAOY_CERTIFIER_KEY_FILE`)
     /// and validates the result.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match path {
@@ -235,6 +314,9 @@ impl Config {
         }
         if let Some(v) = get("SAOY_DATA_DIR") {
             self.data_dir = v.into();
+        }
+        if let Some(v) = get("SAOY_STORE") {
+            self.store.url = v;
         }
         if let Some(v) = get("SAOY_AGENCY_KEY_FILE") {
             self.signers.agency.key_file = v.into();
@@ -300,6 +382,20 @@ impl Config {
         for c in &self.trust.crls {
             check_file("trust.crls", c)?;
         }
+        self.store.location(&self.data_dir)?;
+        if self.store.max_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                field: "store.max_attempts",
+                message: "must be at least 1 (the first attempt counts)".into(),
+            });
+        }
+        if self.store.connect_timeout_ms == 0 || self.store.attempt_timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                field: "store.connect_timeout_ms",
+                message: "store.connect_timeout_ms and store.attempt_timeout_ms must be above 0"
+                    .into(),
+            });
+        }
         let l = &self.limits;
         if l.min_dpi == 0 || l.max_pages == 0 || l.max_files == 0 || l.max_file_bytes == 0 {
             return Err(ConfigError::Invalid {
@@ -348,6 +444,28 @@ mod tests {
         c.agency.code = "bad code".into();
         let err = c.validate().unwrap_err();
         assert!(err.to_string().contains("agency.code"), "{err}");
+    }
+
+    #[test]
+    fn store_table_parses_and_is_checked() {
+        let c = Config::parse(
+            "[store]\nurl = \"s3://saoy-copies/prod\"\nendpoint_url = \"http://127.0.0.1:9000\"\nsingle_replica = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(matches!(
+            c.store.location(&c.data_dir).unwrap(),
+            Location::S3(_)
+        ));
+        assert!(c.store.single_replica);
+        assert_eq!(
+            c.store.s3_options().endpoint_url.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        let mut c = Config::default();
+        c.store.url = "s3://Bad_Bucket".into();
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("store.url"), "{err}");
     }
 
     #[test]

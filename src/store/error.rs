@@ -40,6 +40,22 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The store does not make create-only writes exclusive (e.g. it ignores
+    /// `If-None-Match: *`), so several processes sharing it could issue one certification
+    /// number twice.
+    #[error(
+        "{store} does not honour conditional writes: {behaviour}. saoy keeps the \
+         certification book with create-only writes, so replicas sharing this store could \
+         issue a number twice. Use a store that honours If-None-Match (AWS S3, MinIO, s3s-fs; \
+         not Garage 2.5), or, if this is the only saoy process using the store, set \
+         store.single_replica = true"
+    )]
+    ConditionalWritesIgnored {
+        /// The store, as [`super::ObjectStore::describe`] puts it.
+        store: String,
+        /// What the probe saw.
+        behaviour: String,
+    },
 }
 
 impl StoreError {

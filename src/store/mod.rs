@@ -6,17 +6,25 @@
 //! only coordination primitive (S3: `If-None-Match: *`); numbering and idempotency in
 //! `records` are built on it, so it must be exclusive also across processes.
 //!
-//! Backends: [`LocalStore`] (a directory; the default). An S3 backend must pass the same
-//! [`conformance`] checks.
+//! Backends: [`LocalStore`] (a directory; the default) and [`S3Store`] (an S3-compatible
+//! bucket). Both pass the same [`conformance`] checks; [`open`] picks one from a
+//! [`Location`], and [`probe_conditional_writes`] checks that create-only writes are
+//! really exclusive on the store at hand.
 
 pub mod conformance;
 mod error;
 mod key;
 mod local;
+mod location;
+mod probe;
+mod s3;
 
 pub use error::StoreError;
 pub use key::{validate_key, validate_prefix};
 pub use local::LocalStore;
+pub use location::{Location, open};
+pub use probe::{ConditionalWrites, probe_conditional_writes};
+pub use s3::{MULTIPART_THRESHOLD, S3Credentials, S3Location, S3Options, S3Store};
 
 use bytes::Bytes;
 
