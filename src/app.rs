@@ -309,14 +309,8 @@ impl App {
         let pdf = match built {
             Ok(Ok(v)) => v,
             Ok(Err(e)) | Err(e) => {
-                let reason = format!("copy could not be produced: {e}");
-                if let Err(void_err) = self
-                    .registry
-                    .void(&agency_code, &reservation, &reason)
-                    .await
-                {
-                    tracing::error!(number = reservation.number, %void_err, "could not void a reserved number");
-                }
+                self.void_number(&reservation, &format!("copy could not be produced: {e}"))
+                    .await;
                 return Err(e);
             }
         };
@@ -328,14 +322,8 @@ impl App {
             .commit(&reservation, &record, Bytes::from(pdf), originals)
             .await
         {
-            let reason = format!("copy could not be stored: {e}");
-            if let Err(void_err) = self
-                .registry
-                .void(&agency_code, &reservation, &reason)
-                .await
-            {
-                tracing::error!(number = reservation.number, %void_err, "could not void a reserved number");
-            }
+            self.void_number(&reservation, &format!("copy could not be stored: {e}"))
+                .await;
             return Err(e.into());
         }
         drop(guard);
@@ -348,6 +336,18 @@ impl App {
 }
 
 impl App {
+    /// Enters a reserved number as void with `reason`, so the book keeps no gap. A failure
+    /// to do so is logged: the entry then stays "reserved" for `store check` to settle.
+    async fn void_number(&self, reservation: &records::Reservation, reason: &str) {
+        if let Err(void_err) = self
+            .registry
+            .void(&reservation.agency_code, reservation, reason)
+            .await
+        {
+            tracing::error!(number = reservation.number, %void_err, "could not void a reserved number");
+        }
+    }
+
     /// Assembles the copy and signs it: the agency's signature over the page-1 stamp, then
     /// the certifier's over the certification block, each in its own incremental update.
     fn build_and_sign(

@@ -64,6 +64,15 @@ fn name(parts: &[(DnType, &str)]) -> DistinguishedName {
     dn
 }
 
+/// Name of a CA of the test hierarchy: the organisation says it is not for real use.
+fn test_ca_name(common_name: &str) -> DistinguishedName {
+    name(&[
+        (DnType::CountryName, "VN"),
+        (DnType::OrganizationName, "SAOY TEST PKI — KHÔNG DÙNG THẬT"),
+        (DnType::CommonName, common_name),
+    ])
+}
+
 fn serial(n: u64) -> SerialNumber {
     // A leading 0x5A byte keeps serials positive and distinct from small integers.
     let mut bytes = vec![0x5A];
@@ -127,6 +136,18 @@ fn leaf_params(
     p
 }
 
+/// CRL number 1, issued an hour ago, valid two years (tests must not go stale soon).
+fn crl_params(now: OffsetDateTime, revoked: Vec<RevokedCertParams>) -> CertificateRevocationListParams {
+    CertificateRevocationListParams {
+        this_update: now - Duration::hours(1),
+        next_update: now + Duration::days(730),
+        crl_number: SerialNumber::from_slice(&[1]),
+        issuing_distribution_point: None,
+        revoked_certs: revoked,
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+}
+
 struct Out<'a> {
     dir: &'a Path,
 }
@@ -160,14 +181,7 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     // Root CA, RSA 4096.
     let root_key = rsa_key(4096)?;
     let root_params = ca_params(
-        name(&[
-            (DnType::CountryName, "VN"),
-            (DnType::OrganizationName, "SAOY TEST PKI — KHÔNG DÙNG THẬT"),
-            (
-                DnType::CommonName,
-                "SAOY TEST RootCA chuyên dùng Chính phủ (thử nghiệm)",
-            ),
-        ]),
+        test_ca_name("SAOY TEST RootCA chuyên dùng Chính phủ (thử nghiệm)"),
         1,
         now - 2 * year,
         now + 20 * year,
@@ -180,14 +194,7 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     // Issuing CA, RSA 3072.
     let ca_key = rsa_key(3072)?;
     let ca_params_ = ca_params(
-        name(&[
-            (DnType::CountryName, "VN"),
-            (DnType::OrganizationName, "SAOY TEST PKI — KHÔNG DÙNG THẬT"),
-            (
-                DnType::CommonName,
-                "SAOY TEST CA phục vụ các cơ quan Nhà nước (thử nghiệm)",
-            ),
-        ]),
+        test_ca_name("SAOY TEST CA phục vụ các cơ quan Nhà nước (thử nghiệm)"),
         2,
         now - 2 * year,
         now + 15 * year,
@@ -280,35 +287,22 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     }
 
     // CRL of the issuing CA: the "revoked" certificate, revoked a day ago.
-    let crl = CertificateRevocationListParams {
-        this_update: now - Duration::hours(1),
-        next_update: now + 2 * year,
-        crl_number: SerialNumber::from_slice(&[1]),
-        issuing_distribution_point: None,
-        revoked_certs: vec![RevokedCertParams {
+    let crl = crl_params(
+        now,
+        vec![RevokedCertParams {
             serial_number: serial(13),
             revocation_time: now - day,
             reason_code: Some(RevocationReason::KeyCompromise),
             invalidity_date: None,
         }],
-        key_identifier_method: KeyIdMethod::Sha256,
-    }
+    )
     .signed_by(&ca)
     .map_err(gen_err)?;
     out.write("issuing-ca.crl", crl.der())?;
     out.write("issuing-ca.crl.pem", crl.pem().map_err(gen_err)?.as_bytes())?;
 
     // Empty CRL of the root (covers the issuing CA).
-    let root_crl = CertificateRevocationListParams {
-        this_update: now - Duration::hours(1),
-        next_update: now + 2 * year,
-        crl_number: SerialNumber::from_slice(&[1]),
-        issuing_distribution_point: None,
-        revoked_certs: vec![],
-        key_identifier_method: KeyIdMethod::Sha256,
-    }
-    .signed_by(&root)
-    .map_err(gen_err)?;
+    let root_crl = crl_params(now, vec![]).signed_by(&root).map_err(gen_err)?;
     out.write("root.crl", root_crl.der())?;
 
     // An unrelated hierarchy: signatures chaining to it must not be trusted.

@@ -4,6 +4,7 @@
 
 pub mod peers;
 pub mod client;
+pub mod s3;
 pub mod server;
 
 use std::path::PathBuf;

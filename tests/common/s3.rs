@@ -1,0 +1,205 @@
+//! A real S3 server for tests: s3s-fs (checks SigV4, honours If-None-Match) as a child
+//! process on 127.0.0.1 with a free port, a temp directory and fresh access keys. A missing
+//! binary fails the test with a message saying how to install it; nothing is skipped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use saoy::store::{S3Credentials, S3Location, S3Options, S3Store};
+
+/// The line s3s-fs logs once it listens.
+const READY: &str = "server is running at http://";
+
+/// A running s3s-fs; killed when dropped.
+pub struct S3Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The port, kept for a restart on the same address.
+    pub port: u16,
+    /// Where s3s-fs keeps buckets (one folder each).
+    pub dir: tempfile::TempDir,
+    /// Access key id it accepts.
+    pub access_key: String,
+    /// Secret key it accepts.
+    pub secret_key: String,
+}
+
+fn spawn(
+    dir: &std::path::Path,
+    port: u16,
+    access: &str,
+    secret: &str,
+) -> Result<(Child, u16), String> {
+    let mut child = Command::new("s3s-fs")
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", access, "--secret-key", secret])
+        .arg(dir)
+        .env("RUST_LOG", "s3s_fs=info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start s3s-fs ({e}): the S3 tests need it. Run scripts/test, which \
+                 installs it with `cargo install s3s-fs --version 0.14.1 --features binary --locked`"
+            )
+        });
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && let Some(at) = line.find(READY) {
+                let port = line[at + READY.len()..]
+                    .trim()
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok());
+                let _ = tx.send(port);
+                sent = true;
+            }
+            // Keep draining so the server never blocks on a full pipe.
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(Some(port)) => Ok((child, port)),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!(
+                "s3s-fs did not report its address within 20 s: {other:?}"
+            ))
+        }
+    }
+}
+
+impl S3Server {
+    /// Starts s3s-fs on 127.0.0.1 with a free port.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let access_key = format!("AKSAOY{:010X}", rand::random::<u64>() >> 24);
+        let secret_key = format!("{:032x}", rand::random::<u128>());
+        let (child, port) =
+            spawn(dir.path(), 0, &access_key, &secret_key).unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            child: Some(child),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            dir,
+            access_key,
+            secret_key,
+        }
+    }
+
+    /// Kills the server (an outage); the data stays.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data after [`S3Server::stop`].
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // The port may linger briefly after the kill.
+            match spawn(
+                self.dir.path(),
+                self.port,
+                &self.access_key,
+                &self.secret_key,
+            ) {
+                Ok((child, _)) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("restarting s3s-fs: {e}"),
+            }
+        }
+    }
+
+    /// saoy's S3 options for this server (explicit keys, no environment needed).
+    pub fn options(&self) -> S3Options {
+        S3Options {
+            endpoint_url: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            force_path_style: true,
+            credentials: Some(S3Credentials {
+                access_key_id: self.access_key.clone(),
+                secret_access_key: self.secret_key.clone(),
+            }),
+            max_attempts: 3,
+            connect_timeout: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The AWS environment a saoy child process needs to reach this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone()),
+            // Never look for instance metadata (a non-loopback address) in tests.
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+
+    /// Creates a bucket with a plain aws-sdk-s3 client (not through saoy).
+    pub async fn create_bucket(&self, bucket: &str) {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                &self.access_key,
+                &self.secret_key,
+                None,
+                None,
+                "test",
+            ))
+            .force_path_style(true)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+    }
+
+    /// A fresh bucket and a saoy [`S3Store`] on it under `prefix` (e.g. `""` or `"p/"`).
+    pub async fn store(&self, prefix: &str) -> S3Store {
+        let bucket = format!("saoy-{:016x}", rand::random::<u64>());
+        self.create_bucket(&bucket).await;
+        let location =
+            S3Location::parse(&format!("s3://{bucket}/{prefix}")).expect("test location");
+        let store = S3Store::connect(location, &self.options())
+            .await
+            .expect("connect");
+        store.check_bucket().await.expect("bucket reachable");
+        store
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
