@@ -36,7 +36,8 @@ fn credential(name: &str) -> Credential {
 }
 
 fn unsigned_copy(pages: usize) -> Vec<u8> {
-    let jpeg = Bytes::from(std::fs::read(root().join("tests/data/sample-scan.jpg")).expect("sample"));
+    let jpeg =
+        Bytes::from(std::fs::read(root().join("tests/data/sample-scan.jpg")).expect("sample"));
     let files: Vec<UploadedFile> = (0..pages)
         .map(|i| UploadedFile {
             name: format!("page-{i}.jpg"),
@@ -123,7 +124,10 @@ fn main() {
         let unsigned = unsigned_copy(pages);
         let once = sign_pdf(&unsigned, &request(&agency, "Agency")).expect("sign");
         let signed = sign_pdf(&once, &request(&certifier, "Certifier")).expect("sign twice");
-        assert!(verify_pdf(&signed, &policy).is_passed(), "bench input must verify");
+        assert!(
+            verify_pdf(&signed, &policy).is_passed(),
+            "bench input must verify"
+        );
 
         let sign_rate = rate(|| {
             std::hint::black_box(sign_pdf(&unsigned, &request(&agency, "Agency")).expect("sign"));

@@ -32,9 +32,19 @@ enum Command {
         /// Data directory of the local store (overrides the config file).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Object store: s3://BUCKET[/prefix] (endpoint, region and keys from AWS_ENDPOINT_URL,
+        /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or a directory; overrides
+        /// the config file's store.url.
+        #[arg(long)]
+        store: Option<String>,
         /// TOML config file; without it the TEST PKI in ./certs-test is used.
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// The certification book (sổ chứng thực).
+    Book {
+        #[command(subcommand)]
+        action: BookAction,
     },
     /// Certifies an original through a running server and writes the signed copy.
     Certify {
@@ -69,6 +79,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Digitises a directory of scans into PDF/A files (back office); resumable.
+    Digitize(saoy::digitize::batch_cli::DigitizeArgs),
     /// Verifies the signatures of a PDF offline; exit code 0 only when PASSED.
     Verify {
         /// The PDF.
@@ -100,6 +112,28 @@ enum Format {
 }
 
 #[derive(Subcommand)]
+enum BookAction {
+    /// Prints one agency's book for one year as CSV, by number (for the monthly printout).
+    Export {
+        /// Agency e-identifier, e.g. H72.21.01.
+        #[arg(long)]
+        agency: String,
+        /// Year of the book.
+        #[arg(long)]
+        year: i32,
+        /// Data directory of a local store.
+        #[arg(long, conflicts_with = "store")]
+        data: Option<PathBuf>,
+        /// Object store: s3://BUCKET[/prefix] or a directory.
+        #[arg(long)]
+        store: Option<String>,
+        /// TOML config file (for the store settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PkiAction {
     /// Regenerates the TEST-ONLY CA hierarchy (root, issuing CA, agency, certifier, CRL).
     Init {
@@ -112,8 +146,7 @@ enum PkiAction {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -122,8 +155,19 @@ fn main() -> ExitCode {
         Command::Serve {
             listen,
             data,
+            store,
             config,
-        } => run_async(serve(listen, data, config)),
+        } => run_async(serve(listen, data, store, config)),
+        Command::Book {
+            action:
+                BookAction::Export {
+                    agency,
+                    year,
+                    data,
+                    store,
+                    config,
+                },
+        } => run_async(book_export(agency, year, data, store, config)),
         Command::Certify {
             files,
             server,
@@ -154,6 +198,7 @@ fn main() -> ExitCode {
             at,
             format,
         } => verify(&file, &trust, &crl, at.as_deref(), format),
+        Command::Digitize(args) => Ok(saoy::digitize::batch_cli::run(args)),
         Command::Pki {
             action: PkiAction::Init { out },
         } => saoy::pki::testca::generate(&out)
@@ -182,17 +227,33 @@ fn run_async(
         .block_on(fut)
 }
 
+/// Loads the config and applies the `--data` / `--store` overrides.
+fn load_config(
+    path: Option<&Path>,
+    data: Option<PathBuf>,
+    store: Option<String>,
+) -> Result<Config, String> {
+    let mut config = Config::load(path).map_err(|e| e.to_string())?;
+    if let Some(d) = data {
+        config.data_dir = d;
+        config.store.url.clear();
+    }
+    if let Some(s) = store {
+        config.store.url = s;
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
 async fn serve(
     listen: Option<std::net::SocketAddr>,
     data: Option<PathBuf>,
+    store: Option<String>,
     config_path: Option<PathBuf>,
 ) -> Result<ExitCode, String> {
-    let mut config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let mut config = load_config(config_path.as_deref(), data, store)?;
     if let Some(l) = listen {
         config.listen = l;
-    }
-    if let Some(d) = data {
-        config.data_dir = d;
     }
     if config.using_test_pki {
         tracing::warn!(
@@ -200,18 +261,39 @@ async fn serve(
         );
     }
     let listen = config.listen;
-    let data_dir = config.data_dir.clone();
     let app = Arc::new(App::open(config).await.map_err(|e| e.to_string())?);
     let (listener, addr) = saoy::service::server::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    tracing::info!(%addr, data = %data_dir.display(), "saoy serving gRPC");
+    tracing::info!(%addr, store = %app.store_description(), "saoy serving gRPC");
     saoy::service::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
     .await
     .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn book_export(
+    agency: String,
+    year: i32,
+    data: Option<PathBuf>,
+    store: Option<String>,
+    config_path: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let config = load_config(config_path.as_deref(), data, store)?;
+    let store = saoy::app::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let registry = saoy::records::Registry::new(store);
+    let entries = registry
+        .book_entries(&agency, year)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    saoy::records::write_book_csv(&entries, &mut out);
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -313,9 +395,10 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
         .await
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
         .into_inner();
-    let mut records = saoy::proto::record_service_client::RecordServiceClient::connect(args.server.clone())
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", args.server))?;
+    let mut records =
+        saoy::proto::record_service_client::RecordServiceClient::connect(args.server.clone())
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", args.server))?;
     let mut stream = records
         .get_copy(saoy::proto::GetCopyRequest {
             id: record.id.clone(),

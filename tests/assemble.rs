@@ -404,6 +404,8 @@ fn bad_inputs_get_the_right_error() {
         Some("image/tiff"),
         b"II*\0\x08\0\0\0".to_vec(),
     ));
+    assert!(matches!(e, DigitizeError::Corrupt { .. }), "{e:?}");
+    let e = refuse(upload("scan.gif", None, b"GIF89a....".to_vec()));
     assert!(matches!(e, DigitizeError::UnknownType { .. }), "{e:?}");
 
     let e = refuse(upload(

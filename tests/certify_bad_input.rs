@@ -11,7 +11,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -75,7 +79,10 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
     let cases: Vec<(&str, Vec<saoy::proto::CertifyRequest>, Code, &[&str])> = vec![
         (
             "empty upload",
-            client::messages(Some(client::meta("empty", 1)), &[upload("a.jpg", "image/jpeg", vec![])]),
+            client::messages(
+                Some(client::meta("empty", 1)),
+                &[upload("a.jpg", "image/jpeg", vec![])],
+            ),
             Code::InvalidArgument,
             &["empty"],
         ),
@@ -89,7 +96,11 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
             "truncated JPEG",
             client::messages(
                 Some(client::meta("trunc", 1)),
-                &[upload("a.jpg", "image/jpeg", jpeg[..jpeg.len() / 2].to_vec())],
+                &[upload(
+                    "a.jpg",
+                    "image/jpeg",
+                    jpeg[..jpeg.len() / 2].to_vec(),
+                )],
             ),
             Code::InvalidArgument,
             &["a.jpg"],
@@ -98,7 +109,11 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
             "claims to be a PDF and is not",
             client::messages(
                 Some(client::meta("fakepdf", 1)),
-                &[upload("x.pdf", "application/pdf", b"this is plain text, not a PDF".to_vec())],
+                &[upload(
+                    "x.pdf",
+                    "application/pdf",
+                    b"this is plain text, not a PDF".to_vec(),
+                )],
             ),
             Code::InvalidArgument,
             &["x.pdf"],
@@ -107,7 +122,11 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
             "PNG header declaring 100000x100000 pixels",
             client::messages(
                 Some(client::meta("bomb", 1)),
-                &[upload("bomb.png", "image/png", png_declaring(100_000, 100_000))],
+                &[upload(
+                    "bomb.png",
+                    "image/png",
+                    png_declaring(100_000, 100_000),
+                )],
             ),
             Code::ResourceExhausted,
             &["pixel"],
@@ -120,7 +139,10 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
         ),
         (
             "bad procedure code",
-            client::messages(Some(bad_procedure), &[upload("p.png", "image/png", png.clone())]),
+            client::messages(
+                Some(bad_procedure),
+                &[upload("p.png", "image/png", png.clone())],
+            ),
             Code::InvalidArgument,
             &["procedure"],
         ),
@@ -132,7 +154,10 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
         ),
         (
             "page count differs from the pages received",
-            client::messages(Some(client::meta("pages", 3)), &[upload("p.png", "image/png", png.clone())]),
+            client::messages(
+                Some(client::meta("pages", 3)),
+                &[upload("p.png", "image/png", png.clone())],
+            ),
             Code::InvalidArgument,
             &["counted"],
         ),
@@ -153,7 +178,10 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
         assert_eq!(err.code(), code, "{what}: {err:?}");
         let message = err.message().to_lowercase();
         for w in words {
-            assert!(message.contains(&w.to_lowercase()), "{what}: message {message:?} should name {w:?}");
+            assert!(
+                message.contains(&w.to_lowercase()),
+                "{what}: message {message:?} should name {w:?}"
+            );
         }
     }
     assert!(
@@ -165,7 +193,10 @@ async fn bad_inputs_are_refused_clearly_and_leave_nothing_behind() {
     // The server still serves, and no number was used up by the refusals.
     let ok = client::certify(
         &server.url(),
-        client::messages(Some(client::meta("good", 1)), &[upload("p.png", "image/png", png)]),
+        client::messages(
+            Some(client::meta("good", 1)),
+            &[upload("p.png", "image/png", png)],
+        ),
     )
     .await
     .expect("a good request after the bad ones succeeds");

@@ -22,7 +22,15 @@ fn decode_qr(pdf: &Path, page: usize) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("page");
     let status = Command::new("pdftoppm")
-        .args(["-r", "150", "-png", "-f", &page.to_string(), "-l", &page.to_string()])
+        .args([
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            &page.to_string(),
+            "-l",
+            &page.to_string(),
+        ])
         .arg(pdf)
         .arg(&prefix)
         .status()
@@ -75,7 +83,9 @@ async fn certify_get_copy_and_peer_validation() {
     assert_eq!(record.signers.len(), 2, "agency and certifier sign");
     assert!(record.reference.contains("SCT/BS"), "{}", record.reference);
 
-    let (header, pdf) = client::get_copy(&server.url(), &record.id).await.expect("get copy");
+    let (header, pdf) = client::get_copy(&server.url(), &record.id)
+        .await
+        .expect("get copy");
     let report = header.report.expect("report travels with the bytes");
     assert_eq!(report.status, "PASSED", "{}", report.json);
     assert_eq!(report.signatures.len(), 2);
@@ -88,7 +98,11 @@ async fn certify_get_copy_and_peer_validation() {
 
     // Every original page plus the certification page; the QR on the last page is the id.
     let pages = lopdf::Document::load_mem(&pdf).unwrap().get_pages().len();
-    assert_eq!(pages as u32, record.page_count + 1, "pages = original pages + certification page");
+    assert_eq!(
+        pages as u32,
+        record.page_count + 1,
+        "pages = original pages + certification page"
+    );
     assert_eq!(decode_qr(&path, pages), vec![record.id.clone()]);
 
     // The JPEG is embedded exactly as uploaded.
@@ -99,8 +113,14 @@ async fn certify_get_copy_and_peer_validation() {
 
     // The certification statement is extractable exactly, with its diacritics.
     let text = common::peers::pdftotext(&path);
-    assert!(text.contains("Chứng thực bản sao đúng với bản chính"), "pdftotext:\n{text}");
-    assert!(text.contains(&format!("Số chứng thực: {}", record.number)), "{text}");
+    assert!(
+        text.contains("Chứng thực bản sao đúng với bản chính"),
+        "pdftotext:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("Số chứng thực: {}", record.number)),
+        "{text}"
+    );
 
     let root = common::pki("root.pem");
     let crl = common::pki("issuing-ca.crl");
@@ -129,7 +149,11 @@ async fn certify_get_copy_and_peer_validation() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stdout));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stdout)
+    );
     let json: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
     assert_eq!(json["status"], "PASSED");
     assert_eq!(json["signatures"].as_array().unwrap().len(), 2);
@@ -146,7 +170,9 @@ async fn certify_get_copy_and_peer_validation() {
             .unwrap();
     let by_id = verifier
         .verify(futures::stream::iter(vec![saoy::proto::VerifyRequest {
-            source: Some(saoy::proto::verify_request::Source::CopyId(record.id.clone())),
+            source: Some(saoy::proto::verify_request::Source::CopyId(
+                record.id.clone(),
+            )),
         }]))
         .await
         .unwrap()
@@ -185,9 +211,12 @@ async fn fifty_parallel_certifications_get_numbers_one_to_fifty_and_retries_repl
                 media_type: "image/png".into(),
                 data: png,
             };
-            client::certify(&url, client::messages(Some(client::meta(&format!("par-{i}"), 1)), &[upload]))
-                .await
-                .expect("certify")
+            client::certify(
+                &url,
+                client::messages(Some(client::meta(&format!("par-{i}"), 1)), &[upload]),
+            )
+            .await
+            .expect("certify")
         }));
     }
     let mut numbers = Vec::new();
@@ -207,9 +236,12 @@ async fn fifty_parallel_certifications_get_numbers_one_to_fifty_and_retries_repl
         media_type: "image/png".into(),
         data: png.clone(),
     };
-    let first = client::certify(&server.url(), client::messages(Some(client::meta("par-7", 1)), &[upload]))
-        .await
-        .unwrap();
+    let first = client::certify(
+        &server.url(),
+        client::messages(Some(client::meta("par-7", 1)), &[upload]),
+    )
+    .await
+    .unwrap();
     let (_, again) = client::get_copy(&server.url(), &first.id).await.unwrap();
     assert!(first.number <= 50);
     assert_eq!(saoy::app::sha256_hex(&again), first.copy_sha256);
@@ -218,8 +250,14 @@ async fn fifty_parallel_certifications_get_numbers_one_to_fifty_and_retries_repl
         media_type: "image/png".into(),
         data: png,
     };
-    let next = client::certify(&server.url(), client::messages(Some(client::meta("fresh", 1)), &[upload]))
-        .await
-        .unwrap();
-    assert_eq!(next.number, 51, "the replay must not have consumed a number");
+    let next = client::certify(
+        &server.url(),
+        client::messages(Some(client::meta("fresh", 1)), &[upload]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        next.number, 51,
+        "the replay must not have consumed a number"
+    );
 }

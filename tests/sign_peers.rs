@@ -63,10 +63,17 @@ fn request<'a>(credential: &'a Credential, field: &str, rect: [f32; 4]) -> SignR
 fn two_signatures_validate_in_pyhanko_pdfsig_and_qpdf() {
     let agency = credential("agency");
     let certifier = credential("certifier");
-    let once = sign_pdf(&simple_pdf(), &request(&agency, "Agency", [400.0, 780.0, 580.0, 830.0]))
-        .expect("first signature");
+    let once = sign_pdf(
+        &simple_pdf(),
+        &request(&agency, "Agency", [400.0, 780.0, 580.0, 830.0]),
+    )
+    .expect("first signature");
     let twice = sign_pdf(&once, &request(&certifier, "Certifier", [0.0; 4])).expect("second");
-    assert_eq!(&twice[..once.len()], &once[..], "the second update must not touch earlier bytes");
+    assert_eq!(
+        &twice[..once.len()],
+        &once[..],
+        "the second update must not touch earlier bytes"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signed.pdf");
@@ -79,11 +86,20 @@ fn two_signatures_validate_in_pyhanko_pdfsig_and_qpdf() {
         assert!(v.error.is_none(), "pyHanko raised: {v:?}");
         assert!(v.intact && v.valid && v.trusted, "pyHanko: {}", v.summary);
     }
-    let last = verdicts.iter().find(|v| v.field == "Certifier").expect("certifier field");
+    let last = verdicts
+        .iter()
+        .find(|v| v.field == "Certifier")
+        .expect("certifier field");
     assert_eq!(last.coverage.as_deref(), Some("ENTIRE_FILE"));
-    let first = verdicts.iter().find(|v| v.field == "Agency").expect("agency field");
+    let first = verdicts
+        .iter()
+        .find(|v| v.field == "Agency")
+        .expect("agency field");
     assert!(
-        matches!(first.modification_level.as_deref(), Some("NONE" | "LTA_UPDATES" | "FORM_FILLING")),
+        matches!(
+            first.modification_level.as_deref(),
+            Some("NONE" | "LTA_UPDATES" | "FORM_FILLING")
+        ),
         "the second signature must count as an allowed change: {first:?}"
     );
 
@@ -93,7 +109,11 @@ fn two_signatures_validate_in_pyhanko_pdfsig_and_qpdf() {
         2,
         "pdfsig output:\n{pdfsig}"
     );
-    assert_eq!(pdfsig.matches("Certificate is Trusted").count(), 2, "{pdfsig}");
+    assert_eq!(
+        pdfsig.matches("Certificate is Trusted").count(),
+        2,
+        "{pdfsig}"
+    );
 
     let (ok, out) = common::peers::qpdf_check(&path);
     assert!(ok && !out.contains("WARNING"), "qpdf --check: {out}");
@@ -112,7 +132,10 @@ fn tampered_signed_file_fails_in_pyhanko_and_pdfsig() {
     let root = common::pki("root.pem");
     let verdicts = common::peers::pyhanko_validate(&path, &[&root], &[]);
     assert_eq!(verdicts.len(), 1);
-    assert!(!verdicts[0].intact, "pyHanko must see the tampering: {verdicts:?}");
+    assert!(
+        !verdicts[0].intact,
+        "pyHanko must see the tampering: {verdicts:?}"
+    );
     let pdfsig = common::peers::pdfsig(&path, &root);
     assert!(!pdfsig.contains("Signature is Valid"), "{pdfsig}");
 }

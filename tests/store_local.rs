@@ -55,6 +55,7 @@ conformance_test!(put_replaces);
 conformance_test!(put_if_absent_never_overwrites);
 conformance_test!(list_by_prefix_sorted);
 conformance_test!(delete_is_idempotent);
+conformance_test!(folder_name_reusable_after_delete);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn put_if_absent_race_of_20() {

@@ -43,9 +43,9 @@ pub enum DigitizeError {
         file: FileRef,
     },
 
-    /// The content is none of the accepted formats (JPEG, PNG, PDF).
+    /// The content is none of the accepted formats (JPEG, PNG, TIFF, PDF).
     #[error(
-        "{file} is not a JPEG, PNG or PDF file ({detected}): scan the original to JPEG, PNG or PDF"
+        "{file} is not a JPEG, PNG, TIFF or PDF file ({detected}): scan the original to JPEG, PNG, TIFF or PDF"
     )]
     UnknownType {
         /// The file.
@@ -80,7 +80,7 @@ pub enum DigitizeError {
 
     /// A valid image in a variant that cannot be embedded as-is (e.g. 12-bit or arithmetic-coded JPEG).
     #[error(
-        "{file} uses an unsupported image variant ({reason}): save it again as a standard JPEG or PNG"
+        "{file} uses an unsupported image variant ({reason}): save it again as a standard JPEG, PNG or TIFF"
     )]
     UnsupportedImage {
         /// The file.
@@ -129,6 +129,52 @@ pub enum DigitizeError {
         max: u32,
     },
 
+    /// Decoding a page would need more memory than allowed (possible decompression bomb).
+    #[error(
+        "page {page} of {file} would need {needed_mib} MiB to read, more than the {max_mib} MiB allowed: scan at a lower resolution or split the file"
+    )]
+    TooMuchMemory {
+        /// The file.
+        file: FileRef,
+        /// 1-based page inside the file.
+        page: usize,
+        /// Memory the page needs, MiB.
+        needed_mib: u64,
+        /// The limit, MiB.
+        max_mib: u64,
+    },
+
+    /// Reading the upload took longer than allowed (possible decompression bomb).
+    #[error(
+        "reading the upload took more than {seconds} s (stopped at {file}): split it into smaller files"
+    )]
+    TookTooLong {
+        /// The file being read when time ran out.
+        file: FileRef,
+        /// The limit in seconds.
+        seconds: u64,
+    },
+
+    /// A grey or black-and-white scan of a document type that must be scanned in colour.
+    #[error(
+        "{page} is scanned in grey or black and white, but this kind of document must be scanned in colour (its seal must show): scan it again in colour"
+    )]
+    ColourRequired {
+        /// The file.
+        file: FileRef,
+        /// Which page, e.g. `page 2 of file 1 "scan.tif"`.
+        page: String,
+    },
+
+    /// A page that looks blank, where the policy refuses blank pages.
+    #[error("{page} looks blank: remove it or scan the right side of the page")]
+    BlankPage {
+        /// The file.
+        file: FileRef,
+        /// Which page, e.g. `page 2 of file 1 "scan.tif"`.
+        page: String,
+    },
+
     /// A PDF that cannot be parsed.
     #[error(
         "{file} is a PDF that cannot be read: open it, save it again as PDF and upload the new file"
@@ -170,13 +216,23 @@ impl DigitizeError {
             | Self::TooManyPages { file, .. }
             | Self::PdfUnreadable { file }
             | Self::PdfEncrypted { file }
-            | Self::PdfNoPages { file } => Some(file),
+            | Self::PdfNoPages { file }
+            | Self::TooMuchMemory { file, .. }
+            | Self::TookTooLong { file, .. }
+            | Self::ColourRequired { file, .. }
+            | Self::BlankPage { file, .. } => Some(file),
         }
     }
 
-    /// True for limits that protect the server (pixel and page counts): the caller maps
-    /// these to RESOURCE_EXHAUSTED rather than INVALID_ARGUMENT.
+    /// True for limits that protect the server (pixels, pages, memory, time): the caller
+    /// maps these to RESOURCE_EXHAUSTED rather than INVALID_ARGUMENT.
     pub fn is_resource_limit(&self) -> bool {
-        matches!(self, Self::TooManyPixels { .. } | Self::TooManyPages { .. })
+        matches!(
+            self,
+            Self::TooManyPixels { .. }
+                | Self::TooManyPages { .. }
+                | Self::TooMuchMemory { .. }
+                | Self::TookTooLong { .. }
+        )
     }
 }

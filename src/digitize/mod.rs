@@ -3,20 +3,36 @@
 //! Every uploaded file is identified from its magic bytes (a declared media type that
 //! contradicts the content is refused), checked for size limits from its header before
 //! anything is decoded, validated structurally, and turned into pages in upload order.
-//! Images are never re-encoded: JPEG bytes are embedded as they are (DCTDecode) and PNG
-//! losslessly. Resolution follows NĐ 30/2020 (at least 200 dpi); a scan that declares no
-//! density is taken as 72 dpi (the usual convention), so it is refused unless
-//! [`DigitizeOptions::allow_low_resolution`] is set.
+//! Images are never re-encoded lossily: JPEG bytes are embedded as they are (DCTDecode),
+//! CCITT G4 strips of a TIFF as they are (CCITTFaxDecode), PNG and other TIFF pixels
+//! losslessly (Flate; 1-bit pages as G4). Resolution follows NĐ 30/2020 (at least 200 dpi,
+//! more where the [`DocumentPolicy`] says so); a scan that declares no density is taken as
+//! 72 dpi (the usual convention), so it is refused unless
+//! [`DigitizeOptions::allow_low_resolution`] is set. The policy also refuses grey scans of
+//! sealed documents and blank pages; [`DecodeLimits`] bound memory and time (image bombs).
 
+pub mod batch;
+pub mod batch_cli;
+mod ccitt;
+mod checks;
 mod error;
 mod jpeg;
+pub mod ocr;
 mod pdf;
 mod png;
+pub mod policy;
+pub mod raster;
 mod sniff;
+mod tiff;
+
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 pub use error::{DigitizeError, FileRef};
+pub use ocr::{PageText, Word};
+pub use policy::{BlankPages, DocumentPolicy, PolicyBook};
+pub use raster::{Bilevel, Colour, G4Strip, Raster};
 
 /// Density assumed when a scan declares none (the JPEG/PNG convention).
 pub const ASSUMED_DPI: f32 = 72.0;
@@ -56,7 +72,25 @@ impl Default for DigitizeOptions {
     }
 }
 
-/// An image page, kept in its uploaded encoding.
+/// Bounds on the work one upload may cause (decompression bombs).
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Largest decoded buffer of one page, in bytes.
+    pub max_decoded_bytes: u64,
+    /// Longest time spent digitising one upload.
+    pub max_time: Duration,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_decoded_bytes: 512 << 20,
+            max_time: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An image page, kept in its uploaded encoding where it can be embedded as it is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageImage {
     /// Baseline or progressive 8-bit JPEG; `data` is the exact uploaded file.
@@ -79,6 +113,10 @@ pub enum PageImage {
         /// Height in pixels.
         height: u32,
     },
+    /// Black-and-white page as CCITT G4 strips (from a TIFF).
+    Bilevel(Bilevel),
+    /// Decoded samples (from a TIFF), embedded with Flate.
+    Raster(Raster),
 }
 
 impl PageImage {
@@ -88,8 +126,19 @@ impl PageImage {
             PageImage::Jpeg { width, height, .. } | PageImage::Png { width, height, .. } => {
                 (*width, *height)
             }
+            PageImage::Bilevel(b) => (b.width, b.height),
+            PageImage::Raster(r) => (r.width, r.height),
         }
     }
+}
+
+/// Something the clerk should look at that did not stop the copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageWarning {
+    /// 1-based page number in the copy.
+    pub page: usize,
+    /// What to look at, in the clerk's words.
+    pub message: String,
 }
 
 /// One page of the original, in upload order.
@@ -132,6 +181,10 @@ pub struct Digitized {
     pub pages: Vec<Page>,
     /// The uploaded PDFs whose pages are referenced by [`Page::PdfPage`].
     pub pdf_sources: Vec<Bytes>,
+    /// Things the clerk should check (e.g. a blank page that was accepted).
+    pub warnings: Vec<PageWarning>,
+    /// OCR text per page (same index as `pages`); empty when no OCR was run.
+    pub text: Vec<Option<PageText>>,
 }
 
 /// A declared resolution in dots per inch.
@@ -157,35 +210,94 @@ impl Density {
 }
 
 /// Decodes and checks the uploaded originals; pages come out in upload order.
+///
+/// Uses the default [`DocumentPolicy`] with `opts.min_dpi` and the default [`DecodeLimits`].
 pub fn digitize(
     files: &[UploadedFile],
     opts: &DigitizeOptions,
 ) -> Result<Digitized, DigitizeError> {
+    digitize_with(
+        files,
+        opts,
+        &DocumentPolicy::default(),
+        &DecodeLimits::default(),
+    )
+}
+
+/// Decodes and checks the uploaded originals under a document type's `policy`; the
+/// resolution required is the higher of `opts.min_dpi` and `policy.min_dpi`.
+pub fn digitize_with(
+    files: &[UploadedFile],
+    opts: &DigitizeOptions,
+    policy: &DocumentPolicy,
+    limits: &DecodeLimits,
+) -> Result<Digitized, DigitizeError> {
     if files.is_empty() {
         return Err(DigitizeError::NoFiles);
     }
+    let opts = DigitizeOptions {
+        min_dpi: opts.min_dpi.max(policy.min_dpi),
+        ..opts.clone()
+    };
+    let run = Run {
+        opts: &opts,
+        limits,
+        deadline: Instant::now() + limits.max_time,
+    };
     let mut out = Digitized::default();
     for (index, upload) in files.iter().enumerate() {
         let file = FileRef::new(index, &upload.name);
-        let new_pages = digitize_one(index, &file, upload, opts, &mut out.pdf_sources)?;
+        let new_pages = digitize_one(index, &file, upload, &run, &mut out.pdf_sources)?;
         if out.pages.len() + new_pages.len() > opts.max_pages as usize {
             return Err(DigitizeError::TooManyPages {
                 file,
                 max: opts.max_pages,
             });
         }
-        out.pages.extend(new_pages);
+        let several = new_pages.len() > 1;
+        for (k, (page, facts)) in new_pages.into_iter().enumerate() {
+            let at = checks::PageAt {
+                file: &file,
+                page_in_file: several.then_some(k + 1),
+                page_in_copy: out.pages.len() + 1,
+            };
+            if let Some(w) = checks::check_page(&at, &page, &facts, policy)? {
+                out.warnings.push(w);
+            }
+            out.pages.push(page);
+        }
+        run.check_time(&file)?;
     }
     Ok(out)
+}
+
+/// One digitising run: options, limits and the deadline.
+struct Run<'a> {
+    opts: &'a DigitizeOptions,
+    limits: &'a DecodeLimits,
+    deadline: Instant,
+}
+
+impl Run<'_> {
+    fn check_time(&self, file: &FileRef) -> Result<(), DigitizeError> {
+        if Instant::now() > self.deadline {
+            return Err(DigitizeError::TookTooLong {
+                file: file.clone(),
+                seconds: self.limits.max_time.as_secs(),
+            });
+        }
+        Ok(())
+    }
 }
 
 fn digitize_one(
     index: usize,
     file: &FileRef,
     upload: &UploadedFile,
-    opts: &DigitizeOptions,
+    run: &Run<'_>,
     pdf_sources: &mut Vec<Bytes>,
-) -> Result<Vec<Page>, DigitizeError> {
+) -> Result<Vec<(Page, checks::Facts)>, DigitizeError> {
+    let opts = run.opts;
     let data = &upload.data;
     if data.is_empty() {
         return Err(DigitizeError::EmptyFile { file: file.clone() });
@@ -206,7 +318,13 @@ fn digitize_one(
     match kind {
         sniff::Kind::Jpeg => jpeg_page(index, file, data, opts).map(|p| vec![p]),
         sniff::Kind::Png => png_page(index, file, data, opts).map(|p| vec![p]),
-        sniff::Kind::Pdf => pdf_pages(index, file, data, opts, pdf_sources),
+        sniff::Kind::Tiff => tiff_pages(index, file, data, run),
+        sniff::Kind::Pdf => pdf_pages(index, file, data, opts, pdf_sources).map(|pages| {
+            pages
+                .into_iter()
+                .map(|p| (p, checks::Facts::unknown()))
+                .collect()
+        }),
         sniff::Kind::Other(_) => Err(DigitizeError::UnknownType {
             file: file.clone(),
             detected: kind.describe(),
@@ -219,7 +337,7 @@ fn jpeg_page(
     file: &FileRef,
     data: &Bytes,
     opts: &DigitizeOptions,
-) -> Result<Page, DigitizeError> {
+) -> Result<(Page, checks::Facts), DigitizeError> {
     let map = |p: jpeg::JpegProblem| match p {
         jpeg::JpegProblem::Corrupt(reason) => DigitizeError::Corrupt {
             file: file.clone(),
@@ -234,19 +352,23 @@ fn jpeg_page(
     check_pixels(file, info.width, info.height, opts)?;
     jpeg::check_structure(data, &info).map_err(map)?;
     let (dpi_x, dpi_y, dpi_declared) = check_density(file, info.density, opts)?;
-    Ok(Page::Image {
-        image: PageImage::Jpeg {
-            data: data.clone(),
-            width: info.width,
-            height: info.height,
-            components: info.components,
+    let facts = checks::Facts::of_jpeg(data, info.width, info.height, info.components);
+    Ok((
+        Page::Image {
+            image: PageImage::Jpeg {
+                data: data.clone(),
+                width: info.width,
+                height: info.height,
+                components: info.components,
+            },
+            dpi_x,
+            dpi_y,
+            dpi_declared,
+            orientation: info.orientation,
+            source_file: index,
         },
-        dpi_x,
-        dpi_y,
-        dpi_declared,
-        orientation: info.orientation,
-        source_file: index,
-    })
+        facts,
+    ))
 }
 
 fn png_page(
@@ -254,7 +376,7 @@ fn png_page(
     file: &FileRef,
     data: &Bytes,
     opts: &DigitizeOptions,
-) -> Result<Page, DigitizeError> {
+) -> Result<(Page, checks::Facts), DigitizeError> {
     let corrupt = |reason: String| DigitizeError::Corrupt {
         file: file.clone(),
         reason,
@@ -263,18 +385,120 @@ fn png_page(
     check_pixels(file, width, height, opts)?;
     let info = png::inspect(data).map_err(corrupt)?;
     let (dpi_x, dpi_y, dpi_declared) = check_density(file, info.density, opts)?;
-    Ok(Page::Image {
-        image: PageImage::Png {
-            data: data.clone(),
-            width: info.width,
-            height: info.height,
+    let facts = checks::Facts {
+        colour: Some(info.colour),
+        ink: Some(info.ink),
+    };
+    Ok((
+        Page::Image {
+            image: PageImage::Png {
+                data: data.clone(),
+                width: info.width,
+                height: info.height,
+            },
+            dpi_x,
+            dpi_y,
+            dpi_declared,
+            orientation: 1,
+            source_file: index,
         },
-        dpi_x,
-        dpi_y,
-        dpi_declared,
-        orientation: 1,
-        source_file: index,
-    })
+        facts,
+    ))
+}
+
+fn tiff_pages(
+    index: usize,
+    file: &FileRef,
+    data: &Bytes,
+    run: &Run<'_>,
+) -> Result<Vec<(Page, checks::Facts)>, DigitizeError> {
+    let limits = tiff::TiffLimits {
+        max_pixels: run.opts.max_pixels_per_page,
+        max_decoded_bytes: run.limits.max_decoded_bytes,
+    };
+    let pages =
+        tiff::read_pages(data, limits, |_| run.check_time(file)).map_err(|p| match p {
+            tiff::TiffProblem::Corrupt(reason) => DigitizeError::Corrupt {
+                file: file.clone(),
+                reason,
+            },
+            tiff::TiffProblem::Unsupported(reason) => DigitizeError::UnsupportedImage {
+                file: file.clone(),
+                reason,
+            },
+            tiff::TiffProblem::TooManyPixels { width, height, .. } => {
+                DigitizeError::TooManyPixels {
+                    file: file.clone(),
+                    width,
+                    height,
+                    max: run.opts.max_pixels_per_page,
+                }
+            }
+            tiff::TiffProblem::TooMuchMemory { page, needed } => DigitizeError::TooMuchMemory {
+                file: file.clone(),
+                page: page + 1,
+                needed_mib: needed.div_ceil(1 << 20),
+                max_mib: run.limits.max_decoded_bytes >> 20,
+            },
+        })??;
+    if pages.len() > run.opts.max_pages as usize {
+        return Err(DigitizeError::TooManyPages {
+            file: file.clone(),
+            max: run.opts.max_pages,
+        });
+    }
+    pages
+        .into_iter()
+        .map(|p| {
+            let (dpi_x, dpi_y, dpi_declared) = check_density(file, p.density, run.opts)?;
+            let (image, facts) = match p.image {
+                tiff::TiffImage::Jpeg(jpeg) => {
+                    let components =
+                        jpeg::read_header(&jpeg)
+                            .map(|i| i.components)
+                            .map_err(|_| DigitizeError::Corrupt {
+                                file: file.clone(),
+                                reason: "the JPEG data of a page is damaged".into(),
+                            })?;
+                    let facts = checks::Facts::of_jpeg(&jpeg, p.width, p.height, components);
+                    (
+                        PageImage::Jpeg {
+                            data: jpeg,
+                            width: p.width,
+                            height: p.height,
+                            components,
+                        },
+                        facts,
+                    )
+                }
+                tiff::TiffImage::Bilevel(b) => (
+                    PageImage::Bilevel(b),
+                    checks::Facts {
+                        colour: Some(false),
+                        ink: p.ink,
+                    },
+                ),
+                tiff::TiffImage::Raster(r) => (
+                    PageImage::Raster(r),
+                    checks::Facts {
+                        colour: Some(p.colour),
+                        ink: p.ink,
+                    },
+                ),
+            };
+            Ok((
+                Page::Image {
+                    image,
+                    dpi_x,
+                    dpi_y,
+                    dpi_declared,
+                    orientation: p.orientation,
+                    source_file: index,
+                },
+                facts,
+            ))
+        })
+        .collect()
 }
 
 fn pdf_pages(

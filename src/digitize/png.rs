@@ -5,6 +5,7 @@
 use std::io::Cursor;
 
 use super::Density;
+use super::raster::{Colour, InkMeter};
 
 /// What was learnt from the PNG.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,10 @@ pub struct PngInfo {
     pub height: u32,
     /// Density from `pHYs` when its unit is the metre.
     pub density: Option<Density>,
+    /// True for colour images (RGB, RGBA, palette), false for grey.
+    pub colour: bool,
+    /// Ink measured over every pixel.
+    pub ink: InkMeter,
 }
 
 /// The PNG signature.
@@ -43,21 +48,48 @@ pub fn read_ihdr(data: &[u8]) -> Result<(u32, u32), String> {
 /// Call only after [`read_ihdr`] has passed the pixel limit.
 pub fn inspect(data: &[u8]) -> Result<PngInfo, String> {
     let mut decoder = png::Decoder::new(Cursor::new(data));
-    decoder.set_transformations(png::Transformations::IDENTITY);
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
     decoder.set_ignore_text_chunk(true);
     let mut reader = decoder.read_info().map_err(describe)?;
     let info = reader.info();
+    let colour = matches!(
+        info.color_type,
+        png::ColorType::Rgb | png::ColorType::Rgba | png::ColorType::Indexed
+    );
     let (width, height) = (info.width, info.height);
     let density = info.pixel_dims.and_then(|d| match d.unit {
         png::Unit::Meter => Density::new(d.xppu as f32 * 0.0254, d.yppu as f32 * 0.0254),
         png::Unit::Unspecified => None,
     });
-    while reader.next_row().map_err(describe)?.is_some() {}
+    let (out_type, _) = reader.output_color_type();
+    let (model, alpha) = match out_type {
+        png::ColorType::Grayscale => (Colour::Gray, false),
+        png::ColorType::GrayscaleAlpha => (Colour::Gray, true),
+        png::ColorType::Rgba => (Colour::Rgb, true),
+        _ => (Colour::Rgb, false),
+    };
+    let mut ink = InkMeter::default();
+    let mut opaque = Vec::new();
+    while let Some(row) = reader.next_row().map_err(describe)? {
+        let data = row.data();
+        if alpha {
+            let n = model.channels() + 1;
+            opaque.clear();
+            for px in data.chunks_exact(n) {
+                opaque.extend_from_slice(&px[..n - 1]);
+            }
+            ink.add_row8(&opaque, model);
+        } else {
+            ink.add_row8(data, model);
+        }
+    }
     reader.finish().map_err(describe)?;
     Ok(PngInfo {
         width,
         height,
         density,
+        colour,
+        ink,
     })
 }
 

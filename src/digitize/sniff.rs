@@ -7,6 +7,8 @@ pub enum Kind {
     Jpeg,
     /// PNG image.
     Png,
+    /// TIFF image (one or more pages).
+    Tiff,
     /// PDF document.
     Pdf,
     /// A format we recognise but do not accept; the text names it.
@@ -19,6 +21,7 @@ impl Kind {
         match self {
             Kind::Jpeg => "a JPEG image".to_owned(),
             Kind::Png => "a PNG image".to_owned(),
+            Kind::Tiff => "a TIFF image".to_owned(),
             Kind::Pdf => "a PDF document".to_owned(),
             Kind::Other(what) => what.to_owned(),
         }
@@ -36,8 +39,12 @@ pub fn sniff(data: &[u8]) -> Kind {
         Kind::Png
     } else if find(&data[..data.len().min(PDF_HEADER_WINDOW)], b"%PDF-").is_some() {
         Kind::Pdf
-    } else if data.starts_with(b"II*\0") || data.starts_with(b"MM\0*") {
-        Kind::Other("a TIFF image (not accepted yet)")
+    } else if [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]
+        .iter()
+        .any(|m| data.starts_with(*m))
+    {
+        // Classic and BigTIFF, both byte orders.
+        Kind::Tiff
     } else if data.starts_with(b"GIF8") {
         Kind::Other("a GIF image")
     } else if data.len() >= 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
@@ -72,6 +79,7 @@ pub fn declared_kind(media_type: Option<&str>) -> Option<Result<Kind, String>> {
         }
         "image/jpeg" | "image/jpg" | "image/pjpeg" => Kind::Jpeg,
         "image/png" | "image/x-png" => Kind::Png,
+        "image/tiff" | "image/tif" | "image/x-tiff" => Kind::Tiff,
         "application/pdf" | "application/x-pdf" => Kind::Pdf,
         _ => return Some(Err(essence)),
     };
@@ -114,10 +122,8 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7\n"), Kind::Pdf);
         assert_eq!(sniff(b"junk\n%PDF-1.4\n"), Kind::Pdf);
         assert_eq!(sniff(b"hello world\n"), Kind::Other("text"));
-        assert_eq!(
-            sniff(b"II*\0abcd"),
-            Kind::Other("a TIFF image (not accepted yet)")
-        );
+        assert_eq!(sniff(b"II*\0abcd"), Kind::Tiff);
+        assert_eq!(sniff(b"MM\0*abcd"), Kind::Tiff);
     }
 
     #[test]

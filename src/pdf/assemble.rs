@@ -16,6 +16,12 @@
 //!   caption. (Fitting the block under the last scanned page would need free-space
 //!   detection; a separate page is simpler and always legible.)
 //!
+//! Scans that are not uploaded JPEG/PNG: decoded TIFF samples are deflated by krilla;
+//! CCITT G4 strips are drawn as placeholders and put in afterwards ([`super::g4`]). When
+//! the digitised original carries OCR text, an invisible text layer lies over each scan.
+//! [`assemble_scan`] builds the same pages without stamp or certification page (batch
+//! digitisation), and [`assemble_with`] adds the record's key facts to the XMP keywords.
+//!
 //! The document is exported as PDF/A-2b when [`CopyContent::pdfa`] is set and the original
 //! has no PDF pages (krilla cannot vouch for embedded PDF content), and when krilla's
 //! validator accepts it (e.g. a CMYK JPEG without ICC profile is not); otherwise as plain
@@ -33,11 +39,14 @@ use krilla::metadata::{DateTime, Metadata};
 use krilla::page::PageSettings;
 use krilla::pdf::{Pdf, PdfDocument};
 use krilla::surface::Surface;
-use krilla::{Data, Document, SerializeSettings};
+use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
+use super::g4::{self, StripRef};
+use super::images::{placeholder, raster_image, shared};
 use super::qr::{QUIET_ZONE, QrSymbol};
 use super::text::{self, Face, Line};
+use super::textlayer;
 use crate::digitize::{Digitized, Page, PageImage};
 
 /// Text of the certified copy; every string is drawn as given (normalised to NFC).
@@ -65,6 +74,40 @@ pub struct CopyContent {
     /// Document title (metadata).
     pub title: String,
     /// Ask for PDF/A-2b (granted only when possible, see [`AssembledCopy::pdfa`]).
+    pub pdfa: bool,
+}
+
+/// What else goes into the copy's metadata.
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveFacts {
+    /// Key facts of the record, written to the XMP keywords as `name: value`, e.g.
+    /// ("Loại giấy tờ", "Giấy khai sinh"), ("Mã TTHC", "1.001234").
+    pub facts: Vec<(String, String)>,
+}
+
+/// Metadata of a digitised original built without certification (batch digitisation).
+#[derive(Debug, Clone)]
+pub struct ScanContent {
+    /// Identifier (XMP document id).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Who digitised it (XMP creator).
+    pub agency: String,
+    /// Key facts for the XMP keywords.
+    pub facts: Vec<(String, String)>,
+    /// Ask for PDF/A-2b.
+    pub pdfa: bool,
+}
+
+/// A built digitised original (no signatures expected).
+#[derive(Debug, Clone)]
+pub struct AssembledScan {
+    /// The PDF bytes.
+    pub pdf: Vec<u8>,
+    /// Pages.
+    pub page_count: usize,
+    /// True when exported and validated as PDF/A-2b.
     pub pdfa: bool,
 }
 
@@ -103,11 +146,84 @@ const QR_SIDE: f32 = 96.0;
 
 /// Builds the certified copy; see the module documentation for the layout.
 pub fn assemble(d: &Digitized, c: &CopyContent) -> Result<AssembledCopy, PdfError> {
+    assemble_with(d, c, &ArchiveFacts::default())
+}
+
+/// Builds the certified copy with the record's key facts in its metadata.
+pub fn assemble_with(
+    d: &Digitized,
+    c: &CopyContent,
+    facts: &ArchiveFacts,
+) -> Result<AssembledCopy, PdfError> {
+    text::check_fonts().map_err(PdfError::Text)?;
+    let qr = QrSymbol::encode(&c.qr_payload).map_err(PdfError::QrCode)?;
+    let meta = copy_metadata(c, &facts.facts);
+    let job = Job {
+        d,
+        cert: Some((c, &qr)),
+        meta: &meta,
+    };
+    let built = export(&job, c.pdfa)?;
+    Ok(AssembledCopy {
+        pdf: built.pdf,
+        stamp_area: built.stamp_area.unwrap_or(Area {
+            page_index: 0,
+            rect: [0.0; 4],
+        }),
+        certification_area: built.cert_area.unwrap_or(Area {
+            page_index: d.pages.len(),
+            rect: [0.0; 4],
+        }),
+        page_count: built.page_count,
+        pdfa: built.pdfa,
+    })
+}
+
+/// Builds the pages of a digitised original alone: no stamp, no certification page.
+pub fn assemble_scan(d: &Digitized, s: &ScanContent) -> Result<AssembledScan, PdfError> {
+    text::check_fonts().map_err(PdfError::Text)?;
+    let meta = Metadata::new()
+        .title(s.title.clone())
+        .authors(vec![s.agency.clone()])
+        .keywords(keywords(&s.facts))
+        .language("vi".into())
+        .creator("saoy".into())
+        .creation_date(krilla_date(time::OffsetDateTime::now_utc()))
+        .document_id(s.id.clone());
+    let job = Job {
+        d,
+        cert: None,
+        meta: &meta,
+    };
+    let built = export(&job, s.pdfa)?;
+    Ok(AssembledScan {
+        pdf: built.pdf,
+        page_count: built.page_count,
+        pdfa: built.pdfa,
+    })
+}
+
+/// What one export draws.
+struct Job<'a> {
+    d: &'a Digitized,
+    cert: Option<(&'a CopyContent, &'a QrSymbol)>,
+    meta: &'a Metadata,
+}
+
+/// What one export produced.
+struct Built {
+    pdf: Vec<u8>,
+    stamp_area: Option<Area>,
+    cert_area: Option<Area>,
+    page_count: usize,
+    pdfa: bool,
+}
+
+fn export(job: &Job<'_>, pdfa: bool) -> Result<Built, PdfError> {
+    let d = job.d;
     if d.pages.is_empty() {
         return Err(PdfError::NoPages);
     }
-    text::check_fonts().map_err(PdfError::Text)?;
-    let qr = QrSymbol::encode(&c.qr_payload).map_err(PdfError::QrCode)?;
     let sources = d
         .pdf_sources
         .iter()
@@ -117,14 +233,14 @@ pub fn assemble(d: &Digitized, c: &CopyContent) -> Result<AssembledCopy, PdfErro
         })
         .collect::<Vec<_>>();
     let has_pdf_pages = d.pages.iter().any(|p| matches!(p, Page::PdfPage { .. }));
-    let mut mode = if c.pdfa && !has_pdf_pages {
+    let mut mode = if pdfa && !has_pdf_pages {
         Mode::PdfA
     } else {
         Mode::Plain(PdfVersion::Pdf17)
     };
     // At most: PDF/A refused → plain 1.7 → newer version for an embedded PDF 2.0.
     for _ in 0..3 {
-        let attempt = catch_unwind(AssertUnwindSafe(|| build(d, c, &sources, &qr, mode)))
+        let attempt = catch_unwind(AssertUnwindSafe(|| build(job, &sources, mode)))
             .map_err(|_| PdfError::Export("the PDF writer failed unexpectedly".into()))?;
         match attempt {
             Ok(built) => return Ok(built),
@@ -159,13 +275,8 @@ impl From<PdfError> for Retry {
     }
 }
 
-fn build(
-    d: &Digitized,
-    c: &CopyContent,
-    sources: &[Option<PdfDocument>],
-    qr: &QrSymbol,
-    mode: Mode,
-) -> Result<AssembledCopy, Retry> {
+fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<Built, Retry> {
+    let d = job.d;
     let configuration = match mode {
         Mode::PdfA => ConfigurationBuilder::new().with_archival_validator(Archival::A2_B),
         Mode::Plain(v) => ConfigurationBuilder::new().with_version(v),
@@ -178,9 +289,10 @@ fn build(
         ..SerializeSettings::default()
     };
     let mut doc = Document::new_with(settings);
-    doc.set_metadata(metadata(c));
+    doc.set_metadata(job.meta.clone());
 
     let mut stamp_area = None;
+    let mut strips: Vec<StripRef<'_>> = Vec::new();
     for (i, page) in d.pages.iter().enumerate() {
         let (w, h) = page_size(page);
         let settings = PageSettings::from_wh(w, h).ok_or_else(|| PdfError::Image {
@@ -190,8 +302,11 @@ fn build(
         let mut pdf_page = doc.start_page_with(settings);
         let mut surface = pdf_page.surface();
         surface.set_location(location(i));
-        draw_original(&mut surface, i, page, (w, h), sources)?;
-        if i == 0 {
+        let ocr = d.text.get(i).and_then(Option::as_ref);
+        draw_original(&mut surface, i, page, (w, h), sources, ocr, &mut strips)?;
+        if i == 0
+            && let Some((c, _)) = job.cert
+        {
             let rect = draw_stamp(&mut surface, &c.stamp_lines, w, h)?;
             stamp_area = Some(Area {
                 page_index: 0,
@@ -203,7 +318,8 @@ fn build(
         pdf_page.finish();
     }
     let last = d.pages.len();
-    let rect = {
+    let mut cert_area = None;
+    if let Some((c, qr)) = job.cert {
         let mut pdf_page = doc.start_page_with(
             PageSettings::from_wh(A4.0, A4.1)
                 .ok_or_else(|| PdfError::Export("A4 page size rejected".into()))?,
@@ -212,20 +328,20 @@ fn build(
         let rect = draw_certification(&mut surface, c, qr)?;
         surface.finish();
         pdf_page.finish();
-        rect
-    };
-    let pdf = doc.finish().map_err(|e| export_error(e, mode))?;
-    Ok(AssembledCopy {
-        pdf,
-        stamp_area: stamp_area.unwrap_or(Area {
-            page_index: 0,
-            rect: [0.0; 4],
-        }),
-        certification_area: Area {
+        cert_area = Some(Area {
             page_index: last,
             rect,
-        },
-        page_count: last + 1,
+        });
+    }
+    let mut pdf = doc.finish().map_err(|e| export_error(e, mode))?;
+    if !strips.is_empty() {
+        pdf = g4::fill_placeholders(&pdf, &strips).map_err(PdfError::Export)?;
+    }
+    Ok(Built {
+        pdf,
+        stamp_area,
+        cert_area,
+        page_count: last + usize::from(job.cert.is_some()),
         pdfa: mode == Mode::PdfA,
     })
 }
@@ -324,19 +440,24 @@ fn orientation_transform(orientation: u8, w: f32, h: f32) -> Transform {
     }
 }
 
-fn shared(b: &bytes::Bytes) -> Data {
-    let arc: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(b.clone());
-    Data::from(arc)
-}
-
-/// Draws page `i` of the original to fill a page of `size`.
-fn draw_original(
+/// Draws page `i` of the original to fill a page of `size`; G4 strips are drawn as
+/// placeholders and recorded in `strips`.
+fn draw_original<'a>(
     surface: &mut Surface<'_>,
     i: usize,
-    page: &Page,
+    page: &'a Page,
     size: (f32, f32),
     sources: &[Option<PdfDocument>],
+    ocr: Option<&crate::digitize::PageText>,
+    strips: &mut Vec<StripRef<'a>>,
 ) -> Result<(), Retry> {
+    let image_err = |reason: String| -> Retry {
+        PdfError::Image {
+            page: i + 1,
+            reason,
+        }
+        .into()
+    };
     match page {
         Page::Image {
             image,
@@ -345,14 +466,6 @@ fn draw_original(
             orientation,
             ..
         } => {
-            let loaded = match image {
-                PageImage::Jpeg { data, .. } => Image::from_jpeg(shared(data), false),
-                PageImage::Png { data, .. } => Image::from_png(shared(data), false),
-            }
-            .map_err(|reason| PdfError::Image {
-                page: i + 1,
-                reason,
-            })?;
             let (w, h) = image_extent(image, *dpi_x, *dpi_y);
             let (pw, ph) = if swaps_axes(*orientation) {
                 (h, w)
@@ -366,9 +479,26 @@ fn draw_original(
             })?;
             surface.push_transform(&Transform::from_scale(k, k));
             surface.push_transform(&orientation_transform(*orientation, w, h));
-            surface.draw_image(loaded, drawn);
+            let drawn_image = match image {
+                PageImage::Jpeg { data, .. } => Image::from_jpeg(shared(data), false)
+                    .map(|img| surface.draw_image(img, drawn))
+                    .map_err(image_err),
+                PageImage::Png { data, .. } => Image::from_png(shared(data), false)
+                    .map(|img| surface.draw_image(img, drawn))
+                    .map_err(image_err),
+                PageImage::Raster(r) => raster_image(r)
+                    .map(|img| surface.draw_image(img, drawn))
+                    .map_err(image_err),
+                PageImage::Bilevel(b) => draw_strips(surface, b, (w, h), strips).map_err(image_err),
+            };
+            let layer = match (drawn_image.is_ok(), ocr) {
+                (true, Some(t)) => textlayer::draw(surface, t, w, h).map_err(image_err),
+                _ => Ok(()),
+            };
             surface.pop();
             surface.pop();
+            drawn_image?;
+            layer?;
         }
         Page::PdfPage {
             pdf_source,
@@ -392,6 +522,28 @@ fn draw_original(
             })?;
             surface.draw_pdf_page(document, target, *page_index);
         }
+    }
+    Ok(())
+}
+
+/// Draws each G4 strip of `b` as a placeholder in its band of the `(w, h)` image box.
+fn draw_strips<'a>(
+    surface: &mut Surface<'_>,
+    b: &'a crate::digitize::Bilevel,
+    (w, h): (f32, f32),
+    strips: &mut Vec<StripRef<'a>>,
+) -> Result<(), String> {
+    let row_h = h / b.height.max(1) as f32;
+    let mut top = 0.0;
+    for strip in &b.strips {
+        let band = row_h * strip.rows as f32;
+        let size = Size::from_wh(w, band).ok_or("invalid strip size")?;
+        let img = placeholder(strips.len() as u64)?;
+        surface.push_transform(&Transform::from_translate(0.0, top));
+        surface.draw_image(img, size);
+        surface.pop();
+        strips.push(StripRef { strip, page: b });
+        top += band;
     }
     Ok(())
 }
@@ -529,7 +681,7 @@ fn centered(surface: &mut Surface<'_>, line: &Line, cx: f32, baseline: f32) -> R
         .map_err(|e| PdfError::Text(e).into())
 }
 
-fn metadata(c: &CopyContent) -> Metadata {
+fn copy_metadata(c: &CopyContent, facts: &[(String, String)]) -> Metadata {
     let when = c
         .stamp_lines
         .iter()
@@ -538,23 +690,38 @@ fn metadata(c: &CopyContent) -> Metadata {
                 .ok()
         })
         .unwrap_or_else(time::OffsetDateTime::now_utc);
+    let mut meta = Metadata::new()
+        .title(c.title.clone())
+        .description(format!("{} {}", c.statement, c.reference))
+        .authors(vec![c.agency.clone()])
+        .language("vi".into())
+        .creator("saoy".into())
+        .creation_date(krilla_date(when))
+        .document_id(c.copy_id.clone());
+    if !facts.is_empty() {
+        meta = meta.keywords(keywords(facts));
+    }
+    meta
+}
+
+/// `name: value` keywords (XMP `pdf:Keywords`, Info `/Keywords`).
+fn keywords(facts: &[(String, String)]) -> Vec<String> {
+    facts
+        .iter()
+        .map(|(k, v)| format!("{}: {}", k.trim(), v.trim()))
+        .collect()
+}
+
+fn krilla_date(when: time::OffsetDateTime) -> DateTime {
     let (oh, om, _) = when.offset().as_hms();
-    let date = DateTime::new(when.year().clamp(0, 9999) as u16)
+    DateTime::new(when.year().clamp(0, 9999) as u16)
         .month(u8::from(when.month()))
         .day(when.day())
         .hour(when.hour())
         .minute(when.minute())
         .second(when.second())
         .utc_offset_hour(oh)
-        .utc_offset_minute(om.unsigned_abs());
-    Metadata::new()
-        .title(c.title.clone())
-        .description(format!("{} {}", c.statement, c.reference))
-        .authors(vec![c.agency.clone()])
-        .language("vi".into())
-        .creator("saoy".into())
-        .creation_date(date)
-        .document_id(c.copy_id.clone())
+        .utc_offset_minute(om.unsigned_abs())
 }
 
 #[cfg(test)]
@@ -630,7 +797,7 @@ mod tests {
             title: "t".into(),
             pdfa: true,
         };
-        let m = format!("{:?}", metadata(&c));
+        let m = format!("{:?}", copy_metadata(&c, &[]));
         assert!(
             m.contains("2026") && m.contains("15") && m.contains("30"),
             "{m}"

@@ -3,9 +3,15 @@
 
 pub mod assemble;
 mod error;
+mod g4;
+mod images;
 pub mod incremental;
 mod qr;
 mod text;
+mod textlayer;
 
-pub use assemble::{Area, AssembledCopy, CopyContent, assemble};
+pub use assemble::{
+    ArchiveFacts, Area, AssembledCopy, AssembledScan, CopyContent, ScanContent, assemble,
+    assemble_scan, assemble_with,
+};
 pub use error::PdfError;

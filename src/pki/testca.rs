@@ -137,7 +137,10 @@ fn leaf_params(
 }
 
 /// CRL number 1, issued an hour ago, valid two years (tests must not go stale soon).
-fn crl_params(now: OffsetDateTime, revoked: Vec<RevokedCertParams>) -> CertificateRevocationListParams {
+fn crl_params(
+    now: OffsetDateTime,
+    revoked: Vec<RevokedCertParams>,
+) -> CertificateRevocationListParams {
     CertificateRevocationListParams {
         this_update: now - Duration::hours(1),
         next_update: now + Duration::days(730),

@@ -43,6 +43,101 @@ pub enum TrustError {
     },
 }
 
+/// One trust anchor and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// SHA-256 of the DER, lowercase hexadecimal.
+    pub sha256: String,
+    /// The file it was loaded from.
+    pub source: PathBuf,
+}
+
+/// Trust anchors from a directory of PEM/DER certificate files (`*.pem`, `*.crt`, `*.cer`,
+/// `*.der`), reloadable while the service runs: a failed reload keeps the previous set.
+#[derive(Debug)]
+pub struct TrustStore {
+    dir: PathBuf,
+    anchors: std::sync::RwLock<std::sync::Arc<Vec<Anchor>>>,
+}
+
+impl TrustStore {
+    /// Loads every certificate file in `dir`.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, TrustError> {
+        let dir = dir.into();
+        let anchors = load_dir(&dir)?;
+        Ok(TrustStore {
+            dir,
+            anchors: std::sync::RwLock::new(std::sync::Arc::new(anchors)),
+        })
+    }
+
+    /// Re-reads the directory; on success the new set replaces the old one and its size is
+    /// returned, on error the old set stays in use.
+    pub fn reload(&self) -> Result<usize, TrustError> {
+        let fresh = load_dir(&self.dir)?;
+        let n = fresh.len();
+        match self.anchors.write() {
+            Ok(mut g) => *g = std::sync::Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = std::sync::Arc::new(fresh),
+        }
+        Ok(n)
+    }
+
+    /// The current anchors (a snapshot: a concurrent reload does not change it).
+    pub fn anchors(&self) -> std::sync::Arc<Vec<Anchor>> {
+        match self.anchors.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The DER certificates, for a validation policy.
+    pub fn der_anchors(&self) -> Vec<Vec<u8>> {
+        self.anchors().iter().map(|a| a.der.clone()).collect()
+    }
+
+    /// Why the anchor with this SHA-256 is trusted, e.g. "trust store file /etc/saoy/roots/a.pem".
+    pub fn reason(&self, sha256: &str) -> Option<String> {
+        self.anchors()
+            .iter()
+            .find(|a| a.sha256.eq_ignore_ascii_case(sha256))
+            .map(|a| format!("trust store file {}", a.source.display()))
+    }
+}
+
+fn load_dir(dir: &Path) -> Result<Vec<Anchor>, TrustError> {
+    let io = |source| TrustError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| matches!(x, "pem" | "crt" | "cer" | "der"))
+        })
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        for der in load_certificates(&f)? {
+            let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, &der));
+            out.push(Anchor {
+                der,
+                sha256,
+                source: f.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Loads DER certificates from `path`: PEM with one or more CERTIFICATE blocks, or one DER certificate.
 pub fn load_certificates(path: impl AsRef<Path>) -> Result<Vec<Vec<u8>>, TrustError> {
     let path = path.as_ref();
@@ -122,6 +217,32 @@ fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trust_store_reloads_without_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TrustStore::open(dir.path()).unwrap();
+        assert!(store.anchors().is_empty());
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["root".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.path().join("root.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        assert_eq!(store.reload().unwrap(), 1);
+        let a = store.anchors();
+        assert_eq!(a[0].der, cert.der().to_vec());
+        assert!(store.reason(&a[0].sha256).unwrap().ends_with("root.pem"));
+        // A broken file fails the reload and keeps the previous set.
+        std::fs::write(
+            dir.path().join("bad.pem"),
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(store.reload().is_err());
+        assert_eq!(store.anchors().len(), 1);
+    }
 
     #[test]
     fn missing_file_is_io_error() {

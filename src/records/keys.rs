@@ -49,6 +49,11 @@ pub fn request(agency: &str, client_request_id: &str) -> String {
     format!("requests/{agency}/{}.json", hex::encode(digest))
 }
 
+/// `hashes/{sha256}.json`: index from the SHA-256 of a signed copy to its record.
+pub fn hash(sha256: &str) -> String {
+    format!("hashes/{sha256}.json")
+}
+
 /// `owners/{owner_id}/`
 pub fn owner_prefix(owner_id: &str) -> String {
     format!("owners/{owner_id}/")

@@ -10,18 +10,20 @@
 //! requests/{agency}/{sha256hex(client_request_id)}.json   RequestEntry → record id
 //! owners/{owner_id}/{issued}-{id}          OwnerEntry; issued = issued_at in UTC as
 //!                                          YYYYMMDDTHHMMSSZ, so keys sort by issue time
+//! hashes/{sha256hex(copy)}.json            HashEntry → record id (LookupByHash, Verify)
 //! ```
 //! All JSON documents carry `schema_version` (now 1); readers refuse other versions.
 //!
 //! # Write order
-//! [`Registry::commit`] writes originals, the copy, the record, the owner index, marks the
-//! book entry issued, and last the request index. A crash at any point leaves no record or
+//! [`Registry::commit`] writes originals, the copy, the record, the owner and hash indexes,
+//! marks the book entry issued, and last the request index. A crash at any point leaves no record or
 //! index pointing at missing bytes, and a request id only resolves once everything else is
 //! in place. A number is reserved before the copy is built (it is printed on it); if the
 //! copy fails the number is entered as void, never skipped.
 
 mod book;
 mod error;
+mod export;
 mod keys;
 mod model;
 mod registry;
@@ -30,13 +32,14 @@ mod validate;
 
 pub use book::DEFAULT_BOOK;
 pub use error::RecordsError;
+pub use export::{BOOK_CSV_HEADER, write_book_csv};
 pub use model::{
-    BookEntry, EntryState, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
+    BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
     Reservation, SCHEMA_VERSION, SignerFingerprint,
 };
-pub use registry::Registry;
+pub use registry::{RecordPage, Registry, is_current};
 pub use requests::RequestGuard;
 pub use validate::{
-    validate_agency_code, validate_client_request_id, validate_owner_id, validate_procedure_code,
-    validate_record_id, validate_year,
+    normalize_sha256, validate_agency_code, validate_client_request_id, validate_owner_id,
+    validate_procedure_code, validate_record_id, validate_year,
 };

@@ -187,3 +187,12 @@ pub struct OwnerEntry {
     /// The copy's id.
     pub record_id: String,
 }
+
+/// Index entry `hashes/{sha256}.json`: the copy whose signed bytes have this SHA-256.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct HashEntry {
+    /// Always [`SCHEMA_VERSION`] when written by this version.
+    pub schema_version: u32,
+    /// The copy's id.
+    pub record_id: String,
+}

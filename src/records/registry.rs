@@ -7,17 +7,43 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::book::Books;
 use super::model::{
-    BookEntry, OwnerEntry, Record, RecordStatus, RequestEntry, Reservation, SCHEMA_VERSION,
+    BookEntry, HashEntry, OwnerEntry, Record, RecordStatus, RequestEntry, Reservation,
+    SCHEMA_VERSION,
 };
 use super::requests::{RequestGuard, RequestLocks};
 use super::validate::{
-    validate_agency_code, validate_client_request_id, validate_owner_id, validate_record_id,
+    normalize_sha256, validate_agency_code, validate_client_request_id, validate_owner_id,
+    validate_page_token, validate_record_id,
 };
 use super::{RecordsError, keys};
 use crate::store::ObjectStore;
 
 /// Records read in parallel when listing an owner's copies.
 const READ_PARALLELISM: usize = 16;
+
+/// One page of an owner's records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordPage {
+    /// Records in issue order.
+    pub records: Vec<Record>,
+    /// Token for the next page; `None` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// True when `record` is valid (not revoked) and not expired at `now`.
+pub fn is_current(record: &Record, now: time::OffsetDateTime) -> bool {
+    if record.status != RecordStatus::Valid {
+        return false;
+    }
+    match &record.valid_until {
+        None => true,
+        Some(until) => {
+            time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
+                // An unreadable end date is treated as expired: never vouch for it.
+                .is_ok_and(|until| until > now)
+        }
+    }
+}
 
 /// Records, books and indexes of one store. Cheap to share behind an `Arc`; several
 /// registries (processes) may share one store.
@@ -43,6 +69,11 @@ impl Registry {
             store,
             requests: RequestLocks::default(),
         }
+    }
+
+    /// The store, as its backend describes it (for logs).
+    pub fn describe_store(&self) -> String {
+        self.store.describe()
     }
 
     /// Serialises work on one client request id (in-process lock) and returns the existing
@@ -134,6 +165,14 @@ impl Registry {
         self.store
             .put(&owner_key, keys::encode(&owner_key, &owner)?)
             .await?;
+        let hash_key = keys::hash(&record.copy_sha256);
+        let hash = HashEntry {
+            schema_version: SCHEMA_VERSION,
+            record_id: record.id.clone(),
+        };
+        self.store
+            .put(&hash_key, keys::encode(&hash_key, &hash)?)
+            .await?;
 
         self.books.mark_issued(r, record).await?;
 
@@ -218,7 +257,113 @@ impl Registry {
     pub async fn records_of_owner(&self, owner_id: &str) -> Result<Vec<Record>, RecordsError> {
         validate_owner_id(owner_id)?;
         let listed = self.store.list(&keys::owner_prefix(owner_id)).await?;
-        let found: Vec<Option<Record>> = futures::stream::iter(listed)
+        self.records_at(listed).await
+    }
+
+    /// Up to `page_size` records of one owner in issue order, after `page_token` (a token
+    /// from the previous page; empty for the first).
+    pub async fn records_page(
+        &self,
+        owner_id: &str,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<RecordPage, RecordsError> {
+        validate_owner_id(owner_id)?;
+        validate_page_token(page_token)?;
+        let prefix = keys::owner_prefix(owner_id);
+        let listed = self.store.list(&prefix).await?;
+        let after = format!("{prefix}{page_token}");
+        let mut rest: Vec<String> = listed
+            .into_iter()
+            .filter(|k| page_token.is_empty() || *k > after)
+            .collect();
+        let next_page_token = if rest.len() > page_size {
+            rest.truncate(page_size);
+            rest.last()
+                .and_then(|k| k.strip_prefix(&prefix))
+                .map(str::to_string)
+        } else {
+            None
+        };
+        Ok(RecordPage {
+            records: self.records_at(rest).await?,
+            next_page_token,
+        })
+    }
+
+    /// The record of the copy whose signed bytes hash to `sha256` (hex), if saoy issued it.
+    pub async fn find_by_hash(&self, sha256: &str) -> Result<Option<Record>, RecordsError> {
+        let sha256 = normalize_sha256(sha256)?;
+        let key = keys::hash(&sha256);
+        let Some(bytes) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        let entry: HashEntry = keys::decode(&key, &bytes)?;
+        // The record is written before its index entry, so a miss means damage.
+        let record = self
+            .get(&entry.record_id)
+            .await?
+            .ok_or_else(|| RecordsError::Corrupt {
+                key: key.clone(),
+                reason: format!("points to missing record {}", entry.record_id),
+            })?;
+        if record.copy_sha256 != sha256 {
+            return Err(RecordsError::Corrupt {
+                key,
+                reason: format!("record {} has another copy hash", record.id),
+            });
+        }
+        Ok(Some(record))
+    }
+
+    /// Marks copy `id` revoked with `reason`, `by` and `at`; returns the record as stored.
+    /// Revoking a revoked copy changes nothing (the first revocation stands). `None` for an
+    /// unknown id.
+    pub async fn revoke(
+        &self,
+        id: &str,
+        reason: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<Option<Record>, RecordsError> {
+        let (reason, by) = (reason.trim(), by.trim());
+        if reason.is_empty() {
+            return Err(RecordsError::InvalidInput(
+                "reason is empty: say why the copy is revoked (e.g. the decision number)".into(),
+            ));
+        }
+        if by.is_empty() {
+            return Err(RecordsError::InvalidInput(
+                "by is empty: say who revokes the copy".into(),
+            ));
+        }
+        for (field, value) in [("reason", reason), ("by", by)] {
+            if value.chars().count() > 500 || value.chars().any(char::is_control) {
+                return Err(RecordsError::InvalidInput(format!(
+                    "{field} must be at most 500 characters without control characters"
+                )));
+            }
+        }
+        let Some(mut record) = self.get(id).await? else {
+            return Ok(None);
+        };
+        if matches!(record.status, RecordStatus::Revoked { .. }) {
+            return Ok(Some(record));
+        }
+        record.status = RecordStatus::Revoked {
+            reason: reason.to_string(),
+            by: by.to_string(),
+            at: at.to_string(),
+        };
+        let key = keys::record(id);
+        self.store.put(&key, keys::encode(&key, &record)?).await?;
+        Ok(Some(record))
+    }
+
+    /// Reads the records the owner-index entries at `keys` point to, in order; entries
+    /// whose record is gone are skipped.
+    async fn records_at(&self, entries: Vec<String>) -> Result<Vec<Record>, RecordsError> {
+        let found: Vec<Option<Record>> = futures::stream::iter(entries)
             .map(|key| async move {
                 let Some(bytes) = self.store.get(&key).await? else {
                     return Ok(None);

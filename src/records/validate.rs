@@ -85,6 +85,33 @@ pub fn validate_record_id(id: &str) -> Result<(), RecordsError> {
     )))
 }
 
+/// A SHA-256 given in hex (either case) → lowercase hex, refusing anything else.
+pub fn normalize_sha256(hex: &str) -> Result<String, RecordsError> {
+    let hex = hex.trim();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(hex.to_ascii_lowercase());
+    }
+    Err(invalid(format!(
+        "sha256 {hex:?} must be the 64 hex digits of a SHA-256 digest of the whole file"
+    )))
+}
+
+/// A page token of `ListRecords`: what the previous page returned (letters, digits, `-`).
+pub fn validate_page_token(token: &str) -> Result<(), RecordsError> {
+    let ok = token.len() <= 128
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        return Ok(());
+    }
+    Err(invalid(
+        "page_token is not one this service returned: send back next_page_token unchanged, \
+         or nothing for the first page"
+            .into(),
+    ))
+}
+
 /// Book year: 1000 to 9999.
 pub fn validate_year(year: i32) -> Result<(), RecordsError> {
     if (1000..=9999).contains(&year) {

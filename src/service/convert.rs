@@ -40,6 +40,15 @@ pub fn record(r: &Record) -> proto::CertificationRecord {
             RecordStatus::Revoked { .. } => "revoked".into(),
         },
         client_request_id: r.client_request_id.clone(),
+        valid_until: r.valid_until.clone().unwrap_or_default(),
+        revocation: match &r.status {
+            RecordStatus::Valid => None,
+            RecordStatus::Revoked { reason, by, at } => Some(proto::Revocation {
+                reason: reason.clone(),
+                by: by.clone(),
+                at: at.clone(),
+            }),
+        },
     }
 }
 

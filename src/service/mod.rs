@@ -1,8 +1,10 @@
 //! gRPC services (package `saoy.v1`): thin adapters that turn protobuf messages into
 //! [`crate::app`] calls. The only place that knows tonic.
 
+pub mod caller;
 pub mod certification;
 pub mod convert;
+pub mod digitization;
 pub mod records;
 pub mod server;
 pub mod status;

@@ -9,10 +9,12 @@ use tonic::transport::Server;
 use tonic::transport::server::Router;
 
 use super::certification::CertificationApi;
+use super::digitization::DigitizationApi;
 use super::records::RecordApi;
 use super::verification::VerificationApi;
 use crate::app::App;
 use crate::proto::certification_service_server::CertificationServiceServer;
+use crate::proto::digitization_service_server::DigitizationServiceServer;
 use crate::proto::record_service_server::RecordServiceServer;
 use crate::proto::verification_service_server::VerificationServiceServer;
 
@@ -31,6 +33,9 @@ pub async fn router(app: Arc<App>) -> Router {
     health_reporter
         .set_serving::<RecordServiceServer<RecordApi>>()
         .await;
+    health_reporter
+        .set_serving::<DigitizationServiceServer<DigitizationApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -44,6 +49,10 @@ pub async fn router(app: Arc<App>) -> Router {
         )
         .add_service(
             VerificationServiceServer::new(VerificationApi::new(Arc::clone(&app)))
+                .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            DigitizationServiceServer::new(DigitizationApi::new(Arc::clone(&app)))
                 .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(RecordServiceServer::new(RecordApi::new(app)));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::caller::caller_of;
 use super::convert;
 use super::status::{invalid, to_status, too_large};
 use crate::app::App;
@@ -30,6 +31,7 @@ impl VerificationService for VerificationApi {
         &self,
         request: Request<Streaming<VerifyRequest>>,
     ) -> Result<Response<VerificationReport>, Status> {
+        let caller = caller_of(&request);
         let mut stream = request.into_inner();
         let limit = self.app.config().limits.max_verify_bytes;
         let mut pdf: Vec<u8> = Vec::new();
@@ -42,7 +44,7 @@ impl VerificationService for VerificationApi {
                             "send either a copy_id alone or PDF chunks, not both",
                         ));
                     }
-                    let copy = self.app.get_copy(&id).await.map_err(to_status)?;
+                    let copy = self.app.read_copy(&caller, &id).await.map_err(to_status)?;
                     return Ok(Response::new(convert::report(&copy.report)));
                 }
                 Some(Source::CopyId(_)) => {
@@ -67,10 +69,11 @@ impl VerificationService for VerificationApi {
                 "nothing to verify: send a copy_id or the PDF's bytes",
             ));
         }
-        let app = Arc::clone(&self.app);
-        let report = tokio::task::spawn_blocking(move || app.verify_bytes(&pdf))
+        let report = self
+            .app
+            .verify_upload(&caller, pdf)
             .await
-            .map_err(|e| Status::internal(format!("verify task failed: {e}")))?;
+            .map_err(to_status)?;
         Ok(Response::new(convert::report(&report)))
     }
 }

@@ -43,6 +43,7 @@ pub async fn run_all(store: Arc<dyn ObjectStore>, base: &str) -> Check {
     put_if_absent_race(Arc::clone(&store), &format!("{base}race/"), 20).await?;
     list_by_prefix_sorted(Arc::clone(&store), &format!("{base}list/")).await?;
     delete_is_idempotent(Arc::clone(&store), &format!("{base}delete/")).await?;
+    folder_name_reusable_after_delete(Arc::clone(&store), &format!("{base}folder/")).await?;
     invalid_keys_rejected(Arc::clone(&store)).await?;
     Ok(())
 }
@@ -177,8 +178,16 @@ pub async fn delete_is_idempotent(store: Arc<dyn ObjectStore>, base: &str) -> Ch
     let listed = store.list(base).await?;
     expect(listed.is_empty(), || {
         format!("after delete, list({base}) returned {listed:?}")
-    })?;
-    // A deleted "folder" name can now be an object of its own.
+    })
+}
+
+/// Once every key under `x/` is deleted, `x` itself can be a key. (S3 never ties the two;
+/// a filesystem backend must remove emptied folders. s3s-fs 0.14.1 keeps them and answers
+/// 500, so its run leaves this check out.)
+pub async fn folder_name_reusable_after_delete(store: Arc<dyn ObjectStore>, base: &str) -> Check {
+    let key = format!("{base}deep/er/gone");
+    store.put(&key, Bytes::from_static(b"x")).await?;
+    store.delete(&key).await?;
     let folder = format!("{base}deep");
     store.put(&folder, Bytes::from_static(b"y")).await?;
     expect(

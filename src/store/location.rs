@@ -43,10 +43,7 @@ impl std::fmt::Display for Location {
 }
 
 /// Opens the store at `location`; for S3 also checks that the bucket is reachable.
-pub async fn open(
-    location: &Location,
-    s3: &S3Options,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+pub async fn open(location: &Location, s3: &S3Options) -> Result<Arc<dyn ObjectStore>, StoreError> {
     match location {
         Location::Local(dir) => Ok(Arc::new(LocalStore::open(dir).await?)),
         Location::S3(at) => {

@@ -247,10 +247,9 @@ impl S3Store {
                 self.endpoint,
                 DisplayErrorContext(&err)
             ),
-            SdkError::TimeoutError(_) => format!(
-                "the S3 endpoint {} did not answer in time",
-                self.endpoint
-            ),
+            SdkError::TimeoutError(_) => {
+                format!("the S3 endpoint {} did not answer in time", self.endpoint)
+            }
             SdkError::ServiceError(service) => format!(
                 "S3 endpoint {} answered HTTP {} {} for bucket {:?}: {}",
                 self.endpoint,
@@ -373,9 +372,10 @@ impl S3Store {
                 match (status, code.as_deref()) {
                     (Some(412), _) => Attempt::Exists,
                     // AWS: a concurrent conditional write on the same key; try again.
-                    (Some(409), _) | (Some(429), _) | (_, Some("SlowDown")) => {
-                        Attempt::Retry { landed: false, err: self.failure("put_if_absent", key, err) }
-                    }
+                    (Some(409), _) | (Some(429), _) | (_, Some("SlowDown")) => Attempt::Retry {
+                        landed: false,
+                        err: self.failure("put_if_absent", key, err),
+                    },
                     (Some(s), _) if s >= 500 => Attempt::Retry {
                         landed: true,
                         err: self.failure("put_if_absent", key, err),
@@ -556,7 +556,10 @@ mod tests {
         let l = S3Location::parse("s3://saoy-copies").unwrap();
         assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("saoy-copies", ""));
         let l = S3Location::parse("s3://saoy/prod/h56/").unwrap();
-        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("saoy", "prod/h56/"));
+        assert_eq!(
+            (l.bucket.as_str(), l.prefix.as_str()),
+            ("saoy", "prod/h56/")
+        );
         assert_eq!(l.to_string(), "s3://saoy/prod/h56/");
         for bad in [
             "saoy",

@@ -137,6 +137,18 @@ pub fn verify_signature(
     if hash == DigestAlg::Sha1 {
         weak = Some("SHA-1 digest".to_string());
     }
+    if let (Scheme::Pss, KeyKind::Rsa { modulus_bits }) = (&scheme, &key_kind) {
+        let salt = pss_salt(alg.params.as_deref());
+        if salt != hash_len(hash) {
+            if *modulus_bits < 2048 {
+                return Err(CryptoError::Unsupported(format!(
+                    "RSA-PSS with a {modulus_bits}-bit key"
+                )));
+            }
+            super::pss::verify(key_bytes, hash, salt, msg, sig)?;
+            return Ok(Verified { weak });
+        }
+    }
     let algorithm: &'static dyn VerificationAlgorithm = match (&scheme, &key_kind) {
         (Scheme::Pkcs1, KeyKind::Rsa { modulus_bits }) => {
             let legacy = *modulus_bits < 2048;
@@ -284,18 +296,40 @@ fn pss_hash(params: Option<&[u8]>) -> Result<DigestAlg, CryptoError> {
             salt = first.small_uint().map_err(malformed)?;
         }
     }
-    let hash_len = match hash {
+    // Any salt length is accepted (see `pss_salt`); 0 to 1024 bytes is plausible.
+    if mgf_hash != hash || salt > 1024 {
+        return Err(CryptoError::Unsupported(
+            "RSA-PSS with a different MGF1 hash or an implausible salt length".into(),
+        ));
+    }
+    Ok(hash)
+}
+
+fn hash_len(h: DigestAlg) -> usize {
+    match h {
         DigestAlg::Sha1 => 20,
         DigestAlg::Sha256 => 32,
         DigestAlg::Sha384 => 48,
         DigestAlg::Sha512 => 64,
-    };
-    if mgf_hash != hash || salt != hash_len {
-        return Err(CryptoError::Unsupported(
-            "RSA-PSS with a different MGF1 hash or salt length".into(),
-        ));
     }
-    Ok(hash)
+}
+
+/// The salt length of RSASSA-PSS-params (default 20); read after `pss_hash` accepted them.
+fn pss_salt(params: Option<&[u8]>) -> usize {
+    let Some((t, _)) = params.and_then(|p| asn1::parse(p).ok()) else {
+        return 20;
+    };
+    t.seq()
+        .ok()
+        .and_then(|fields| {
+            fields
+                .iter()
+                .find(|f| f.is_context(2))
+                .and_then(|f| f.children().ok())
+                .and_then(|c| c.first().and_then(|x| x.small_uint().ok()))
+        })
+        .and_then(|s| usize::try_from(s).ok())
+        .unwrap_or(20)
 }
 
 fn parse_spki(spki: &[u8]) -> Result<(KeyKind, &[u8]), CryptoError> {

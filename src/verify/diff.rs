@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use super::pdf::{self, as_dict, get, get_name};
+use super::report::ModificationLevel;
 
 /// Most objects visited in one reachability walk.
 const MAX_WALK: usize = 500_000;
@@ -29,10 +30,72 @@ const ACROFORM_ALLOWED: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA", b"Nee
 /// What changed after a signature.
 #[derive(Debug, Clone, Default)]
 pub struct DiffResult {
-    /// Changes that are not allowed after signing.
-    pub disallowed: Vec<String>,
-    /// Allowed changes seen (for the report).
+    /// Changes beyond adding signatures and validation data, each with its class.
+    pub changes: Vec<(ModificationLevel, String)>,
+    /// Changes that only add signatures or validation data (for the report).
     pub allowed: usize,
+}
+
+impl DiffResult {
+    /// The class of the whole difference.
+    pub fn level(&self) -> ModificationLevel {
+        let base = if self.allowed > 0 {
+            ModificationLevel::SignaturesAndValidationData
+        } else {
+            ModificationLevel::None
+        };
+        self.changes.iter().map(|(l, _)| *l).fold(base, Ord::max)
+    }
+
+    /// Descriptions of the changes above `permitted`.
+    pub fn beyond(&self, permitted: ModificationLevel) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|(l, _)| *l > permitted)
+            .map(|(_, d)| d.clone())
+            .collect()
+    }
+
+    fn other(&mut self, d: String) {
+        self.changes.push((ModificationLevel::Other, d));
+    }
+}
+
+/// Annotation subtypes other than widgets (ISO 32000-2, 12.5.6).
+const ANNOT_SUBTYPES: &[&[u8]] = &[
+    b"Text",
+    b"Link",
+    b"FreeText",
+    b"Line",
+    b"Square",
+    b"Circle",
+    b"Polygon",
+    b"PolyLine",
+    b"Highlight",
+    b"Underline",
+    b"Squiggly",
+    b"StrikeOut",
+    b"Caret",
+    b"Stamp",
+    b"Ink",
+    b"Popup",
+    b"FileAttachment",
+    b"Sound",
+    b"Movie",
+    b"Screen",
+    b"PrinterMark",
+    b"TrapNet",
+    b"Watermark",
+    b"3D",
+    b"Redact",
+    b"Projection",
+    b"RichMedia",
+];
+/// Entries of a non-signature field that filling it may change.
+const FILL_KEYS: &[&[u8]] = &[b"V", b"AS", b"AP"];
+
+fn is_markup_annot(doc: &Document, d: &Dictionary) -> bool {
+    get_name(doc, d, b"Subtype").is_some_and(|t| ANNOT_SUBTYPES.contains(&t))
 }
 
 /// Compares `signed` (the revision covered by the signature) with `current`.
@@ -147,7 +210,7 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
         .map(|(n, id)| (id, n))
         .collect();
     if old_pages.len() != new_pages.len() || old_pages.keys().ne(new_pages.keys()) {
-        res.disallowed.push(format!(
+        res.other(format!(
             "the pages changed ({} pages signed, {} now)",
             old_pages.len(),
             new_pages.len()
@@ -159,7 +222,7 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
         (Some(o), Some(n)) => {
             for k in changed_keys(signed, o, current, n) {
                 if !CATALOG_ALLOWED.contains(&k.as_slice()) {
-                    res.disallowed.push(format!(
+                    res.other(format!(
                         "catalog entry /{} changed",
                         String::from_utf8_lossy(&k)
                     ));
@@ -173,8 +236,33 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
                 check_acroform(signed, oa, current, na, &new_widgets, &mut res);
             }
         }
-        _ => res.disallowed.push("the catalog cannot be read".into()),
+        _ => res.other("the catalog cannot be read".into()),
     }
+
+    // Appearances (and values) of filled form fields and of markup annotations.
+    let mut fill_roots = Vec::new();
+    let mut annot_roots = Vec::new();
+    for (id, obj) in &current.objects {
+        let Some(d) = as_dict(current, obj) else {
+            continue;
+        };
+        if signed
+            .objects
+            .get(id)
+            .is_some_and(|o| obj_eq(signed, o, current, obj, 0))
+        {
+            continue;
+        }
+        if is_markup_annot(current, d) {
+            annot_roots.extend(d.get(b"AP").ok().cloned());
+        } else if field_type(current, d).is_some_and(|t| t != b"Sig") {
+            for k in FILL_KEYS {
+                fill_roots.extend(d.get(k).ok().cloned());
+            }
+        }
+    }
+    let fill_aps = reachable(current, fill_roots.into_iter(), &[b"P", b"Parent"]);
+    let annot_aps = reachable(current, annot_roots.into_iter(), &[b"P", b"Parent"]);
 
     for (id, obj) in &current.objects {
         let old = signed.objects.get(id);
@@ -212,6 +300,7 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
         // An /Annots array object of a page that only gained signature widgets.
         if let (Some(Object::Array(oa)), Object::Array(na)) = (old, obj)
             && na.starts_with(oa)
+            && na.len() > oa.len()
             && na
                 .get(oa.len()..)
                 .unwrap_or_default()
@@ -221,9 +310,10 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
             res.allowed += 1;
             continue;
         }
-        res.disallowed
-            .push(describe(current, *id, obj, old.is_none()));
-        if res.disallowed.len() > 20 {
+        let level = classify(signed, old, current, (*id, obj), &fill_aps, &annot_aps);
+        res.changes
+            .push((level, describe(current, *id, obj, old.is_none())));
+        if res.changes.len() > 20 {
             break;
         }
     }
@@ -234,8 +324,7 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     }
     for id in reachable(signed, old_roots.into_iter(), &[]) {
         if !current.objects.contains_key(&id) {
-            res.disallowed
-                .push(format!("object {} {} was removed", id.0, id.1));
+            res.other(format!("object {} {} was removed", id.0, id.1));
             break;
         }
     }
@@ -262,7 +351,7 @@ fn check_acroform(
 ) {
     for k in changed_keys(od, o, nd, n) {
         if !ACROFORM_ALLOWED.contains(&k.as_slice()) {
-            res.disallowed.push(format!(
+            res.other(format!(
                 "AcroForm entry /{} changed",
                 String::from_utf8_lossy(&k)
             ));
@@ -278,7 +367,7 @@ fn check_acroform(
     };
     for f in &of {
         if !nf.contains(f) {
-            res.disallowed.push("a form field was removed".into());
+            res.other("a form field was removed".into());
             return;
         }
     }
@@ -288,8 +377,7 @@ fn check_acroform(
         }
         let ok = matches!(f, Object::Reference(r) if new_widgets.contains(r));
         if !ok {
-            res.disallowed
-                .push("a form field other than a signature field was added".into());
+            res.other("a form field other than a signature field was added".into());
             return;
         }
     }
@@ -305,12 +393,12 @@ fn check_page(
     res: &mut DiffResult,
 ) -> bool {
     let (Some(o), Some(n)) = (as_dict(od, o), as_dict(nd, n)) else {
-        res.disallowed.push("a page object changed type".into());
+        res.other("a page object changed type".into());
         return false;
     };
     for k in changed_keys(od, o, nd, n) {
         if k != b"Annots" {
-            res.disallowed.push(format!(
+            res.other(format!(
                 "page entry /{} changed",
                 String::from_utf8_lossy(&k)
             ));
@@ -327,8 +415,10 @@ fn check_page(
     };
     for a in &oa {
         if !na.contains(a) {
-            res.disallowed
-                .push("an annotation was removed from a page".into());
+            res.changes.push((
+                ModificationLevel::Annotations,
+                "an annotation was removed from a page".into(),
+            ));
             return false;
         }
     }
@@ -336,9 +426,18 @@ fn check_page(
         if oa.contains(a) {
             continue;
         }
+        let markup = matches!(a, Object::Reference(r)
+            if nd.objects.get(r).and_then(|o| as_dict(nd, o)).is_some_and(|d| is_markup_annot(nd, d)));
         if !matches!(a, Object::Reference(r) if new_widgets.contains(r)) {
-            res.disallowed
-                .push("an annotation other than a signature widget was added to a page".into());
+            let level = if markup {
+                ModificationLevel::Annotations
+            } else {
+                ModificationLevel::Other
+            };
+            res.changes.push((
+                level,
+                "an annotation other than a signature widget was added to a page".into(),
+            ));
             return false;
         }
     }
@@ -450,4 +549,39 @@ fn describe(doc: &Document, id: ObjectId, obj: &Object, new: bool) -> String {
         id.0,
         id.1
     )
+}
+
+/// The class of one changed or added object that is not a signature or validation data.
+fn classify(
+    od: &Document,
+    old: Option<&Object>,
+    nd: &Document,
+    (id, obj): (ObjectId, &Object),
+    fill_aps: &BTreeSet<ObjectId>,
+    annot_aps: &BTreeSet<ObjectId>,
+) -> ModificationLevel {
+    let Some(d) = as_dict(nd, obj) else {
+        return ModificationLevel::Other;
+    };
+    if is_markup_annot(nd, d) {
+        return ModificationLevel::Annotations;
+    }
+    if let Some(o) = old.and_then(|o| as_dict(od, o))
+        && field_type(nd, d).is_some_and(|t| t != b"Sig")
+        && changed_keys(od, o, nd, d)
+            .iter()
+            .all(|k| FILL_KEYS.contains(&k.as_slice()))
+    {
+        return ModificationLevel::FormFilling;
+    }
+    // Only new objects can be appearances of a filled field or an annotation: an old object
+    // changed (a font, say) changes what existing content shows.
+    let new = !od.objects.contains_key(&id);
+    if new && fill_aps.contains(&id) {
+        ModificationLevel::FormFilling
+    } else if new && annot_aps.contains(&id) {
+        ModificationLevel::Annotations
+    } else {
+        ModificationLevel::Other
+    }
 }

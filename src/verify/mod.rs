@@ -21,7 +21,9 @@ mod crypto;
 mod diff;
 mod path;
 mod pdf;
+mod pss;
 mod report;
+mod revisions;
 mod revocation;
 mod signer;
 mod timestamp;
@@ -31,7 +33,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use lopdf::{Document, Object};
 
-pub use report::{Check, Indication, Report, SignatureReport, SignerSummary, SubIndication};
+pub use report::{
+    Block, BlockResult, Check, Indication, ModificationLevel, Report, RevisionReport,
+    SignatureReport, SignerSummary, SubIndication, TrustAnchorInfo,
+};
 
 use byterange::ByteRange;
 use certs::CertInfo;
@@ -87,6 +92,12 @@ struct Context<'a> {
     extra_certs: Vec<CertInfo>,
     crls: Vec<Vec<u8>>,
     now: i64,
+    /// Why the cross-reference data cannot be trusted, if lopdf had to rebuild it.
+    xref_repaired: Option<String>,
+    /// Every later revision, classified against the one before it.
+    revisions: Vec<RevisionReport>,
+    /// What the document's certification signature (DocMDP) permits after signing.
+    permitted: ModificationLevel,
 }
 
 /// Per-signature facts used after all signatures are checked (levels).
@@ -128,6 +139,26 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
     let (dss_certs, dss_crls) = dss_data(&doc);
     let mut crls = policy.crls.clone();
     crls.extend(dss_crls);
+    let found = pdf::find_signatures(&doc);
+    if found.is_empty() && pdf.windows(10).any(|w| w == b"/ByteRange") {
+        return Report::document_failure(
+            Indication::Indeterminate,
+            SubIndication::FormatFailure,
+            "the file holds signature dictionaries, but none is reachable from its current structure (hidden by a later update, or malformed)",
+        );
+    }
+    let docmdp = found
+        .iter()
+        .find_map(|f| pdf::docmdp_permission(&doc, &f.dict));
+    let xref_repaired = match doc.xref_recovery {
+        Some(lopdf::xref::XrefRecovery::Reconstructed) => Some(
+            "the cross-reference data is damaged or hides objects; the object table had to be rebuilt by scanning the file".to_string(),
+        ),
+        _ => None,
+    };
+    if let Some(m) = &xref_repaired {
+        messages.push(m.clone());
+    }
     let ctx = Context {
         pdf,
         doc: &doc,
@@ -135,15 +166,69 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
         extra_certs: certs::parse_all(dss_certs.iter().map(Vec::as_slice)),
         crls,
         now: unix(policy.validation_time.unwrap_or_else(SystemTime::now)),
+        xref_repaired,
+        revisions: if found.is_empty() {
+            Vec::new()
+        } else {
+            revisions::classify(pdf, &doc)
+        },
+        permitted: match docmdp {
+            Some(3) => ModificationLevel::Annotations,
+            Some(2) => ModificationLevel::FormFilling,
+            _ => ModificationLevel::SignaturesAndValidationData,
+        },
     };
     if ctx.anchors.len() < policy.trust_anchors.len() {
         messages.push("some trust anchors could not be parsed and were ignored".into());
     }
-    let found = pdf::find_signatures(&doc);
     let mut done: Vec<Done> = found.iter().map(|f| verify_one(&ctx, f)).collect();
     done.sort_by_key(|d| d.end.unwrap_or(usize::MAX));
+    enforce_no_changes(&mut done);
     assign_levels(&mut done, &doc);
-    Report::from_signatures(done.into_iter().map(|d| d.report).collect(), messages)
+    Report::from_signatures(
+        done.into_iter()
+            .map(|mut d| {
+                d.report.compute_blocks();
+                d.report
+            })
+            .collect(),
+        messages,
+    )
+}
+
+/// DocMDP P=1: after a certification signature that forbids changes, only document
+/// time-stamps and validation data may follow; another signature is a violation.
+fn enforce_no_changes(done: &mut [Done]) {
+    let Some(cert_end) = done
+        .iter()
+        .find(|d| d.report.docmdp_permission == Some(1))
+        .and_then(|d| d.end)
+    else {
+        return;
+    };
+    let later: Vec<String> = done
+        .iter()
+        .filter(|d| !d.is_doc_ts && d.end.is_some_and(|e| e > cert_end))
+        .map(|d| d.report.field.clone())
+        .collect();
+    if later.is_empty() {
+        return;
+    }
+    if let Some(c) = done
+        .iter_mut()
+        .find(|d| d.report.docmdp_permission == Some(1))
+    {
+        c.report.modified_after_signing = true;
+        c.report.fail(
+            "docmdp",
+            Indication::Indeterminate,
+            SubIndication::SigConstraintsFailure,
+            format!(
+                "the certification signature allows no changes (DocMDP P=1), yet {} was signed later",
+                later.join(", ")
+            ),
+        );
+    }
 }
 
 fn dss_data(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
@@ -161,13 +246,9 @@ fn dss_data(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     ] {
         if let Some(Object::Array(a)) = pdf::get(doc, dss, key) {
             for o in a.iter().take(2000) {
-                if let Some(Object::Stream(s)) = pdf::resolve(doc, o) {
-                    let bytes = if s.dict.get(b"Filter").is_ok() {
-                        s.decompressed_content()
-                            .unwrap_or_else(|_| s.content.clone())
-                    } else {
-                        s.content.clone()
-                    };
+                if let Some(Object::Stream(s)) = pdf::resolve(doc, o)
+                    && let Some(bytes) = pdf::stream_bytes(s)
+                {
                     out.push(bytes);
                 }
             }
@@ -239,6 +320,25 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     };
     if let Some(Object::String(m, _)) = pdf::get(doc, d, b"M") {
         r.signing_time = pdf_date(m).map(fmt_time);
+    }
+    r.docmdp_permission = pdf::docmdp_permission(doc, d);
+    r.ok(
+        "validation_context",
+        format!(
+            "{} trust anchor(s), {} CRL(s), {} extra certificate(s) from /DSS, validation time {}",
+            ctx.anchors.len(),
+            ctx.crls.len(),
+            ctx.extra_certs.len(),
+            fmt_time(ctx.now)
+        ),
+    );
+    if let Some(m) = &ctx.xref_repaired {
+        r.fail(
+            "xref",
+            Indication::Indeterminate,
+            SubIndication::FormatFailure,
+            m.clone(),
+        );
     }
     match sub_filter.as_deref() {
         Some(
@@ -501,6 +601,8 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
                 name: "signature_timestamp".into(),
                 passed: false,
                 detail: format!("ignored: {}", ts.notes.join("; ")),
+                indication: None,
+                sub_indication: None,
             });
         }
         poe = ts.poe();
@@ -528,6 +630,13 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             .collect::<Vec<_>>()
             .join(" → "),
     );
+    if let Some(a) = path.certs.last() {
+        r.trust_anchor = Some(TrustAnchorInfo {
+            subject: a.subject.clone(),
+            sha256: hex::encode(crypto::DigestAlg::Sha256.digest(&a.raw)),
+            source: "supplied as a trust anchor in the validation policy".into(),
+        });
+    }
     let violations = path::check_constraints(&path, false);
     if violations.is_empty() {
         r.ok("chain_constraints", "basicConstraints and keyUsage fit");
@@ -670,6 +779,7 @@ fn summary(c: &CertInfo) -> SignerSummary {
 
 fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureReport) {
     if r.covers_whole_document {
+        r.modification_level = Some(ModificationLevel::None);
         r.ok("coverage", "the signature covers the whole file");
         return;
     }
@@ -682,7 +792,14 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
             detail,
         );
     };
+    r.later_revisions = ctx
+        .revisions
+        .iter()
+        .filter(|x| x.end > br.end())
+        .cloned()
+        .collect();
     if !br.ends_at_revision(ctx.pdf) {
+        r.modification_level = Some(ModificationLevel::Other);
         constraint(r, "the signed bytes do not end at the end of a revision; the rest of the file is unsigned".into());
         return;
     }
@@ -692,18 +809,32 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
     let signed = match pdf::load(prefix) {
         Ok(d) => d,
         Err(e) => {
+            r.modification_level = Some(ModificationLevel::Other);
             constraint(r, format!("the signed revision cannot be read: {e}"));
             return;
         }
     };
     let res = diff::compare(&signed, ctx.doc);
-    if res.disallowed.is_empty() {
+    let per_revision = revisions::worst(&r.later_revisions);
+    let level = res.level().max(per_revision);
+    r.modification_level = Some(level);
+    let mut beyond = res.beyond(ctx.permitted);
+    if beyond.is_empty() && per_revision > ctx.permitted {
+        beyond.push(format!(
+            "a later revision makes changes of class {per_revision:?}, beyond what is permitted ({:?})",
+            ctx.permitted
+        ));
+    }
+    if beyond.is_empty() {
         r.ok(
             "modifications",
-            format!("later revisions only add signatures, form data for them or validation data ({} allowed change(s))", res.allowed),
+            format!(
+                "later revisions make changes of class {level:?}, within what is permitted ({:?}; {} signature or validation-data change(s))",
+                ctx.permitted, res.allowed
+            ),
         );
     } else {
-        constraint(r, res.disallowed.join("; "));
+        constraint(r, beyond.join("; "));
     }
 }
 
@@ -732,5 +863,32 @@ fn assign_levels(done: &mut [Done], doc: &Document) {
             }
             .to_string(),
         );
+    }
+}
+
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{cms, pdf, revisions, signer};
+
+    /// Loads `data` as a PDF, finds its signatures and classifies its revisions.
+    pub fn pdf(data: &[u8]) {
+        if let Ok(doc) = pdf::load(data) {
+            let found = pdf::find_signatures(&doc);
+            for f in &found {
+                let _ = pdf::docmdp_permission(&doc, &f.dict);
+            }
+            let _ = revisions::classify(data, &doc);
+        }
+    }
+
+    /// Decodes `data` as CMS SignedData and checks its SignerInfos over fixed content.
+    pub fn cms(data: &[u8]) {
+        if let Ok((sd, _)) = cms::parse_signed_data(data) {
+            let pool = super::certs::parse_all(sd.certificates.iter().copied());
+            for si in sd.signer_infos.iter().take(4) {
+                let _ = signer::check(&sd, si, &[b"fuzz"], &pool);
+            }
+        }
     }
 }

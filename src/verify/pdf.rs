@@ -26,9 +26,19 @@ pub enum PdfError {
     Encrypted,
 }
 
-/// Loads `bytes` with lopdf, converting panics into errors.
+/// Largest size one stream may inflate to while loading (object and xref streams) or when
+/// the verifier reads a stream (validation data): keeps decompression bombs bounded.
+pub const MAX_STREAM: usize = 32 * 1024 * 1024;
+
+/// Loads `bytes` with lopdf (streams bounded by [`MAX_STREAM`]), converting panics into errors.
 pub fn load(bytes: &[u8]) -> Result<Document, PdfError> {
-    let res = catch_unwind(AssertUnwindSafe(|| Document::load_mem(bytes)));
+    let opts = lopdf::LoadOptions {
+        max_decompressed_size: Some(MAX_STREAM),
+        ..Default::default()
+    };
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        Document::load_mem_with_options(bytes, opts)
+    }));
     match res {
         Ok(Ok(doc)) => {
             if doc.trailer.get(b"Encrypt").is_ok() {
@@ -95,6 +105,41 @@ pub fn text_string(bytes: &[u8]) -> String {
         return String::from_utf8_lossy(rest).into_owned();
     }
     bytes.iter().map(|b| char::from(*b)).collect()
+}
+
+/// The decoded bytes of a stream, bounded by [`MAX_STREAM`]; unfiltered streams as stored.
+pub fn stream_bytes(s: &lopdf::Stream) -> Option<Vec<u8>> {
+    if s.dict.get(b"Filter").is_ok() {
+        s.decompressed_content_with_limit(MAX_STREAM).ok()
+    } else {
+        Some(s.content.clone())
+    }
+}
+
+/// The DocMDP permission (1, 2 or 3) of a certification signature dictionary, if it is one.
+pub fn docmdp_permission(doc: &Document, sig: &Dictionary) -> Option<u8> {
+    let Some(Object::Array(refs)) = get(doc, sig, b"Reference") else {
+        return None;
+    };
+    for r in refs.iter().take(16) {
+        let Some(rd) = as_dict(doc, r) else { continue };
+        if get_name(doc, rd, b"TransformMethod") != Some(b"DocMDP") {
+            continue;
+        }
+        let p = get(doc, rd, b"TransformParams")
+            .and_then(|tp| match tp {
+                Object::Dictionary(d) => get(doc, d, b"P"),
+                _ => None,
+            })
+            .and_then(|p| match p {
+                Object::Integer(i) => Some(*i),
+                _ => None,
+            })
+            .unwrap_or(2);
+        // An invalid /P is read as the strictest permission.
+        return Some(if (1..=3).contains(&p) { p as u8 } else { 1 });
+    }
+    None
 }
 
 /// A signature found in the document.

@@ -71,6 +71,106 @@ pub enum SubIndication {
     NoPoe,
 }
 
+/// How far later revisions go beyond the signed one (pyHanko's and ISO 32000's classes).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ModificationLevel {
+    /// Nothing changed.
+    None,
+    /// Only signatures, document time-stamps and validation data (/DSS) were added.
+    SignaturesAndValidationData,
+    /// Form fields were filled in (values and their appearances).
+    FormFilling,
+    /// Annotations were added, changed or removed.
+    Annotations,
+    /// Anything else: content, pages, catalog, fonts, ...
+    Other,
+}
+
+/// One incremental update made after a signature, and its class.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RevisionReport {
+    /// Byte offset where the revision ends.
+    pub end: usize,
+    /// What the revision changed compared with the one before it.
+    pub modification_level: ModificationLevel,
+}
+
+/// The ETSI EN 319 102-1 building blocks (clause 5.2) of the basic validation.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Block {
+    /// 5.2.2 Format checking.
+    FormatChecking,
+    /// 5.2.3 Identification of the signing certificate.
+    IdentificationOfTheSigningCertificate,
+    /// 5.2.4 Validation context initialization.
+    ValidationContextInitialization,
+    /// 5.2.6 X.509 certificate validation.
+    X509CertificateValidation,
+    /// 5.2.7 Cryptographic verification.
+    CryptographicVerification,
+    /// 5.2.8 Signature acceptance validation.
+    SignatureAcceptanceValidation,
+}
+
+impl Block {
+    /// Every block, in the order the standard runs them.
+    pub const ALL: [Block; 6] = [
+        Block::FormatChecking,
+        Block::IdentificationOfTheSigningCertificate,
+        Block::ValidationContextInitialization,
+        Block::X509CertificateValidation,
+        Block::CryptographicVerification,
+        Block::SignatureAcceptanceValidation,
+    ];
+
+    /// The block a named check belongs to.
+    pub fn of_check(name: &str) -> Block {
+        match name {
+            "sub_filter" | "byte_range" | "contents" | "cms" | "cms_padding" | "xref" => {
+                Block::FormatChecking
+            }
+            "signing_certificate" | "signing_certificate_attribute" => {
+                Block::IdentificationOfTheSigningCertificate
+            }
+            "validation_context" => Block::ValidationContextInitialization,
+            "certificate_chain" | "chain_constraints" | "revocation" | "validity"
+            | "timestamp_chain" => Block::X509CertificateValidation,
+            "message_digest"
+            | "content_type"
+            | "signature_value"
+            | "timestamp_imprint"
+            | "timestamp_signature" => Block::CryptographicVerification,
+            _ => Block::SignatureAcceptanceValidation,
+        }
+    }
+}
+
+/// The result of one building block.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BlockResult {
+    /// Which block.
+    pub block: Block,
+    /// Its indication; `None` when the block did not run (an earlier one stopped validation).
+    pub status: Option<Indication>,
+    /// Sub-indication when not passed.
+    pub sub_indication: Option<SubIndication>,
+    /// Names of the checks it ran.
+    pub checks: Vec<String>,
+}
+
+/// The trust anchor that ended a signer's path, and why it is trusted.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TrustAnchorInfo {
+    /// Subject of the anchor.
+    pub subject: String,
+    /// SHA-256 of its DER, hexadecimal.
+    pub sha256: String,
+    /// Why it is trusted (e.g. the file it was loaded from).
+    pub source: String,
+}
+
 /// Who signed: taken from the signing certificate.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct SignerSummary {
@@ -91,6 +191,12 @@ pub struct Check {
     pub passed: bool,
     /// Human-readable detail.
     pub detail: String,
+    /// Indication this check leads to, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indication: Option<Indication>,
+    /// Sub-indication this check leads to, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_indication: Option<SubIndication>,
 }
 
 /// The result for one signature (or document time-stamp).
@@ -116,6 +222,21 @@ pub struct SignatureReport {
     pub level: Option<String>,
     /// Every check made, in order.
     pub checks: Vec<Check>,
+    /// The ETSI EN 319 102-1 building blocks with their results.
+    #[serde(default)]
+    pub building_blocks: Vec<BlockResult>,
+    /// Worst class of change made after this signature (`None` when nothing was checked).
+    #[serde(default)]
+    pub modification_level: Option<ModificationLevel>,
+    /// The incremental updates made after this signature, each classified.
+    #[serde(default)]
+    pub later_revisions: Vec<RevisionReport>,
+    /// DocMDP permission (1, 2 or 3) when this is a certification signature.
+    #[serde(default)]
+    pub docmdp_permission: Option<u8>,
+    /// The trust anchor that ended the signer's path.
+    #[serde(default)]
+    pub trust_anchor: Option<TrustAnchorInfo>,
 }
 
 impl SignatureReport {
@@ -132,7 +253,42 @@ impl SignatureReport {
             modified_after_signing: false,
             level: None,
             checks: Vec::new(),
+            building_blocks: Vec::new(),
+            modification_level: None,
+            later_revisions: Vec::new(),
+            docmdp_permission: None,
+            trust_anchor: None,
         }
+    }
+
+    /// Groups the checks into the ETSI building blocks (call once all checks ran).
+    pub(crate) fn compute_blocks(&mut self) {
+        self.building_blocks = Block::ALL
+            .iter()
+            .map(|b| {
+                let mine: Vec<&Check> = self
+                    .checks
+                    .iter()
+                    .filter(|c| Block::of_check(&c.name) == *b)
+                    .collect();
+                let mut status = (!mine.is_empty()).then_some(Indication::Passed);
+                let mut sub = None;
+                for c in &mine {
+                    if let (Some(i), Some(cur)) = (c.indication, status)
+                        && i.rank() > cur.rank()
+                    {
+                        status = Some(i);
+                        sub = c.sub_indication;
+                    }
+                }
+                BlockResult {
+                    block: *b,
+                    status,
+                    sub_indication: sub,
+                    checks: mine.iter().map(|c| c.name.clone()).collect(),
+                }
+            })
+            .collect();
     }
 
     /// Records a successful check.
@@ -141,6 +297,8 @@ impl SignatureReport {
             name: name.to_string(),
             passed: true,
             detail: detail.into(),
+            indication: None,
+            sub_indication: None,
         });
     }
 
@@ -156,6 +314,8 @@ impl SignatureReport {
             name: name.to_string(),
             passed: false,
             detail: detail.into(),
+            indication: Some(ind),
+            sub_indication: Some(sub),
         });
         self.degrade(ind, sub);
     }
@@ -278,6 +438,18 @@ impl Report {
             }
         }
         out
+    }
+
+    /// Fills in why each trust anchor used is trusted, from `reason(sha256)` (e.g. a trust
+    /// store's file); anchors it does not know keep their default reason.
+    pub fn explain_anchors(&mut self, reason: impl Fn(&str) -> Option<String>) {
+        for s in &mut self.signatures {
+            if let Some(a) = &mut s.trust_anchor
+                && let Some(r) = reason(&a.sha256)
+            {
+                a.source = r;
+            }
+        }
     }
 
     /// True only when the overall status is PASSED.

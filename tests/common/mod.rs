@@ -2,8 +2,8 @@
 //! and an in-process server on 127.0.0.1:0.
 #![allow(dead_code)]
 
-pub mod peers;
 pub mod client;
+pub mod peers;
 pub mod s3;
 pub mod server;
 

@@ -66,7 +66,16 @@ pub fn pdfsig(pdf: &Path, root_pem: &Path) -> String {
         .expect("certutil (libnss3-tools) must be installed; run scripts/test");
     assert!(status.success(), "certutil -N failed");
     let status = Command::new("certutil")
-        .args(["-A", "-d", &db, "-n", "saoy-test-root", "-t", "CT,C,C", "-i"])
+        .args([
+            "-A",
+            "-d",
+            &db,
+            "-n",
+            "saoy-test-root",
+            "-t",
+            "CT,C,C",
+            "-i",
+        ])
         .arg(root_pem)
         .status()
         .expect("certutil");

@@ -1,6 +1,15 @@
-//! A real S3 server for tests: s3s-fs (checks SigV4, honours If-None-Match) as a child
-//! process on 127.0.0.1 with a free port, a temp directory and fresh access keys. A missing
-//! binary fails the test with a message saying how to install it; nothing is skipped.
+//! A real S3 server for tests: s3s-fs (checks SigV4) as a child process on 127.0.0.1 with
+//! a free port, a temp directory and fresh access keys. A missing binary fails the test with
+//! a message saying how to install it; nothing is skipped.
+//!
+//! s3s-fs 0.14.1 honours `If-None-Match: *` one request at a time but not under
+//! concurrency: it checks that the key is absent, writes a temp file and renames it over the
+//! key, so racing conditional PUTs of one key all succeed (20 of 20 in
+//! `tests/store_s3.rs`). AWS S3 and MinIO make the check and the write one atomic step.
+//! [`S3Server::endpoint`] therefore goes through a small HTTP proxy that forwards every
+//! request unchanged (SigV4 is still checked by s3s-fs) but lets only one conditional PUT
+//! through at a time, which gives s3s-fs the atomicity real servers have;
+//! [`S3Server::raw_endpoint`] is s3s-fs itself, which saoy's start-up probe refuses.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -13,11 +22,13 @@ use saoy::store::{S3Credentials, S3Location, S3Options, S3Store};
 /// The line s3s-fs logs once it listens.
 const READY: &str = "server is running at http://";
 
-/// A running s3s-fs; killed when dropped.
+/// A running s3s-fs (killed when dropped) and its serialising proxy.
 pub struct S3Server {
     child: Option<Child>,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` of the proxy: conditional writes are atomic here.
     pub endpoint: String,
+    /// `http://127.0.0.1:PORT` of s3s-fs itself: racing conditional writes all succeed.
+    pub raw_endpoint: String,
     /// The port, kept for a restart on the same address.
     pub port: u16,
     /// Where s3s-fs keeps buckets (one folder each).
@@ -88,9 +99,11 @@ impl S3Server {
         let secret_key = format!("{:032x}", rand::random::<u128>());
         let (child, port) =
             spawn(dir.path(), 0, &access_key, &secret_key).unwrap_or_else(|e| panic!("{e}"));
+        let proxy = proxy::start(([127, 0, 0, 1], port).into());
         Self {
             child: Some(child),
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("http://{proxy}"),
+            raw_endpoint: format!("http://127.0.0.1:{port}"),
             port,
             dir,
             access_key,
@@ -130,10 +143,20 @@ impl S3Server {
         }
     }
 
-    /// saoy's S3 options for this server (explicit keys, no environment needed).
+    /// saoy's S3 options for this server (explicit keys, no environment needed), through
+    /// the proxy.
     pub fn options(&self) -> S3Options {
+        self.options_at(&self.endpoint)
+    }
+
+    /// saoy's S3 options for s3s-fs itself, without the proxy.
+    pub fn raw_options(&self) -> S3Options {
+        self.options_at(&self.raw_endpoint)
+    }
+
+    fn options_at(&self, endpoint: &str) -> S3Options {
         S3Options {
-            endpoint_url: Some(self.endpoint.clone()),
+            endpoint_url: Some(endpoint.to_string()),
             region: Some("us-east-1".into()),
             force_path_style: true,
             credentials: Some(S3Credentials {
@@ -184,15 +207,23 @@ impl S3Server {
             .expect("create bucket");
     }
 
-    /// A fresh bucket and a saoy [`S3Store`] on it under `prefix` (e.g. `""` or `"p/"`).
+    /// A fresh bucket and a saoy [`S3Store`] on it under `prefix` (e.g. `""` or `"p/"`),
+    /// through the proxy.
     pub async fn store(&self, prefix: &str) -> S3Store {
+        self.store_with(prefix, &self.options()).await
+    }
+
+    /// Like [`S3Server::store`] but straight to s3s-fs.
+    pub async fn raw_store(&self, prefix: &str) -> S3Store {
+        self.store_with(prefix, &self.raw_options()).await
+    }
+
+    async fn store_with(&self, prefix: &str, options: &S3Options) -> S3Store {
         let bucket = format!("saoy-{:016x}", rand::random::<u64>());
         self.create_bucket(&bucket).await;
         let location =
             S3Location::parse(&format!("s3://{bucket}/{prefix}")).expect("test location");
-        let store = S3Store::connect(location, &self.options())
-            .await
-            .expect("connect");
+        let store = S3Store::connect(location, options).await.expect("connect");
         store.check_bucket().await.expect("bucket reachable");
         store
     }
@@ -201,5 +232,88 @@ impl S3Server {
 impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The proxy that lets one conditional PUT through at a time.
+mod proxy {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use hyper::body::Incoming;
+    use hyper::{Method, Request, Response, StatusCode};
+    use hyper_util::rt::TokioIo;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::Mutex;
+
+    type Body = http_body_util::Either<Incoming, String>;
+
+    /// Starts the proxy to `upstream` on 127.0.0.1 (own thread and runtime, so it outlives
+    /// any test runtime) and returns its address.
+    pub fn start(upstream: SocketAddr) -> SocketAddr {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+                tx.send(listener.local_addr().expect("proxy address"))
+                    .expect("report proxy address");
+                let gate = Arc::new(Mutex::new(()));
+                loop {
+                    let Ok((socket, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let gate = Arc::clone(&gate);
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req| {
+                            forward(req, upstream, Arc::clone(&gate))
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(socket), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        rx.recv().expect("proxy started")
+    }
+
+    async fn forward(
+        req: Request<Incoming>,
+        upstream: SocketAddr,
+        gate: Arc<Mutex<()>>,
+    ) -> Result<Response<Body>, Infallible> {
+        let conditional = req.method() == Method::PUT
+            && (req.headers().contains_key("if-none-match")
+                || req.headers().contains_key("if-match"));
+        // Held until s3s-fs has answered, i.e. finished the write.
+        let _turn = if conditional {
+            Some(gate.lock().await)
+        } else {
+            None
+        };
+        let unavailable = |what: String| {
+            let mut response = Response::new(Body::Right(what));
+            *response.status_mut() = StatusCode::BAD_GATEWAY;
+            Ok(response)
+        };
+        let stream = match TcpStream::connect(upstream).await {
+            Ok(s) => s,
+            Err(e) => return unavailable(format!("s3s-fs unreachable: {e}")),
+        };
+        let (mut sender, connection) =
+            match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+                Ok(pair) => pair,
+                Err(e) => return unavailable(format!("s3s-fs handshake: {e}")),
+            };
+        tokio::spawn(connection);
+        match sender.send_request(req).await {
+            Ok(response) => Ok(response.map(Body::Left)),
+            Err(e) => unavailable(format!("s3s-fs: {e}")),
+        }
     }
 }

@@ -45,7 +45,7 @@ def main():
         out = io.BytesIO()
         signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(unsigned)), meta, signer=signer, output=out)
 
-    roots = load_certs_from_pemder([a.root])
+    roots = list(load_certs_from_pemder([a.root]))
 
     def verify():
         reader = PdfFileReader(io.BytesIO(signed), strict=False)

@@ -1,0 +1,297 @@
+//! Digitise + assemble vs img2pdf on the same files, in the same run:
+//! `cargo bench --bench digitize`.
+//!
+//! The set: N pages of a 300 dpi A4 JPEG scan (tests/data/sample-scan.jpg, each copy made
+//! distinct by a comment segment so nothing can be deduplicated). saoy reads the files,
+//! digitises them (sniffing, structure, dpi, blank and colour checks) and builds the PDF/A
+//! pages (`assemble_scan`) and the certified copy (`assemble_with`, + certification page);
+//! img2pdf (PyPI, installed if missing) converts the same files in its own Python process,
+//! timed inside that process. Peak memory (VmHWM / ru_maxrss) is measured in child processes
+//! for 10 and 50 pages. Figures are printed, never asserted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use bytes::Bytes;
+use saoy::digitize::{self, DigitizeOptions, UploadedFile};
+use saoy::pdf::{ArchiveFacts, CopyContent, ScanContent, assemble_scan, assemble_with};
+
+const RUNS: usize = 5;
+
+fn main() {
+    if let Some(pos) = std::env::args().position(|a| a == "--child") {
+        let args: Vec<String> = std::env::args().collect();
+        child(Path::new(&args[pos + 1]), &args[pos + 2]);
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    ensure_img2pdf();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files50 = make_set(dir.path(), 50);
+    let total: u64 = files50
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    println!(
+        "input: 50 pages, 300 dpi A4 JPEG, {:.1} MiB in total",
+        total as f64 / 1_048_576.0
+    );
+
+    let (saoy_scan_s, scan_len) = median(|| saoy_run(&files50, false));
+    let (saoy_copy_s, copy_len) = median(|| saoy_run(&files50, true));
+    let (img2pdf_s, img2pdf_len) = img2pdf_time(&files50);
+    println!("time (median of {RUNS}):");
+    println!(
+        "  saoy digitise + PDF/A pages     {:>8.1} ms",
+        saoy_scan_s * 1e3
+    );
+    println!(
+        "  saoy digitise + certified copy  {:>8.1} ms",
+        saoy_copy_s * 1e3
+    );
+    println!(
+        "  img2pdf (in-process, Python)    {:>8.1} ms",
+        img2pdf_s * 1e3
+    );
+    println!(
+        "  speed-up vs img2pdf: {:.2}× (pages), {:.2}× (certified copy)",
+        img2pdf_s / saoy_scan_s,
+        img2pdf_s / saoy_copy_s
+    );
+    println!("output size:");
+    println!("  saoy PDF/A pages     {scan_len:>10} bytes");
+    println!("  saoy certified copy  {copy_len:>10} bytes");
+    println!("  img2pdf              {img2pdf_len:>10} bytes");
+    println!(
+        "  ratio saoy/img2pdf: {:.4} (pages), {:.4} (certified copy)",
+        scan_len as f64 / img2pdf_len as f64,
+        copy_len as f64 / img2pdf_len as f64
+    );
+
+    let files10 = &files50[..10];
+    let list = |files: &[PathBuf]| {
+        let l = dir.path().join(format!("list-{}.txt", files.len()));
+        std::fs::write(
+            &l,
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .unwrap();
+        l
+    };
+    let (l10, l50) = (list(files10), list(&files50));
+    println!("peak memory (MiB), 10 → 50 pages:");
+    let ours = (peak_saoy(&l10, "copy"), peak_saoy(&l50, "copy"));
+    let theirs = (peak_img2pdf(&l10), peak_img2pdf(&l50));
+    let baseline = peak_saoy(&l10, "none");
+    println!(
+        "  saoy     {:>7.1} → {:>7.1}  (+{:.1}; process baseline {:.1})",
+        ours.0,
+        ours.1,
+        ours.1 - ours.0,
+        baseline
+    );
+    println!(
+        "  img2pdf  {:>7.1} → {:>7.1}  (+{:.1})",
+        theirs.0,
+        theirs.1,
+        theirs.1 - theirs.0
+    );
+    println!(
+        "  input grows by {:.1} MiB from 10 to 50 pages",
+        total as f64 * 0.8 / 1_048_576.0
+    );
+}
+
+/// N distinct copies of the sample scan: a COM segment with the page number after SOI.
+fn make_set(dir: &Path, n: usize) -> Vec<PathBuf> {
+    let sample =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sample-scan.jpg"))
+            .expect("sample scan");
+    (0..n)
+        .map(|i| {
+            let comment = format!("page {i:04}");
+            let mut data = Vec::with_capacity(sample.len() + 16);
+            data.extend_from_slice(&sample[..2]);
+            data.extend_from_slice(&[0xFF, 0xFE]);
+            data.extend_from_slice(&((comment.len() + 2) as u16).to_be_bytes());
+            data.extend_from_slice(comment.as_bytes());
+            data.extend_from_slice(&sample[2..]);
+            let path = dir.join(format!("page-{i:04}.jpg"));
+            std::fs::write(&path, data).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn median(mut f: impl FnMut() -> usize) -> (f64, usize) {
+    let mut times = Vec::new();
+    let mut len = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        len = f();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    (times[RUNS / 2], len)
+}
+
+fn content() -> CopyContent {
+    CopyContent {
+        copy_id: "bench".into(),
+        qr_payload: "bench".into(),
+        statement: "Chứng thực bản sao đúng với bản chính.".into(),
+        reference: "Số chứng thực: 1, quyển số 01/2026-SCT/BS".into(),
+        date_line: "Ngày 24 tháng 11 năm 2026".into(),
+        certifier_title: "Phó Chủ tịch".into(),
+        certifier_name: "Nguyễn Văn A".into(),
+        agency: "UBND phường Ba Đình".into(),
+        stamp_lines: vec!["Bản sao điện tử".into(), "2026-11-24T09:15:30+07:00".into()],
+        title: "bench".into(),
+        pdfa: true,
+    }
+}
+
+/// Reads, digitises and assembles; returns the PDF length.
+fn saoy_run(files: &[PathBuf], certified: bool) -> usize {
+    let uploads: Vec<UploadedFile> = files
+        .iter()
+        .map(|f| UploadedFile {
+            name: f.file_name().unwrap().to_string_lossy().into_owned(),
+            media_type: None,
+            data: Bytes::from(std::fs::read(f).unwrap()),
+        })
+        .collect();
+    let d = digitize::digitize(&uploads, &DigitizeOptions::default()).expect("digitize");
+    let pdf = if certified {
+        assemble_with(&d, &content(), &ArchiveFacts::default())
+            .expect("assemble")
+            .pdf
+    } else {
+        assemble_scan(
+            &d,
+            &ScanContent {
+                id: "bench".into(),
+                title: "bench".into(),
+                agency: "bench".into(),
+                facts: vec![],
+                pdfa: true,
+            },
+        )
+        .expect("assemble")
+        .pdf
+    };
+    std::hint::black_box(&pdf);
+    pdf.len()
+}
+
+/// Child process: digitise the listed files ("copy") or nothing ("none"), print VmHWM.
+fn child(list: &Path, what: &str) {
+    let files: Vec<PathBuf> = std::fs::read_to_string(list)
+        .unwrap()
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    if what == "copy" {
+        saoy_run(&files, true);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    println!("{}", hwm / 1024.0);
+}
+
+fn peak_saoy(list: &Path, what: &str) -> f64 {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .arg("--child")
+        .arg(list)
+        .arg(what)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+const IMG2PDF_TIME: &str = r#"
+import sys, time, img2pdf
+files = sys.argv[2:]
+runs = int(sys.argv[1])
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    pdf = img2pdf.convert(files)
+    times.append(time.perf_counter() - t)
+times.sort()
+print(times[runs // 2], len(pdf))
+"#;
+
+const IMG2PDF_PEAK: &str = r#"
+import sys, resource, img2pdf
+files = open(sys.argv[1]).read().split("\n")
+pdf = img2pdf.convert(files)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"#;
+
+fn img2pdf_time(files: &[PathBuf]) -> (f64, usize) {
+    let out = Command::new("python3")
+        .args(["-c", IMG2PDF_TIME, &RUNS.to_string()])
+        .args(files)
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let secs = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN);
+    let len = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    if len == 0 {
+        eprintln!("img2pdf failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    (secs, len)
+}
+
+fn peak_img2pdf(list: &Path) -> f64 {
+    let out = Command::new("python3")
+        .args(["-c", IMG2PDF_PEAK])
+        .arg(list)
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+fn ensure_img2pdf() {
+    let present = Command::new("python3")
+        .args(["-c", "import img2pdf"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        eprintln!("installing img2pdf from PyPI");
+        let _ = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "img2pdf",
+            ])
+            .status();
+    }
+}

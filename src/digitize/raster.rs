@@ -1,0 +1,144 @@
+//! Page images that are not kept as an uploaded JPEG/PNG: decoded samples (embedded with
+//! Flate, losslessly) and black-and-white pages as CCITT Group 4 strips (embedded as they
+//! are), plus the ink meter used to spot blank pages.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// Colour model of decoded samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    /// One grey channel, 0 = black.
+    Gray,
+    /// Red, green, blue.
+    Rgb,
+    /// Cyan, magenta, yellow, black (0 = no ink).
+    Cmyk,
+}
+
+impl Colour {
+    /// Channels per pixel (without alpha).
+    pub fn channels(self) -> usize {
+        match self {
+            Colour::Gray => 1,
+            Colour::Rgb => 3,
+            Colour::Cmyk => 4,
+        }
+    }
+}
+
+/// Decoded pixels, interleaved; 16-bit samples are big-endian (the PDF byte order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raster {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Colour model.
+    pub colour: Colour,
+    /// Bits per sample: 8 or 16.
+    pub bits: u8,
+    /// The colour samples.
+    pub samples: Arc<Vec<u8>>,
+    /// Alpha samples (same depth), if the image has transparency.
+    pub alpha: Option<Arc<Vec<u8>>>,
+}
+
+/// One strip of a CCITT Group 4 image: `rows` rows, coded on their own (K = -1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct G4Strip {
+    /// The coded bytes (a slice of the upload when passed through).
+    pub data: Bytes,
+    /// Rows in this strip.
+    pub rows: u32,
+}
+
+/// A black-and-white page as CCITT Group 4 strips, top to bottom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bilevel {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels (sum of the strips' rows).
+    pub height: u32,
+    /// The strips.
+    pub strips: Vec<G4Strip>,
+    /// True when the coded "white" runs are to be shown black (TIFF BlackIsZero).
+    pub inverted: bool,
+    /// True when the strips are the uploaded bytes, false when saoy encoded them.
+    pub passthrough: bool,
+}
+
+/// Darker than this (0..=255 luma) counts as ink.
+const INK_LUMA: u32 = 128;
+/// A page with less than this share of ink pixels is blank (one short line of text at
+/// 300 dpi on A4 is about 0.1 %).
+const BLANK_INK_SHARE: f64 = 0.0003;
+
+/// Counts ink pixels to decide whether a page is blank.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct InkMeter {
+    ink: u64,
+    total: u64,
+}
+
+impl InkMeter {
+    /// Adds one row of interleaved 8-bit samples in `colour`.
+    pub fn add_row8(&mut self, row: &[u8], colour: Colour) {
+        let n = colour.channels();
+        for px in row.chunks_exact(n) {
+            let luma = match colour {
+                Colour::Gray => u32::from(px[0]),
+                Colour::Rgb => {
+                    (u32::from(px[0]) * 77 + u32::from(px[1]) * 150 + u32::from(px[2]) * 29) >> 8
+                }
+                Colour::Cmyk => {
+                    let cmy = px[0].max(px[1]).max(px[2]);
+                    (255 - u32::from(px[3])) * (255 - u32::from(cmy)) / 255
+                }
+            };
+            self.ink += u64::from(luma < INK_LUMA);
+            self.total += 1;
+        }
+    }
+
+    /// Adds one row of 16-bit big-endian samples (only the high bytes count).
+    pub fn add_row16(&mut self, row: &[u8], colour: Colour) {
+        let high: Vec<u8> = row.chunks_exact(2).map(|s| s[0]).collect();
+        self.add_row8(&high, colour);
+    }
+
+    /// Adds `count` pixels of which `ink` are ink.
+    pub fn add_counts(&mut self, ink: u64, count: u64) {
+        self.ink += ink;
+        self.total += count;
+    }
+
+    /// True when almost nothing is printed on the page.
+    pub fn is_blank(&self) -> bool {
+        self.total > 0 && (self.ink as f64) < self.total as f64 * BLANK_INK_SHARE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ink_meter_tells_blank_from_written() {
+        let mut blank = InkMeter::default();
+        let mut written = InkMeter::default();
+        for y in 0..100 {
+            let row = vec![240u8; 300];
+            blank.add_row8(&row, Colour::Rgb);
+            let mut row = vec![250u8; 100];
+            if y % 10 == 0 {
+                row[..20].fill(10);
+            }
+            written.add_row8(&row, Colour::Gray);
+        }
+        assert!(blank.is_blank());
+        assert!(!written.is_blank());
+        assert!(!InkMeter::default().is_blank());
+    }
+}

@@ -1,0 +1,182 @@
+//! The checks a document type's policy asks for, with the clerk's message: resolution,
+//! colour where a seal must show, blank pages.
+
+use bytes::Bytes;
+use image::codecs::jpeg::{JpegEncoder, PixelDensity, PixelDensityUnit};
+use saoy::digitize::{
+    self, BlankPages, DecodeLimits, DigitizeError, DigitizeOptions, DocumentPolicy, PolicyBook,
+    UploadedFile,
+};
+
+fn upload(name: &str, data: Vec<u8>) -> UploadedFile {
+    UploadedFile {
+        name: name.into(),
+        media_type: None,
+        data: Bytes::from(data),
+    }
+}
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn run(
+    files: &[UploadedFile],
+    policy: &DocumentPolicy,
+) -> Result<digitize::Digitized, DigitizeError> {
+    digitize::digitize_with(
+        files,
+        &DigitizeOptions::default(),
+        policy,
+        &DecodeLimits::default(),
+    )
+}
+
+/// A colour JPEG at `dpi`: white with a red seal and a few black lines unless `blank`.
+fn colour_jpeg(w: u32, h: u32, dpi: u16, blank: bool) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let noise = ((x * 7 + y * 13) % 5) as u8;
+        if blank {
+            return image::Rgb([245 - noise, 245 - noise, 243 - noise]);
+        }
+        let (dx, dy) = (x as i32 - (w as i32 * 3 / 4), y as i32 - (h as i32 * 3 / 4));
+        if (dx * dx + dy * dy) < (w as i32 / 8).pow(2) {
+            image::Rgb([200, 20, 30])
+        } else if y % 40 < 6 && x > w / 10 && x < w * 8 / 10 {
+            image::Rgb([10, 10, 10])
+        } else {
+            image::Rgb([250 - noise, 250 - noise, 250 - noise])
+        }
+    });
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
+    enc.set_pixel_density(PixelDensity {
+        density: (dpi, dpi),
+        unit: PixelDensityUnit::Inches,
+    });
+    enc.encode_image(&img).unwrap();
+    out
+}
+
+/// A one-channel (grey mode) JPEG at 300 dpi.
+fn grey_jpeg() -> Vec<u8> {
+    let img = image::GrayImage::from_fn(300, 200, |x, y| image::Luma([((x * 3 + y) % 256) as u8]));
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
+    enc.set_pixel_density(PixelDensity {
+        density: (300, 300),
+        unit: PixelDensityUnit::Inches,
+    });
+    enc.encode_image(&img).unwrap();
+    out
+}
+
+fn white_png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: 11811,
+            yppu: 11811,
+            unit: png::Unit::Meter,
+        }));
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&vec![255u8; (w * h) as usize])
+            .unwrap();
+    }
+    out
+}
+
+#[test]
+fn resolution_follows_the_document_type() {
+    let archive = DocumentPolicy {
+        min_dpi: 300,
+        ..DocumentPolicy::default()
+    };
+    let files = [upload("scan.jpg", colour_jpeg(400, 300, 250, false))];
+    assert!(run(&files, &DocumentPolicy::default()).is_ok());
+    let err = run(&files, &archive).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "file 1 \"scan.jpg\" was scanned at 250 dpi, below the required 300 dpi: scan at 300 dpi or more"
+    );
+    assert!(!err.is_resource_limit());
+}
+
+#[test]
+fn sealed_documents_must_be_scanned_in_colour() {
+    let book = PolicyBook::builtin();
+    let sealed = book.lookup("Giấy khai sinh");
+    assert!(sealed.colour_required);
+    assert!(
+        run(
+            &[upload("seal.jpg", colour_jpeg(400, 300, 300, false))],
+            sealed
+        )
+        .is_ok()
+    );
+
+    // The colour mode of the scan counts: a colour-mode scan of a grey page passes.
+    assert!(
+        run(
+            &[upload("colour-mode.jpg", data("sample-scan.jpg"))],
+            sealed
+        )
+        .is_ok()
+    );
+    let err = run(&[upload("grey.jpg", grey_jpeg())], sealed).unwrap_err();
+    assert!(
+        matches!(err, DigitizeError::ColourRequired { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "file 1 \"grey.jpg\" is scanned in grey or black and white, but this kind of document must be scanned in colour (its seal must show): scan it again in colour"
+    );
+    let err = run(&[upload("fax.tif", data("bilevel-g4.tif"))], sealed).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("page 1 of file 1 \"fax.tif\" is scanned in grey"),
+        "{err}"
+    );
+    // Other document types take grey scans.
+    assert!(
+        run(
+            &[upload("grey.jpg", grey_jpeg())],
+            book.lookup("Sổ tạm trú")
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn blank_pages_are_reported_or_refused() {
+    let files = [
+        upload("text.jpg", data("sample-scan.jpg")),
+        upload("blank.png", white_png(300, 400)),
+        upload("blank.jpg", colour_jpeg(600, 800, 300, true)),
+        upload("seal.jpg", colour_jpeg(600, 800, 300, false)),
+    ];
+    let d = run(&files, &DocumentPolicy::default()).unwrap();
+    let pages: Vec<usize> = d.warnings.iter().map(|w| w.page).collect();
+    assert_eq!(pages, vec![2, 3], "{:?}", d.warnings);
+    assert_eq!(
+        d.warnings[0].message,
+        "file 2 \"blank.png\" looks blank: check that the right side was scanned"
+    );
+
+    let strict = DocumentPolicy {
+        blank_pages: BlankPages::Refuse,
+        ..DocumentPolicy::default()
+    };
+    let err = run(&files, &strict).unwrap_err();
+    assert!(matches!(err, DigitizeError::BlankPage { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "file 2 \"blank.png\" looks blank: remove it or scan the right side of the page"
+    );
+    // Black-and-white pages are measured too: the G4 fixture has ink.
+    assert!(run(&[upload("g4.tif", data("bilevel-g4.tif"))], &strict).is_ok());
+}

@@ -1,0 +1,48 @@
+//! Test support for the verifier: a base PDF prepared for the attacks, pyHanko signing and
+//! validation as a peer, incremental updates written by hand, and the attack fixtures.
+#![allow(dead_code)]
+
+pub mod attacks;
+pub mod pdfgen;
+pub mod pkigen;
+pub mod pyhanko;
+
+use std::path::PathBuf;
+
+/// The crate root.
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of the test PKI (certs-test/), which must exist.
+pub fn pki(file: &str) -> PathBuf {
+    let p = crate_dir().join("certs-test").join(file);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo run -- pki init --out certs-test`",
+        p.display()
+    );
+    p
+}
+
+/// DER of the first certificate in a PEM (or DER) file.
+pub fn read_der(p: &std::path::Path) -> Vec<u8> {
+    let text = std::fs::read(p).expect("read certificate");
+    pem::parse(&text).map(|p| p.into_contents()).unwrap_or(text)
+}
+
+/// The usual policy: trust certs-test/root.pem, with the issuing CA's CRL.
+pub fn policy() -> saoy::verify::ValidationPolicy {
+    saoy::verify::ValidationPolicy {
+        trust_anchors: vec![read_der(&pki("root.pem"))],
+        crls: vec![std::fs::read(pki("issuing-ca.crl")).expect("crl")],
+        validation_time: None,
+    }
+}
+
+/// Where fixtures are written for inspection and as fuzz seeds.
+pub fn fixture_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verify-fixtures");
+    std::fs::create_dir_all(&d).expect("fixture dir");
+    d
+}
