@@ -38,6 +38,7 @@ fn saoy(server: &S3Server, args: &[&str]) -> Command {
         .current_dir(common::root())
         .envs(server.env())
         .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     cmd
 }

@@ -25,11 +25,13 @@ impl Facts {
     }
 
     /// Facts of a JPEG: colour from its components; ink measured only when the file is
-    /// small enough per pixel to possibly be blank.
-    pub fn of_jpeg(data: &[u8], width: u32, height: u32, components: u8) -> Self {
+    /// small enough per pixel to possibly be blank, and `measure` is set.
+    pub fn of_jpeg(data: &[u8], width: u32, height: u32, components: u8, measure: bool) -> Self {
         let pixels = (f64::from(width) * f64::from(height)).max(1.0);
         let bpp = data.len() as f64 * 8.0 / pixels;
-        let ink = (bpp < JPEG_DETAIL_BPP).then(|| jpeg_ink(data)).flatten();
+        let ink = (measure && bpp < JPEG_DETAIL_BPP)
+            .then(|| jpeg_ink(data))
+            .flatten();
         Self {
             colour: Some(components >= 3),
             ink,
@@ -102,6 +104,7 @@ pub fn check_page(
                     at.describe()
                 ),
             })),
+            BlankPages::Allow => Ok(None),
         };
     }
     Ok(None)

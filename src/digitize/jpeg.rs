@@ -88,7 +88,7 @@ pub fn check_structure(data: &[u8], info: &JpegInfo) -> Result<(), JpegProblem> 
     loop {
         let ff = data
             .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+            .and_then(|rest| memchr::memchr(0xFF, rest))
             .ok_or_else(|| corrupt("file is cut short (no end marker)"))?;
         let mut j = pos + ff + 1;
         while data.get(j) == Some(&0xFF) {

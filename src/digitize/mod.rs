@@ -243,6 +243,7 @@ pub fn digitize_with(
         opts: &opts,
         limits,
         deadline: Instant::now() + limits.max_time,
+        measure_ink: policy.blank_pages != BlankPages::Allow,
     };
     let mut out = Digitized::default();
     for (index, upload) in files.iter().enumerate() {
@@ -276,6 +277,8 @@ struct Run<'a> {
     opts: &'a DigitizeOptions,
     limits: &'a DecodeLimits,
     deadline: Instant,
+    /// Decode JPEG scans that may be blank to measure their ink.
+    measure_ink: bool,
 }
 
 impl Run<'_> {
@@ -316,7 +319,7 @@ fn digitize_one(
         });
     }
     match kind {
-        sniff::Kind::Jpeg => jpeg_page(index, file, data, opts).map(|p| vec![p]),
+        sniff::Kind::Jpeg => jpeg_page(index, file, data, opts, run.measure_ink).map(|p| vec![p]),
         sniff::Kind::Png => png_page(index, file, data, opts).map(|p| vec![p]),
         sniff::Kind::Tiff => tiff_pages(index, file, data, run),
         sniff::Kind::Pdf => pdf_pages(index, file, data, opts, pdf_sources).map(|pages| {
@@ -337,6 +340,7 @@ fn jpeg_page(
     file: &FileRef,
     data: &Bytes,
     opts: &DigitizeOptions,
+    measure_ink: bool,
 ) -> Result<(Page, checks::Facts), DigitizeError> {
     let map = |p: jpeg::JpegProblem| match p {
         jpeg::JpegProblem::Corrupt(reason) => DigitizeError::Corrupt {
@@ -352,7 +356,7 @@ fn jpeg_page(
     check_pixels(file, info.width, info.height, opts)?;
     jpeg::check_structure(data, &info).map_err(map)?;
     let (dpi_x, dpi_y, dpi_declared) = check_density(file, info.density, opts)?;
-    let facts = checks::Facts::of_jpeg(data, info.width, info.height, info.components);
+    let facts = checks::Facts::of_jpeg(data, info.width, info.height, info.components, measure_ink);
     Ok((
         Page::Image {
             image: PageImage::Jpeg {
@@ -460,7 +464,13 @@ fn tiff_pages(
                                 file: file.clone(),
                                 reason: "the JPEG data of a page is damaged".into(),
                             })?;
-                    let facts = checks::Facts::of_jpeg(&jpeg, p.width, p.height, components);
+                    let facts = checks::Facts::of_jpeg(
+                        &jpeg,
+                        p.width,
+                        p.height,
+                        components,
+                        run.measure_ink,
+                    );
                     (
                         PageImage::Jpeg {
                             data: jpeg,

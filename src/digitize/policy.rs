@@ -12,6 +12,8 @@ use unicode_normalization::UnicodeNormalization;
 /// What to do with a page that looks blank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlankPages {
+    /// Do not look for blank pages (saves decoding JPEG scans, the slowest check).
+    Allow,
     /// Accept it and report a warning (a blank back side may belong to the original).
     Warn,
     /// Refuse the upload.

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use super::lazy::Source;
+
 /// Why a /ByteRange is rejected.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ByteRangeError {
@@ -45,33 +47,56 @@ impl ByteRange {
         self.second_start + self.second_len
     }
 
-    /// The two signed slices of `pdf` (which the constructor checked to be in bounds).
-    pub fn slices<'a>(&self, pdf: &'a [u8]) -> (&'a [u8], &'a [u8]) {
-        (
-            pdf.get(..self.first_len).unwrap_or_default(),
-            pdf.get(self.second_start..self.end()).unwrap_or_default(),
-        )
+    /// The two signed ranges as (offset, length).
+    pub fn ranges(&self) -> [(u64, u64); 2] {
+        [
+            (0, self.first_len as u64),
+            (self.second_start as u64, self.second_len as u64),
+        ]
     }
 
     /// The decoded hex of the gap (the signature container as stored, padding included).
-    pub fn gap_contents(&self, pdf: &[u8]) -> Option<Vec<u8>> {
-        let gap = pdf.get(self.first_len + 1..self.second_start - 1)?;
-        decode_hex(gap)
+    pub fn gap_contents(&self, src: &dyn Source) -> Option<Vec<u8>> {
+        let n = (self.second_start - 1).checked_sub(self.first_len + 1)?;
+        let gap = src.bytes(self.first_len as u64 + 1, n)?;
+        if gap.len() != n {
+            return None;
+        }
+        decode_hex(&gap)
     }
 
     /// True when the signed bytes reach the end of the file (trailing whitespace tolerated).
-    pub fn covers_whole_file(&self, pdf: &[u8]) -> bool {
-        pdf.get(self.end()..).is_some_and(|rest| {
-            rest.iter()
-                .all(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t' | 0))
-        })
+    pub fn covers_whole_file(&self, src: &dyn Source) -> bool {
+        let len = src.len();
+        let end = self.end() as u64;
+        if end > len {
+            return false;
+        }
+        let mut at = end;
+        while at < len {
+            let n = (len - at).min(1 << 20) as usize;
+            let ok = src.bytes(at, n).is_some_and(|rest| {
+                rest.len() == n
+                    && rest
+                        .iter()
+                        .all(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t' | 0))
+            });
+            if !ok {
+                return false;
+            }
+            at += n as u64;
+        }
+        true
     }
 
     /// True when the signed bytes end right after a `%%EOF` marker (plus at most one EOL).
-    pub fn ends_at_revision(&self, pdf: &[u8]) -> bool {
-        let Some(signed) = pdf.get(..self.end()) else {
+    pub fn ends_at_revision(&self, src: &dyn Source) -> bool {
+        let end = self.end() as u64;
+        let from = end.saturating_sub(7);
+        let Some(signed) = src.bytes(from, (end - from) as usize) else {
             return false;
         };
+        let signed: &[u8] = &signed;
         let trimmed = signed
             .strip_suffix(b"\r\n")
             .or_else(|| signed.strip_suffix(b"\n"))
@@ -81,8 +106,11 @@ impl ByteRange {
     }
 }
 
-/// Checks the /ByteRange values `v` against the file `pdf`.
-pub fn check(v: &[i64], pdf: &[u8]) -> Result<ByteRange, ByteRangeError> {
+/// Largest /Contents gap read (hex digits).
+const MAX_GAP: usize = 64 * 1024 * 1024;
+
+/// Checks the /ByteRange values `v` against the file `src`.
+pub fn check(v: &[i64], src: &dyn Source) -> Result<ByteRange, ByteRangeError> {
     let [a, b, c, d] = v else {
         return Err(ByteRangeError::Shape);
     };
@@ -96,13 +124,19 @@ pub fn check(v: &[i64], pdf: &[u8]) -> Result<ByteRange, ByteRangeError> {
         return Err(ByteRangeError::Order);
     }
     let end = c.checked_add(d).ok_or(ByteRangeError::Shape)?;
-    if end > pdf.len() {
+    if end as u64 > src.len() {
         return Err(ByteRangeError::OutOfFile {
             end: end as u64,
-            len: pdf.len() as u64,
+            len: src.len(),
         });
     }
-    let gap = pdf.get(b..c).ok_or(ByteRangeError::GapNotContents)?;
+    if c - b > MAX_GAP {
+        return Err(ByteRangeError::GapNotContents);
+    }
+    let gap = src
+        .bytes(b as u64, c - b)
+        .filter(|g| g.len() == c - b)
+        .ok_or(ByteRangeError::GapNotContents)?;
     let inner = gap
         .strip_prefix(b"<")
         .and_then(|g| g.strip_suffix(b">"))
@@ -124,6 +158,7 @@ fn decode_hex(h: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::lazy::Mem;
 
     fn sample() -> Vec<u8> {
         b"%PDF-1.7\n1 0 obj<</Contents <0a0b00> /ByteRange [...]>>endobj\n%%EOF\n".to_vec()
@@ -138,12 +173,12 @@ mod tests {
     fn accepts_a_proper_range() {
         let pdf = sample();
         let (s, e) = gap_of(&pdf);
-        let br = check(&[0, s, e, pdf.len() as i64 - e], &pdf).unwrap();
-        assert!(br.covers_whole_file(&pdf));
-        assert!(br.ends_at_revision(&pdf));
-        assert_eq!(br.gap_contents(&pdf), Some(vec![0x0a, 0x0b, 0x00]));
-        let (r1, r2) = br.slices(&pdf);
-        assert_eq!(r1.len() + r2.len() + (e - s) as usize, pdf.len());
+        let br = check(&[0, s, e, pdf.len() as i64 - e], &Mem(&pdf)).unwrap();
+        assert!(br.covers_whole_file(&Mem(&pdf)));
+        assert!(br.ends_at_revision(&Mem(&pdf)));
+        assert_eq!(br.gap_contents(&Mem(&pdf)), Some(vec![0x0a, 0x0b, 0x00]));
+        let [r1, r2] = br.ranges();
+        assert_eq!(r1.1 + r2.1 + (e - s) as u64, pdf.len() as u64);
     }
 
     #[test]
@@ -151,30 +186,30 @@ mod tests {
         let pdf = sample();
         let (s, e) = gap_of(&pdf);
         let rest = pdf.len() as i64 - e;
-        assert_eq!(check(&[0, s, e], &pdf), Err(ByteRangeError::Shape));
-        assert_eq!(check(&[0, s, e, rest, 1], &pdf), Err(ByteRangeError::Shape));
+        assert_eq!(check(&[0, s, e], &Mem(&pdf)), Err(ByteRangeError::Shape));
+        assert_eq!(check(&[0, s, e, rest, 1], &Mem(&pdf)), Err(ByteRangeError::Shape));
         assert_eq!(
-            check(&[1, s, e, rest], &pdf),
+            check(&[1, s, e, rest], &Mem(&pdf)),
             Err(ByteRangeError::NotFromStart)
         );
-        assert_eq!(check(&[0, -1, e, rest], &pdf), Err(ByteRangeError::Shape));
-        assert_eq!(check(&[0, e, s, rest], &pdf), Err(ByteRangeError::Order));
+        assert_eq!(check(&[0, -1, e, rest], &Mem(&pdf)), Err(ByteRangeError::Shape));
+        assert_eq!(check(&[0, e, s, rest], &Mem(&pdf)), Err(ByteRangeError::Order));
         assert!(matches!(
-            check(&[0, s, e, rest + 1], &pdf),
+            check(&[0, s, e, rest + 1], &Mem(&pdf)),
             Err(ByteRangeError::OutOfFile { .. })
         ));
-        assert!(check(&[0, s, e, i64::MAX], &pdf).is_err());
+        assert!(check(&[0, s, e, i64::MAX], &Mem(&pdf)).is_err());
         // Gap one byte too short or too long: no longer exactly the hex string.
         assert_eq!(
-            check(&[0, s + 1, e, rest], &pdf),
+            check(&[0, s + 1, e, rest], &Mem(&pdf)),
             Err(ByteRangeError::GapNotContents)
         );
         assert_eq!(
-            check(&[0, s - 1, e, rest], &pdf),
+            check(&[0, s - 1, e, rest], &Mem(&pdf)),
             Err(ByteRangeError::GapNotContents)
         );
         assert_eq!(
-            check(&[0, s, e + 1, rest - 1], &pdf),
+            check(&[0, s, e + 1, rest - 1], &Mem(&pdf)),
             Err(ByteRangeError::GapNotContents)
         );
     }
@@ -185,10 +220,10 @@ mod tests {
         let (s, e) = gap_of(&pdf);
         let rest = pdf.len() as i64 - e;
         pdf.extend_from_slice(b"2 0 obj null endobj\n%%EOF\n");
-        let br = check(&[0, s, e, rest], &pdf).unwrap();
-        assert!(!br.covers_whole_file(&pdf));
-        assert!(br.ends_at_revision(&pdf));
-        let br = check(&[0, s, e, rest - 3], &pdf).unwrap();
-        assert!(!br.ends_at_revision(&pdf));
+        let br = check(&[0, s, e, rest], &Mem(&pdf)).unwrap();
+        assert!(!br.covers_whole_file(&Mem(&pdf)));
+        assert!(br.ends_at_revision(&Mem(&pdf)));
+        let br = check(&[0, s, e, rest - 3], &Mem(&pdf)).unwrap();
+        assert!(!br.ends_at_revision(&Mem(&pdf)));
     }
 }

@@ -79,6 +79,11 @@ impl DigestAlg {
         ctx.finish().as_ref().to_vec()
     }
 
+    /// A streaming digest context.
+    pub fn context(self) -> digest::Context {
+        digest::Context::new(self.ring())
+    }
+
     /// Digest of `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         self.digest_parts(&[data])
@@ -438,5 +443,22 @@ mod tests {
             verify_signature(&alg, None, &[0x30, 0x00], b"x", b"y"),
             Err(CryptoError::Malformed(_))
         ));
+    }
+}
+
+/// Signed content: digested by parts (a file's byte ranges are streamed, never joined).
+pub trait Signed {
+    /// The digest of the whole content.
+    fn digest(&self, alg: DigestAlg) -> Vec<u8>;
+    /// The content in one piece (signatures without signed attributes only).
+    fn concat(&self) -> Vec<u8>;
+}
+
+impl Signed for [&[u8]] {
+    fn digest(&self, alg: DigestAlg) -> Vec<u8> {
+        alg.digest_parts(self)
+    }
+    fn concat(&self) -> Vec<u8> {
+        <[&[u8]]>::concat(self)
     }
 }

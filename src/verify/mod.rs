@@ -19,6 +19,7 @@ mod certs;
 mod cms;
 mod crypto;
 mod diff;
+mod lazy;
 mod path;
 mod pdf;
 mod pss;
@@ -28,7 +29,11 @@ mod revocation;
 mod signer;
 mod timestamp;
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lopdf::{Document, Object};
@@ -39,6 +44,8 @@ pub use report::{
 };
 
 use byterange::ByteRange;
+use crypto::Signed;
+pub use lazy::{FileSource, Mem, Source};
 use certs::CertInfo;
 use revocation::RevocationStatus;
 
@@ -56,7 +63,59 @@ pub struct ValidationPolicy {
 /// Validates every signature of `pdf`. Never panics and never errors: a bad file yields a
 /// FAILED or INDETERMINATE report.
 pub fn verify_pdf(pdf: &[u8], policy: &ValidationPolicy) -> Report {
-    match catch_unwind(AssertUnwindSafe(|| verify_inner(pdf, policy))) {
+    verify_source(&lazy::Mem(pdf), policy)
+}
+
+/// Validates the PDF file at `path` by streaming it: the byte ranges are hashed in chunks
+/// and only the objects the checks need are read. Errors only when the file cannot be opened.
+pub fn verify_file(path: &Path, policy: &ValidationPolicy) -> std::io::Result<Report> {
+    let src = FileSource::open(path)?;
+    Ok(verify_source(&src, policy))
+}
+
+/// Largest file loaded whole when the lazy reader cannot handle it (damaged or unusual files).
+const MAX_FALLBACK: u64 = 1 << 30;
+
+/// Validates every signature of the PDF in `src` (see [`verify_pdf`]).
+pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
+    let run = || match verify_inner(src, None, policy) {
+        Some(r) => r,
+        None => {
+            // The lazy reader could not judge the file: load it whole with lopdf.
+            let owned;
+            let bytes = match src.as_slice() {
+                Some(b) => b,
+                None if src.len() <= MAX_FALLBACK => {
+                    owned = src.bytes(0, src.len() as usize).map(|c| c.into_owned());
+                    match owned.as_deref() {
+                        Some(b) if b.len() as u64 == src.len() => b,
+                        _ => {
+                            return Report::document_failure(
+                                Indication::Indeterminate,
+                                SubIndication::FormatFailure,
+                                "the file could not be read",
+                            );
+                        }
+                    }
+                }
+                None => {
+                    return Report::document_failure(
+                        Indication::Indeterminate,
+                        SubIndication::FormatFailure,
+                        "the file's structure needs repair and it is too large to repair",
+                    );
+                }
+            };
+            verify_inner(src, Some(bytes), policy).unwrap_or_else(|| {
+                Report::document_failure(
+                    Indication::Indeterminate,
+                    SubIndication::FormatFailure,
+                    "internal error: the verifier could not process this file",
+                )
+            })
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r,
         Err(_) => Report::document_failure(
             Indication::Indeterminate,
@@ -86,8 +145,9 @@ fn unix(t: SystemTime) -> i64 {
 
 /// Validation data gathered once per document.
 struct Context<'a> {
-    pdf: &'a [u8],
+    src: &'a dyn Source,
     doc: &'a Document,
+    docs: &'a Docs<'a>,
     anchors: Vec<CertInfo>,
     extra_certs: Vec<CertInfo>,
     crls: Vec<Vec<u8>>,
@@ -100,6 +160,40 @@ struct Context<'a> {
     permitted: ModificationLevel,
 }
 
+/// The document at each revision end, read lazily (or with lopdf from `full`), cached.
+struct Docs<'a> {
+    lazy: Option<lazy::Reader<'a>>,
+    full: Option<&'a [u8]>,
+    cache: RefCell<HashMap<usize, Result<Rc<Document>, pdf::PdfError>>>,
+    /// The lazy reader met something it leaves to lopdf: the verification is redone.
+    failed: Cell<bool>,
+}
+
+impl Docs<'_> {
+    fn at(&self, end: usize) -> Result<Rc<Document>, pdf::PdfError> {
+        if let Some(d) = self.cache.borrow().get(&end) {
+            return d.clone();
+        }
+        let d = match (&self.lazy, self.full) {
+            (Some(r), _) => match r.document(end as u64) {
+                Ok(d) => Ok(Rc::new(d)),
+                Err(lazy::LazyError::Encrypted) => Err(pdf::PdfError::Encrypted),
+                Err(lazy::LazyError::Fallback(m)) => {
+                    self.failed.set(true);
+                    Err(pdf::PdfError::Parse(m))
+                }
+            },
+            (None, Some(full)) => match full.get(..end) {
+                Some(prefix) => pdf::load(prefix).map(Rc::new),
+                None => Err(pdf::PdfError::Parse("beyond the end of the file".into())),
+            },
+            (None, None) => Err(pdf::PdfError::Parse("no source".into())),
+        };
+        self.cache.borrow_mut().insert(end, d.clone());
+        d
+    }
+}
+
 /// Per-signature facts used after all signatures are checked (levels).
 struct Done {
     report: SignatureReport,
@@ -109,47 +203,64 @@ struct Done {
     sig_ts_ok: bool,
 }
 
-fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
-    let head = pdf.get(..pdf.len().min(1024)).unwrap_or_default();
+/// `None` when the lazy reader (used when `full` is `None`) leaves the file to lopdf.
+fn verify_inner(
+    src: &dyn Source,
+    full: Option<&[u8]>,
+    policy: &ValidationPolicy,
+) -> Option<Report> {
+    let head = src.bytes(0, 1024).unwrap_or_default();
     if !head.windows(5).any(|w| w == b"%PDF-") {
-        return Report::document_failure(
+        return Some(Report::document_failure(
             Indication::Failed,
             SubIndication::FormatFailure,
             "not a PDF file (no %PDF- header)",
-        );
+        ));
     }
-    let doc = match pdf::load(pdf) {
+    let len = usize::try_from(src.len()).ok()?;
+    let docs = Docs {
+        lazy: match full {
+            Some(_) => None,
+            None => Some(lazy::Reader::new(src).ok()?),
+        },
+        full,
+        cache: RefCell::default(),
+        failed: Cell::new(false),
+    };
+    let doc = match docs.at(len) {
         Ok(d) => d,
+        Err(_) if docs.failed.get() => return None,
         Err(e @ pdf::PdfError::Encrypted) => {
-            return Report::document_failure(
+            return Some(Report::document_failure(
                 Indication::Indeterminate,
                 SubIndication::FormatFailure,
                 e.to_string(),
-            );
+            ));
         }
         Err(e) => {
-            return Report::document_failure(
+            return Some(Report::document_failure(
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 e.to_string(),
-            );
+            ));
         }
     };
+    let doc: &Document = &doc;
     let mut messages = Vec::new();
-    let (dss_certs, dss_crls) = dss_data(&doc);
+    let (dss_certs, dss_crls) = dss_data(doc, docs.lazy.as_ref());
     let mut crls = policy.crls.clone();
     crls.extend(dss_crls);
-    let found = pdf::find_signatures(&doc);
-    if found.is_empty() && pdf.windows(10).any(|w| w == b"/ByteRange") {
-        return Report::document_failure(
+    let found = pdf::find_signatures(doc);
+    if found.is_empty() && !lazy::find_all(src, b"/ByteRange", 1).is_empty() {
+        return Some(Report::document_failure(
             Indication::Indeterminate,
             SubIndication::FormatFailure,
             "the file holds signature dictionaries, but none is reachable from its current structure (hidden by a later update, or malformed)",
-        );
+        ));
     }
     let docmdp = found
         .iter()
-        .find_map(|f| pdf::docmdp_permission(&doc, &f.dict));
+        .find_map(|f| pdf::docmdp_permission(doc, &f.dict));
     let xref_repaired = match doc.xref_recovery {
         Some(lopdf::xref::XrefRecovery::Reconstructed) => Some(
             "the cross-reference data is damaged or hides objects; the object table had to be rebuilt by scanning the file".to_string(),
@@ -160,8 +271,9 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
         messages.push(m.clone());
     }
     let ctx = Context {
-        pdf,
-        doc: &doc,
+        src,
+        doc,
+        docs: &docs,
         anchors: certs::parse_all(policy.trust_anchors.iter().map(Vec::as_slice)),
         extra_certs: certs::parse_all(dss_certs.iter().map(Vec::as_slice)),
         crls,
@@ -170,7 +282,8 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
         revisions: if found.is_empty() {
             Vec::new()
         } else {
-            revisions::classify(pdf, &doc)
+            let ends = revisions::ends(src);
+            revisions::classify(&ends, len, &mut |e| docs.at(e).ok(), doc)
         },
         permitted: match docmdp {
             Some(3) => ModificationLevel::Annotations,
@@ -181,11 +294,17 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
     if ctx.anchors.len() < policy.trust_anchors.len() {
         messages.push("some trust anchors could not be parsed and were ignored".into());
     }
+    if docs.failed.get() {
+        return None;
+    }
     let mut done: Vec<Done> = found.iter().map(|f| verify_one(&ctx, f)).collect();
+    if docs.failed.get() {
+        return None;
+    }
     done.sort_by_key(|d| d.end.unwrap_or(usize::MAX));
     enforce_no_changes(&mut done);
-    assign_levels(&mut done, &doc);
-    Report::from_signatures(
+    assign_levels(&mut done, doc);
+    Some(Report::from_signatures(
         done.into_iter()
             .map(|mut d| {
                 d.report.compute_blocks();
@@ -193,7 +312,7 @@ fn verify_inner(pdf: &[u8], policy: &ValidationPolicy) -> Report {
             })
             .collect(),
         messages,
-    )
+    ))
 }
 
 /// DocMDP P=1: after a certification signature that forbids changes, only document
@@ -231,7 +350,7 @@ fn enforce_no_changes(done: &mut [Done]) {
     }
 }
 
-fn dss_data(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let mut certs = Vec::new();
     let mut crls = Vec::new();
     let Some(dss) = pdf::catalog(doc)
@@ -247,7 +366,10 @@ fn dss_data(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         if let Some(Object::Array(a)) = pdf::get(doc, dss, key) {
             for o in a.iter().take(2000) {
                 if let Some(Object::Stream(s)) = pdf::resolve(doc, o)
-                    && let Some(bytes) = pdf::stream_bytes(s)
+                    && let Some(bytes) = match lazy {
+                        Some(r) => r.stream_bytes(s),
+                        None => pdf::stream_bytes(s),
+                    }
                 {
                     out.push(bytes);
                 }
@@ -371,7 +493,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             .collect(),
         _ => None,
     };
-    let br: ByteRange = match br_vals.as_deref().map(|v| byterange::check(v, ctx.pdf)) {
+    let br: ByteRange = match br_vals.as_deref().map(|v| byterange::check(v, ctx.src)) {
         Some(Ok(br)) => br,
         Some(Err(e)) => {
             r.fail(
@@ -397,7 +519,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         "byte_range",
         format!("[0 {} {} {}]", br.first_len, br.second_start, br.second_len),
     );
-    let contents = match (pdf::get(doc, d, b"Contents"), br.gap_contents(ctx.pdf)) {
+    let contents = match (pdf::get(doc, d, b"Contents"), br.gap_contents(ctx.src)) {
         (Some(Object::String(c, _)), Some(gap)) if *c == gap => gap,
         (Some(Object::String(_, _)), Some(_)) => {
             r.fail(
@@ -418,11 +540,14 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             return finish(out, r, done_end);
         }
     };
-    let (first, second) = br.slices(ctx.pdf);
-    r.covers_whole_document = br.covers_whole_file(ctx.pdf);
+    let signed = lazy::Ranges {
+        src: ctx.src,
+        ranges: br.ranges().to_vec(),
+    };
+    r.covers_whole_document = br.covers_whole_file(ctx.src);
 
     if is_doc_ts {
-        let ts = timestamp::check(&contents, &[first, second], &ctx.extra_certs, &ctx.anchors);
+        let ts = timestamp::check(&contents, &signed, &ctx.extra_certs, &ctx.anchors);
         r.timestamp = ts.gen_time.map(fmt_time);
         if let Some(tsa) = &ts.tsa {
             r.signer = Some(summary(tsa));
@@ -496,9 +621,9 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     }
     let sha1_wrapped = sub_filter.as_deref() == Some("adbe.pkcs7.sha1");
     let digest_of_ranges;
-    let content_parts: [&[u8]; 2] = if sha1_wrapped {
+    let content_parts: Option<[&[u8]; 1]> = if sha1_wrapped {
         // adbe.pkcs7.sha1: the signed content is the SHA-1 digest of the byte ranges.
-        digest_of_ranges = crypto::DigestAlg::Sha1.digest_parts(&[first, second]);
+        digest_of_ranges = signed.digest(crypto::DigestAlg::Sha1);
         if sd.econtent.as_deref() != Some(digest_of_ranges.as_slice()) {
             r.fail(
                 "message_digest",
@@ -514,9 +639,9 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             SubIndication::CryptoConstraintsFailure,
             "adbe.pkcs7.sha1 relies on SHA-1",
         );
-        [digest_of_ranges.as_slice(), &[]]
+        Some([digest_of_ranges.as_slice()])
     } else {
-        [first, second]
+        None
     };
     if sd.econtent.is_some() && !sha1_wrapped {
         r.fail(
@@ -545,7 +670,10 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     };
     let mut pool = certs::parse_all(sd.certificates.iter().copied());
     pool.extend(ctx.extra_certs.iter().cloned());
-    let so = signer::check(&sd, si, &content_parts, &pool);
+    let so = match &content_parts {
+        Some(parts) => signer::check(&sd, si, &parts[..], &pool),
+        None => signer::check(&sd, si, &signed, &pool),
+    };
     for (name, step) in &so.steps {
         match step {
             Ok(detail) => r.ok(name, detail.clone()),
@@ -581,7 +709,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         .find(|a| a.oid == cms::oid::SIGNATURE_TIMESTAMP)
         .and_then(|a| a.values.first())
     {
-        let ts = timestamp::check(tok.raw, &[&si.signature], &pool, &ctx.anchors);
+        let ts = timestamp::check(tok.raw, &[si.signature.as_slice()][..], &pool, &ctx.anchors);
         r.timestamp = ts.gen_time.map(fmt_time);
         if ts.imprint_ok && ts.signature_ok {
             out.sig_ts_ok = true;
@@ -798,15 +926,12 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
         .filter(|x| x.end > br.end())
         .cloned()
         .collect();
-    if !br.ends_at_revision(ctx.pdf) {
+    if !br.ends_at_revision(ctx.src) {
         r.modification_level = Some(ModificationLevel::Other);
         constraint(r, "the signed bytes do not end at the end of a revision; the rest of the file is unsigned".into());
         return;
     }
-    let Some(prefix) = ctx.pdf.get(..br.end()) else {
-        return;
-    };
-    let signed = match pdf::load(prefix) {
+    let signed = match ctx.docs.at(br.end()) {
         Ok(d) => d,
         Err(e) => {
             r.modification_level = Some(ModificationLevel::Other);
@@ -870,6 +995,7 @@ fn assign_levels(done: &mut [Done], doc: &Document) {
 #[doc(hidden)]
 pub mod fuzzing {
     use super::{cms, pdf, revisions, signer};
+    use std::rc::Rc;
 
     /// Loads `data` as a PDF, finds its signatures and classifies its revisions.
     pub fn pdf(data: &[u8]) {
@@ -878,7 +1004,13 @@ pub mod fuzzing {
             for f in &found {
                 let _ = pdf::docmdp_permission(&doc, &f.dict);
             }
-            let _ = revisions::classify(data, &doc);
+            let ends = revisions::ends(&super::lazy::Mem(data));
+            let _ = revisions::classify(
+                &ends,
+                data.len(),
+                &mut |e| data.get(..e).and_then(|p| pdf::load(p).ok()).map(Rc::new),
+                &doc,
+            );
         }
     }
 
@@ -887,7 +1019,7 @@ pub mod fuzzing {
         if let Ok((sd, _)) = cms::parse_signed_data(data) {
             let pool = super::certs::parse_all(sd.certificates.iter().copied());
             for si in sd.signer_infos.iter().take(4) {
-                let _ = signer::check(&sd, si, &[b"fuzz"], &pool);
+                let _ = signer::check(&sd, si, &[b"fuzz".as_slice()][..], &pool);
             }
         }
     }

@@ -1,49 +1,56 @@
 //! The incremental updates of a file: where each revision ends, and what each one changed
 //! compared with the revision before it.
 
+use std::rc::Rc;
+
 use lopdf::Document;
 
 use super::diff;
-use super::pdf;
+use super::lazy::{Source, find_all};
 use super::report::{ModificationLevel, RevisionReport};
 
 /// Most revisions read (each is parsed once); later ones are classed as one more revision.
 const MAX_REVISIONS: usize = 24;
 
 /// Byte offsets where a revision ends: after each `%%EOF` (and its end of line).
-pub fn ends(pdf: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(p) = pdf
-        .get(from..)
-        .and_then(|h| h.windows(5).position(|w| w == b"%%EOF"))
-    {
-        let mut end = from + p + 5;
-        if pdf.get(end) == Some(&b'\r') {
-            end += 1;
+pub fn ends(src: &dyn Source) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for p in find_all(src, b"%%EOF", 1_000_000) {
+        let Ok(p) = usize::try_from(p) else { break };
+        if out.last().is_some_and(|l| p < *l) {
+            continue;
         }
-        if pdf.get(end) == Some(&b'\n') {
+        let mut end = p + 5;
+        let tail = src.bytes(end as u64, 2).unwrap_or_default();
+        let mut t: &[u8] = &tail;
+        if let Some(rest) = t.strip_prefix(b"\r") {
+            end += 1;
+            t = rest;
+        }
+        if t.first() == Some(&b'\n') {
             end += 1;
         }
         out.push(end);
-        from = end;
     }
     out
 }
 
 /// Every readable revision after the first, classified against its predecessor; the whole
-/// file (`current`) counts as the last revision.
-pub fn classify(bytes: &[u8], current: &Document) -> Vec<RevisionReport> {
-    let mut docs: Vec<(usize, Document)> = Vec::new();
-    let all = ends(bytes);
+/// file (`current`, of `len` bytes) counts as the last revision. `load` gives the document
+/// as it was at a revision end.
+pub fn classify(
+    all: &[usize],
+    len: usize,
+    load: &mut dyn FnMut(usize) -> Option<Rc<Document>>,
+    current: &Document,
+) -> Vec<RevisionReport> {
+    let mut docs: Vec<(usize, Rc<Document>)> = Vec::new();
     let skip = all.len().saturating_sub(MAX_REVISIONS);
-    for end in all.into_iter().skip(skip) {
-        if end >= bytes.len() {
+    for &end in all.iter().skip(skip) {
+        if end >= len {
             break;
         }
-        if let Some(prefix) = bytes.get(..end)
-            && let Ok(d) = pdf::load(prefix)
-        {
+        if let Some(d) = load(end) {
             docs.push((end, d));
         }
     }
@@ -60,7 +67,7 @@ pub fn classify(bytes: &[u8], current: &Document) -> Vec<RevisionReport> {
     }
     if let Some(p) = prev {
         out.push(RevisionReport {
-            end: bytes.len(),
+            end: len,
             modification_level: diff::compare(p, current).level(),
         });
     }
@@ -81,6 +88,6 @@ mod tests {
     #[test]
     fn finds_revision_ends() {
         let pdf = b"%PDF-1.7\n...%%EOF\nmore%%EOF\r\nlast %%EOF";
-        assert_eq!(ends(pdf), vec![18, 29, pdf.len()]);
+        assert_eq!(ends(&super::super::lazy::Mem(pdf)), vec![18, 29, pdf.len()]);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::certs::{CertInfo, strip_zeros};
 use super::cms::{self, SignedData, SignerId, SignerInfo};
-use super::crypto::{self, CryptoError, DigestAlg};
+use super::crypto::{self, CryptoError, DigestAlg, Signed};
 use super::report::{Indication, SubIndication};
 
 /// One failed step: indication, sub-indication, detail.
@@ -50,10 +50,10 @@ pub fn find_cert<'c>(sid: &SignerId<'_>, certs: &'c [CertInfo]) -> Option<&'c Ce
 
 /// Checks `si` of `sd` over `content` (the concatenated parts). `certs` are the candidates
 /// for the signing certificate (the SignedData's own first).
-pub fn check(
+pub fn check<C: Signed + ?Sized>(
     sd: &SignedData<'_>,
     si: &SignerInfo<'_>,
-    content: &[&[u8]],
+    content: &C,
     certs: &[CertInfo],
 ) -> SignerOutcome {
     let _ = sd;
@@ -101,7 +101,7 @@ pub fn check(
     };
     out.steps
         .push(("signing_certificate", Ok(cert.subject.clone())));
-    let computed = digest.digest_parts(content);
+    let computed = content.digest(digest);
     let verify_input: Vec<u8>;
     if let Some(attrs) = si.signed_attrs_for_signature() {
         // Signed attributes: contentType and messageDigest exactly once.

@@ -4,7 +4,7 @@
 use super::asn1::{self, tag};
 use super::certs::{self, CertInfo};
 use super::cms;
-use super::crypto::{AlgId, DigestAlg};
+use super::crypto::{AlgId, DigestAlg, Signed};
 use super::path;
 use super::signer;
 
@@ -37,9 +37,9 @@ impl TimestampCheck {
 }
 
 /// Checks the token `der` as a time-stamp over `data` (the parts are concatenated).
-pub fn check(
+pub fn check<C: Signed + ?Sized>(
     der: &[u8],
-    data: &[&[u8]],
+    data: &C,
     extra_certs: &[CertInfo],
     anchors: &[CertInfo],
 ) -> TimestampCheck {
@@ -72,7 +72,7 @@ pub fn check(
             out.gen_time = Some(gen_time);
             match DigestAlg::from_oid(&alg.oid) {
                 Some(d) => {
-                    out.imprint_ok = d.digest_parts(data) == imprint;
+                    out.imprint_ok = data.digest(d) == imprint;
                     if !out.imprint_ok {
                         out.notes.push("time-stamp imprint does not match".into());
                     }
@@ -95,7 +95,7 @@ pub fn check(
             .push("time-stamp token without a SignerInfo".into());
         return out;
     };
-    let res = signer::check(&sd, si, &[tst], &pool);
+    let res = signer::check(&sd, si, &[tst][..], &pool);
     out.signature_ok = res.steps.iter().all(|(_, r)| r.is_ok()) && res.cert.is_some();
     for (name, r) in &res.steps {
         if let Err(f) = r {
