@@ -9,7 +9,7 @@ use saoy::app::App;
 use saoy::config::Config;
 use saoy::proto::certification_service_client::CertificationServiceClient;
 use saoy::proto::{CertifyMetadata, CertifyRequest, FileHeader, certify_request::Part};
-use saoy::verify::{ValidationPolicy, verify_pdf};
+use saoy::verify::{ValidationPolicy, verify_file};
 
 #[derive(Parser)]
 #[command(
@@ -459,7 +459,6 @@ fn verify(
     at: Option<&str>,
     format: Format,
 ) -> Result<ExitCode, String> {
-    let pdf = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut trust_anchors = Vec::new();
     for t in trust {
         trust_anchors.extend(saoy::pki::trust::load_certificates(t).map_err(|e| e.to_string())?);
@@ -475,14 +474,16 @@ fn verify(
                 .map_err(|e| format!("--at {s:?} is not an RFC 3339 time: {e}"))
         })
         .transpose()?;
-    let report = verify_pdf(
-        &pdf,
+    // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
+    let report = verify_file(
+        file,
         &ValidationPolicy {
             trust_anchors,
             crls,
             validation_time,
         },
-    );
+    )
+    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     match format {
         Format::Json => println!("{}", report.to_json()),
         Format::Text => println!("{}", report.render_text()),

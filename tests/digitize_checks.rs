@@ -177,6 +177,11 @@ fn blank_pages_are_reported_or_refused() {
         err.to_string(),
         "file 2 \"blank.png\" looks blank: remove it or scan the right side of the page"
     );
+    let lenient = DocumentPolicy {
+        blank_pages: BlankPages::Allow,
+        ..DocumentPolicy::default()
+    };
+    assert!(run(&files, &lenient).unwrap().warnings.is_empty());
     // Black-and-white pages are measured too: the G4 fixture has ink.
     assert!(run(&[upload("g4.tif", data("bilevel-g4.tif"))], &strict).is_ok());
 }

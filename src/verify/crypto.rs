@@ -1,6 +1,9 @@
 //! Digests and signature checks: one function verifies any signature given the algorithm
 //! identifier, the signer's SubjectPublicKeyInfo and the signed bytes (CMS, certificates, CRLs).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use ring::digest;
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use thiserror::Error;
@@ -229,7 +232,48 @@ pub fn verify_signature(
 
 /// Verifies a signed X.509 structure (certificate or CRL: SEQUENCE { tbs, algorithm, BIT STRING })
 /// with the issuer's SubjectPublicKeyInfo.
+/// Results are remembered within one verification (see [`memo_scope`]): the chain and CRLs
+/// shared by several signatures are checked once.
 pub fn verify_signed_structure(raw: &[u8], issuer_spki: &[u8]) -> Result<Verified, CryptoError> {
+    let key = (raw.to_vec(), issuer_spki.to_vec());
+    if let Some(hit) = MEMO.with(|m| m.borrow().as_ref().and_then(|m| m.get(&key).cloned())) {
+        return hit;
+    }
+    let res = verify_signed_structure_uncached(raw, issuer_spki);
+    MEMO.with(|m| {
+        if let Some(m) = m.borrow_mut().as_mut()
+            && m.len() < 4096
+        {
+            m.insert(key, res.clone());
+        }
+    });
+    res
+}
+
+type Memo = HashMap<(Vec<u8>, Vec<u8>), Result<Verified, CryptoError>>;
+
+thread_local! {
+    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with signature results of signed structures remembered, forgotten afterwards.
+pub fn memo_scope<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Memo>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            MEMO.with(|m| *m.borrow_mut() = prev);
+        }
+    }
+    let prev = MEMO.with(|m| m.borrow_mut().replace(HashMap::new()));
+    let _reset = Reset(prev);
+    f()
+}
+
+fn verify_signed_structure_uncached(
+    raw: &[u8],
+    issuer_spki: &[u8],
+) -> Result<Verified, CryptoError> {
     let malformed = |e: asn1::Asn1Error| CryptoError::Malformed(e.to_string());
     let (outer, _) = asn1::parse(raw).map_err(malformed)?;
     let c = outer.seq().map_err(malformed)?;

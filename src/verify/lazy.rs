@@ -79,7 +79,14 @@ impl FileSource {
     /// Opens `path`.
     pub fn open(path: &std::path::Path) -> std::io::Result<FileSource> {
         let file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let len = meta.len();
         Ok(FileSource { file, len })
     }
 }

@@ -115,7 +115,7 @@ pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
             })
         }
     };
-    match catch_unwind(AssertUnwindSafe(run)) {
+    match catch_unwind(AssertUnwindSafe(|| crypto::memo_scope(run))) {
         Ok(r) => r,
         Err(_) => Report::document_failure(
             Indication::Indeterminate,
