@@ -26,7 +26,10 @@ fn measure(mut cmd: impl FnMut() -> Command, runs: usize) -> (f64, Option<u64>) 
         let err = String::from_utf8_lossy(&out.stderr);
         if let Some(kb) = err
             .lines()
-            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
             .and_then(|v| v.trim().parse::<u64>().ok())
         {
             rss = Some(rss.unwrap_or(0).max(kb));
@@ -34,6 +37,9 @@ fn measure(mut cmd: impl FnMut() -> Command, runs: usize) -> (f64, Option<u64>) 
     }
     (best, rss)
 }
+
+/// A command factory.
+type Cmd<'a> = Box<dyn Fn() -> Command + 'a>;
 
 fn timed(program: &str, args: &[&str]) -> Command {
     let mut c = Command::new("/usr/bin/time");
@@ -63,15 +69,7 @@ fn main() {
     let (root_pem, ca_crl, root_crl) = (pki("root.pem"), pki("issuing-ca.crl"), pki("root.crl"));
     let saoy = env!("CARGO_BIN_EXE_saoy");
     let args = [
-        "verify",
-        file,
-        "--trust",
-        &root_pem,
-        "--crl",
-        &ca_crl,
-        "--crl",
-        &root_crl,
-        "--format",
+        "verify", file, "--trust", &root_pem, "--crl", &ca_crl, "--crl", &root_crl, "--format",
         "json",
     ];
     let check = Command::new(saoy).args(args).output().expect("saoy verify");
@@ -80,36 +78,38 @@ fn main() {
         .and_then(|v| v["status"].as_str().map(String::from))
         .unwrap_or_else(|| "?".into());
     let has_time = Path::new("/usr/bin/time").exists();
-    let (runs, cmd_saoy, cmd_ssl): (usize, Box<dyn Fn() -> Command>, Box<dyn Fn() -> Command>) =
-        if has_time {
-            (
-                3,
-                Box::new(|| timed(saoy, &args)),
-                Box::new(|| timed("openssl", &["dgst", "-sha256", file])),
-            )
-        } else {
-            eprintln!("/usr/bin/time missing (apt-get install time): no peak memory figures");
-            (
-                3,
-                Box::new(|| {
-                    let mut c = Command::new(saoy);
-                    c.args(args);
-                    c
-                }),
-                Box::new(|| {
-                    let mut c = Command::new("openssl");
-                    c.args(["dgst", "-sha256", file]);
-                    c
-                }),
-            )
-        };
+    let (runs, cmd_saoy, cmd_ssl): (usize, Cmd<'_>, Cmd<'_>) = if has_time {
+        (
+            3,
+            Box::new(|| timed(saoy, &args)),
+            Box::new(|| timed("openssl", &["dgst", "-sha256", file])),
+        )
+    } else {
+        eprintln!("/usr/bin/time missing (apt-get install time): no peak memory figures");
+        (
+            3,
+            Box::new(|| {
+                let mut c = Command::new(saoy);
+                c.args(args);
+                c
+            }),
+            Box::new(|| {
+                let mut c = Command::new("openssl");
+                c.args(["dgst", "-sha256", file]);
+                c
+            }),
+        )
+    };
     let (t_ssl, rss_ssl) = measure(cmd_ssl, runs);
     let (t_saoy, rss_saoy) = measure(cmd_saoy, runs);
     let mib = |kb: Option<u64>| {
         kb.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
             .unwrap_or_else(|| "?".into())
     };
-    println!("\nstreaming verify of a {:.0} MiB signed PDF (best of {runs})", size as f64 / 1048576.0);
+    println!(
+        "\nstreaming verify of a {:.0} MiB signed PDF (best of {runs})",
+        size as f64 / 1048576.0
+    );
     println!("{:<24} {:>9} {:>12} {:>12}", "", "time", "MB/s", "peak RSS");
     for (name, t, rss) in [
         ("openssl dgst -sha256", t_ssl, rss_ssl),

@@ -187,13 +187,22 @@ mod tests {
         let (s, e) = gap_of(&pdf);
         let rest = pdf.len() as i64 - e;
         assert_eq!(check(&[0, s, e], &Mem(&pdf)), Err(ByteRangeError::Shape));
-        assert_eq!(check(&[0, s, e, rest, 1], &Mem(&pdf)), Err(ByteRangeError::Shape));
+        assert_eq!(
+            check(&[0, s, e, rest, 1], &Mem(&pdf)),
+            Err(ByteRangeError::Shape)
+        );
         assert_eq!(
             check(&[1, s, e, rest], &Mem(&pdf)),
             Err(ByteRangeError::NotFromStart)
         );
-        assert_eq!(check(&[0, -1, e, rest], &Mem(&pdf)), Err(ByteRangeError::Shape));
-        assert_eq!(check(&[0, e, s, rest], &Mem(&pdf)), Err(ByteRangeError::Order));
+        assert_eq!(
+            check(&[0, -1, e, rest], &Mem(&pdf)),
+            Err(ByteRangeError::Shape)
+        );
+        assert_eq!(
+            check(&[0, e, s, rest], &Mem(&pdf)),
+            Err(ByteRangeError::Order)
+        );
         assert!(matches!(
             check(&[0, s, e, rest + 1], &Mem(&pdf)),
             Err(ByteRangeError::OutOfFile { .. })

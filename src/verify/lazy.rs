@@ -44,6 +44,10 @@ fn nonce() -> &'static [u8; 16] {
 pub trait Source {
     /// Length in bytes.
     fn len(&self) -> u64;
+    /// True for an empty source.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Up to `len` bytes from `off` (fewer at the end of the source; `None` on I/O errors).
     fn bytes(&self, off: u64, len: usize) -> Option<Cow<'_, [u8]>>;
     /// The whole source in memory, when it already is.
@@ -278,7 +282,9 @@ impl P<'_> {
             self.skip_ws()?;
             if self.peek()?.is_ascii_digit() {
                 let g = self.token()?;
-                let g = std::str::from_utf8(g).ok().and_then(|g| g.parse::<u16>().ok());
+                let g = std::str::from_utf8(g)
+                    .ok()
+                    .and_then(|g| g.parse::<u16>().ok());
                 self.skip_ws()?;
                 if let Some(g) = g
                     && self.peek()? == b'R'
@@ -724,7 +730,7 @@ impl<'a> Reader<'a> {
         };
         let (w0, w1, w2) = (w[0], w[1], w[2]);
         let row = w0 + w1 + w2;
-        if row == 0 || index.len() % 2 != 0 {
+        if row == 0 || !index.len().is_multiple_of(2) {
             return fb("xref stream shape");
         }
         let field = |b: &[u8]| b.iter().fold(0u64, |a, x| a << 8 | u64::from(*x));
@@ -797,11 +803,7 @@ impl<'a> Reader<'a> {
             .ok_or(LazyError::Fallback("stream cannot be decoded".into()))
     }
 
-    fn objstm(
-        &self,
-        off: u64,
-        limit: u64,
-    ) -> Result<Rc<BTreeMap<ObjectId, Object>>, LazyError> {
+    fn objstm(&self, off: u64, limit: u64) -> Result<Rc<BTreeMap<ObjectId, Object>>, LazyError> {
         if let Some(m) = self.objstms.borrow().get(&off) {
             return Ok(m.clone());
         }
@@ -1067,8 +1069,14 @@ mod tests {
         };
         assert_eq!(a[0], Object::Reference((1, 0)));
         assert_eq!(a[1], Object::Integer(2));
-        assert_eq!(a[3], Object::String(b"a(b)".to_vec(), StringFormat::Literal));
-        assert_eq!(a[4], Object::String(vec![0x41, 0x40], StringFormat::Hexadecimal));
+        assert_eq!(
+            a[3],
+            Object::String(b"a(b)".to_vec(), StringFormat::Literal)
+        );
+        assert_eq!(
+            a[4],
+            Object::String(vec![0x41, 0x40], StringFormat::Hexadecimal)
+        );
         assert_eq!(a[5], Object::Name(b"N x".to_vec()));
     }
 

@@ -44,9 +44,9 @@ pub use report::{
 };
 
 use byterange::ByteRange;
+use certs::CertInfo;
 use crypto::Signed;
 pub use lazy::{FileSource, Mem, Source};
-use certs::CertInfo;
 use revocation::RevocationStatus;
 
 /// What the verifier trusts and when it validates.
