@@ -6,8 +6,9 @@
 //! digitises them (sniffing, structure, dpi, blank and colour checks) and builds the PDF/A
 //! pages (`assemble_scan`) and the certified copy (`assemble_with`, + certification page);
 //! img2pdf (PyPI, installed if missing) converts the same files in its own Python process,
-//! timed inside that process. Peak memory (VmHWM / ru_maxrss) is measured in child processes
-//! for 10 and 50 pages. Figures are printed, never asserted.
+//! timed inside that process, both plain and with its `--pdfa` option (PDF/A-1b) given the
+//! very sRGB profile saoy embeds. Peak memory (VmHWM / ru_maxrss) is measured in child
+//! processes for 10, 50 and 100 pages. Figures are printed, never asserted.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,7 +33,8 @@ fn main() {
     }
     ensure_img2pdf();
     let dir = tempfile::tempdir().expect("temp dir");
-    let files50 = make_set(dir.path(), 50);
+    let files100 = make_set(dir.path(), 100);
+    let files50 = files100[..50].to_vec();
     let total: u64 = files50
         .iter()
         .map(|f| std::fs::metadata(f).unwrap().len())
@@ -45,18 +47,30 @@ fn main() {
     let (saoy_scan_s, scan_len) = median(|| saoy_run(&files50, Mode::Pages, Blank::Check).0);
     let (saoy_fast_s, _) = median(|| saoy_run(&files50, Mode::Pages, Blank::Skip).0);
     let (saoy_copy_s, copy_len) = median(|| saoy_run(&files50, Mode::Copy, Blank::Check).0);
-    let (img2pdf_s, img2pdf_len) = img2pdf_time(&files50);
+    let (img2pdf_s, img2pdf_len) = img2pdf_time(&files50, None);
+    let icc = dir.path().join("srgb.icc");
+    let icc = saoy_icc(&files50[..1], &icc).then_some(icc);
+    let (img2pdfa_s, img2pdfa_len) = match &icc {
+        Some(icc) => img2pdf_time(&files50, Some(icc)),
+        None => (f64::NAN, 0),
+    };
     println!("time (median of {RUNS}):");
     let row = |what: &str, s: f64| println!("  {what:<44} {:>8.1} ms", s * 1e3);
     row("saoy digitise + PDF/A pages", saoy_scan_s);
     row("saoy same, blank-page check off", saoy_fast_s);
     row("saoy digitise + certified copy", saoy_copy_s);
     row("img2pdf (in-process, Python)", img2pdf_s);
+    row("img2pdf --pdfa (PDF/A-1b, same sRGB profile)", img2pdfa_s);
     println!(
         "  speed-up vs img2pdf: {:.2}× (pages), {:.2}× (pages, no blank check), {:.2}× (certified copy)",
         img2pdf_s / saoy_scan_s,
         img2pdf_s / saoy_fast_s,
         img2pdf_s / saoy_copy_s
+    );
+    println!(
+        "  speed-up vs img2pdf --pdfa: {:.2}× (pages), {:.2}× (certified copy)",
+        img2pdfa_s / saoy_scan_s,
+        img2pdfa_s / saoy_copy_s
     );
     for (what, blank) in [("with", Blank::Check), ("without", Blank::Skip)] {
         let (_, steps) = saoy_run(&files50, Mode::Pages, blank);
@@ -70,11 +84,19 @@ fn main() {
     println!("output size:");
     println!("  saoy PDF/A pages     {scan_len:>10} bytes");
     println!("  saoy certified copy  {copy_len:>10} bytes");
-    println!("  img2pdf              {img2pdf_len:>10} bytes");
+    println!("  img2pdf              {img2pdf_len:>10} bytes (not PDF/A)");
+    println!("  img2pdf --pdfa       {img2pdfa_len:>10} bytes (PDF/A-1b)");
     println!(
-        "  ratio saoy/img2pdf: {:.4} (pages), {:.4} (certified copy)",
+        "  ratio saoy/img2pdf: {:.4} (pages), {:.4} (certified copy); saoy - img2pdf = {:+} bytes (pages)",
         scan_len as f64 / img2pdf_len as f64,
-        copy_len as f64 / img2pdf_len as f64
+        copy_len as f64 / img2pdf_len as f64,
+        scan_len as i64 - img2pdf_len as i64
+    );
+    println!(
+        "  ratio saoy/img2pdf --pdfa: {:.4} (pages), {:.4} (certified copy); saoy - img2pdf --pdfa = {:+} bytes (pages)",
+        scan_len as f64 / img2pdfa_len as f64,
+        copy_len as f64 / img2pdfa_len as f64,
+        scan_len as i64 - img2pdfa_len as i64
     );
 
     let files10 = &files50[..10];
@@ -91,28 +113,65 @@ fn main() {
         .unwrap();
         l
     };
-    let (l10, l50) = (list(files10), list(&files50));
-    println!("peak memory (MiB), 10 → 50 pages:");
-    let ours = (peak_saoy(&l10, "copy"), peak_saoy(&l50, "copy"));
-    let theirs = (peak_img2pdf(&l10), peak_img2pdf(&l50));
-    let baseline = peak_saoy(&l10, "none");
+    let lists = [list(files10), list(&files50), list(&files100)];
+    println!("peak memory (MiB), 10 → 50 → 100 pages:");
+    let ours: Vec<f64> = lists.iter().map(|l| peak_saoy(l, "copy")).collect();
+    let theirs: Vec<f64> = lists.iter().map(|l| peak_img2pdf(l)).collect();
+    let baseline = peak_saoy(&lists[0], "none");
+    let sizes: Vec<f64> = [10, 50, 100]
+        .iter()
+        .map(|&n| {
+            files100[..n]
+                .iter()
+                .map(|f| std::fs::metadata(f).unwrap().len())
+                .sum::<u64>() as f64
+                / 1_048_576.0
+        })
+        .collect();
+    let per_page = |v: &[f64]| (v[2] - v[0]) / 90.0;
     println!(
-        "  saoy     {:>7.1} → {:>7.1}  (+{:.1}; process baseline {:.1})",
-        ours.0,
-        ours.1,
-        ours.1 - ours.0,
+        "  saoy (certified copy)  {:>7.1} → {:>7.1} → {:>7.1}  (+{:.2} MiB per page; process baseline {:.1})",
+        ours[0],
+        ours[1],
+        ours[2],
+        per_page(&ours),
         baseline
     );
     println!(
-        "  img2pdf  {:>7.1} → {:>7.1}  (+{:.1})",
-        theirs.0,
-        theirs.1,
-        theirs.1 - theirs.0
+        "  img2pdf                {:>7.1} → {:>7.1} → {:>7.1}  (+{:.2} MiB per page)",
+        theirs[0],
+        theirs[1],
+        theirs[2],
+        per_page(&theirs)
     );
     println!(
-        "  input grows by {:.1} MiB from 10 to 50 pages",
-        total as f64 * 0.8 / 1_048_576.0
+        "  input: {:.1} → {:.1} → {:.1} MiB ({:.2} MiB per page); the PDF itself is about as large",
+        sizes[0],
+        sizes[1],
+        sizes[2],
+        per_page(&sizes)
     );
+}
+
+/// Writes the OutputIntent profile of saoy's PDF/A output to `to` (for `img2pdf --pdfa`).
+fn saoy_icc(files: &[PathBuf], to: &Path) -> bool {
+    let pdf = saoy_pdf(files, Mode::Pages, Blank::Skip);
+    let Ok(doc) = lopdf::Document::load_mem(&pdf) else {
+        return false;
+    };
+    for object in doc.objects.values() {
+        if let lopdf::Object::Dictionary(d) = object
+            && d.get(b"S").and_then(lopdf::Object::as_name).ok() == Some(b"GTS_PDFA1".as_slice())
+            && let Ok(id) = d
+                .get(b"DestOutputProfile")
+                .and_then(lopdf::Object::as_reference)
+            && let Ok(lopdf::Object::Stream(s)) = doc.get_object(id)
+            && let Ok(icc) = s.decompressed_content()
+        {
+            return std::fs::write(to, icc).is_ok();
+        }
+    }
+    false
 }
 
 /// N distinct copies of the sample scan: a COM segment with the page number after SOI.
@@ -176,9 +235,18 @@ fn content() -> CopyContent {
     }
 }
 
+fn saoy_pdf(files: &[PathBuf], mode: Mode, blank: Blank) -> Vec<u8> {
+    saoy_build(files, mode, blank).0
+}
+
 /// Reads, digitises and assembles; returns the PDF length and the seconds spent reading,
 /// digitising and assembling.
 fn saoy_run(files: &[PathBuf], mode: Mode, blank: Blank) -> (usize, [f64; 3]) {
+    let (pdf, steps) = saoy_build(files, mode, blank);
+    (pdf.len(), steps)
+}
+
+fn saoy_build(files: &[PathBuf], mode: Mode, blank: Blank) -> (Vec<u8>, [f64; 3]) {
     let t0 = Instant::now();
     let uploads: Vec<UploadedFile> = files
         .iter()
@@ -226,7 +294,7 @@ fn saoy_run(files: &[PathBuf], mode: Mode, blank: Blank) -> (usize, [f64; 3]) {
     let t3 = Instant::now();
     std::hint::black_box(&pdf);
     (
-        pdf.len(),
+        pdf,
         [
             (t1 - t0).as_secs_f64(),
             (t2 - t1).as_secs_f64(),
@@ -271,12 +339,13 @@ fn peak_saoy(list: &Path, what: &str) -> f64 {
 
 const IMG2PDF_TIME: &str = r#"
 import sys, time, img2pdf
-files = sys.argv[2:]
+files = sys.argv[3:]
 runs = int(sys.argv[1])
+opts = {"pdfa": sys.argv[2]} if sys.argv[2] else {}
 times = []
 for _ in range(runs):
     t = time.perf_counter()
-    pdf = img2pdf.convert(files)
+    pdf = img2pdf.convert(files, **opts)
     times.append(time.perf_counter() - t)
 times.sort()
 print(times[runs // 2], len(pdf))
@@ -289,9 +358,12 @@ pdf = img2pdf.convert(files)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 "#;
 
-fn img2pdf_time(files: &[PathBuf]) -> (f64, usize) {
+fn img2pdf_time(files: &[PathBuf], pdfa_icc: Option<&Path>) -> (f64, usize) {
+    let icc = pdfa_icc
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let out = Command::new("python3")
-        .args(["-c", IMG2PDF_TIME, &RUNS.to_string()])
+        .args(["-c", IMG2PDF_TIME, &RUNS.to_string(), &icc])
         .args(files)
         .output()
         .expect("python3");

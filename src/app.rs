@@ -196,11 +196,7 @@ pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
     for path in &config.trust.crls {
         crls.extend(trust::load_crls(path).map_err(|e| Error::InvalidArgument(e.to_string()))?);
     }
-    Ok(ValidationPolicy {
-        trust_anchors: anchors,
-        crls,
-        validation_time: None,
-    })
+    Ok(ValidationPolicy::new(anchors, crls, None))
 }
 
 impl App {

@@ -477,11 +477,7 @@ fn verify(
     // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
     let report = verify_file(
         file,
-        &ValidationPolicy {
-            trust_anchors,
-            crls,
-            validation_time,
-        },
+        &ValidationPolicy::new(trust_anchors, crls, validation_time),
     )
     .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     match format {

@@ -185,3 +185,67 @@ fn blank_pages_are_reported_or_refused() {
     // Black-and-white pages are measured too: the G4 fixture has ink.
     assert!(run(&[upload("g4.tif", data("bilevel-g4.tif"))], &strict).is_ok());
 }
+
+/// Scanner noise around a light paper tone, deterministic.
+fn paper(x: u32, y: u32) -> u8 {
+    let mut h = x.wrapping_mul(0x9E37_79B9) ^ y.wrapping_mul(0x85EB_CA6B);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    232 + (h >> 24) as u8 % 16
+}
+
+/// An A4 page at 300 dpi (2480 × 3508), JPEG quality 85: scanner noise on paper, a few
+/// dust specks, and `lines` lines of dark glyph-like strokes (2–3 px) if any.
+fn a4_scan(lines: u32) -> Vec<u8> {
+    let mut img = image::RgbImage::from_fn(2480, 3508, |x, y| {
+        let p = paper(x, y);
+        image::Rgb([p, p, p.saturating_sub(3)])
+    });
+    for i in 0..60u32 {
+        let (x, y) = ((i * 7919) % 2470, (i * 104_729) % 3500);
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            img.put_pixel(x + dx, y + dy, image::Rgb([40, 40, 45]));
+        }
+    }
+    for line in 0..lines {
+        let top = 1200 + line * 70;
+        // "Glyphs" 24 px wide every 32 px: a vertical stem and a bar, 3 px thick.
+        for g in 0..40u32 {
+            let left = 300 + g * 32;
+            for y in top..top + 36 {
+                for x in left..left + 3 {
+                    img.put_pixel(x, y, image::Rgb([25, 25, 30]));
+                }
+            }
+            for y in top + 16 * (g % 2)..top + 16 * (g % 2) + 3 {
+                for x in left..left + 24 {
+                    img.put_pixel(x, y, image::Rgb([25, 25, 30]));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
+    enc.set_pixel_density(PixelDensity {
+        density: (300, 300),
+        unit: PixelDensityUnit::Inches,
+    });
+    enc.encode_image(&img).unwrap();
+    out
+}
+
+#[test]
+fn dark_text_at_300_dpi_is_ink_and_scanner_noise_is_blank() {
+    let strict = DocumentPolicy {
+        blank_pages: BlankPages::Refuse,
+        ..DocumentPolicy::default()
+    };
+    // One line of 40 glyphs (≈ 6 800 ink pixels of 8.7 M; blank is under ≈ 2 610).
+    let text = run(&[upload("text.jpg", a4_scan(1))], &strict);
+    assert!(text.is_ok(), "{text:?}");
+    // Noise and 60 dust specks only.
+    let err = run(&[upload("noise.jpg", a4_scan(0))], &strict).unwrap_err();
+    assert!(matches!(err, DigitizeError::BlankPage { .. }), "{err:?}");
+    // The real 300 dpi scan in the fixtures is text.
+    assert!(run(&[upload("scan.jpg", data("sample-scan.jpg"))], &strict).is_ok());
+}

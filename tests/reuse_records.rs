@@ -65,6 +65,10 @@ async fn verify_id(url: &str, id: &str) -> VerificationReport {
         .into_inner()
 }
 
+fn code<T>(result: Result<tonic::Response<T>, tonic::Status>) -> Option<Code> {
+    result.err().map(|s| s.code())
+}
+
 fn ids(records: &[CertificationRecord]) -> Vec<String> {
     records.iter().map(|r| r.id.clone()).collect()
 }
@@ -232,10 +236,6 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
 async fn reuse_calls_refuse_bad_input() {
     let server = common::server::start().await;
     let mut records = RecordServiceClient::connect(server.url()).await.unwrap();
-    let code = |r: Result<tonic::Response<_>, tonic::Status>| match r {
-        Ok(_) => None,
-        Err(s) => Some(s.code()),
-    };
     assert_eq!(
         code(
             records

@@ -108,15 +108,15 @@ fn read_der(p: &Path) -> Vec<u8> {
 
 fn policy(with_crl: bool) -> ValidationPolicy {
     let c = certs();
-    ValidationPolicy {
-        trust_anchors: vec![read_der(&c.join("root.pem"))],
-        crls: if with_crl {
+    ValidationPolicy::new(
+        vec![read_der(&c.join("root.pem"))],
+        if with_crl {
             vec![std::fs::read(c.join("issuing-ca.crl")).expect("crl")]
         } else {
             vec![]
         },
-        validation_time: None,
-    }
+        None,
+    )
 }
 
 fn show(r: &Report) -> String {

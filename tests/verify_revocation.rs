@@ -44,11 +44,11 @@ fn crl_revoking_agency(when: time::OffsetDateTime) -> Vec<u8> {
 }
 
 fn policy_with(crl: Vec<u8>) -> ValidationPolicy {
-    ValidationPolicy {
-        trust_anchors: vec![read_der(&pki("root.pem"))],
-        crls: vec![crl, std::fs::read(pki("root.crl")).expect("root CRL")],
-        validation_time: None,
-    }
+    ValidationPolicy::new(
+        vec![read_der(&pki("root.pem"))],
+        vec![crl, std::fs::read(pki("root.crl")).expect("root CRL")],
+        None,
+    )
 }
 
 #[test]
@@ -104,11 +104,11 @@ fn trust_directory_reloads_and_the_report_says_why_an_anchor_is_trusted() {
     let verify_with_store = |store: &TrustStore| {
         let mut r = verify_pdf(
             pdf,
-            &ValidationPolicy {
-                trust_anchors: store.der_anchors(),
-                crls: vec![std::fs::read(pki("issuing-ca.crl")).expect("crl")],
-                validation_time: None,
-            },
+            &ValidationPolicy::new(
+                store.der_anchors(),
+                vec![std::fs::read(pki("issuing-ca.crl")).expect("crl")],
+                None,
+            ),
         );
         r.explain_anchors(|h| store.reason(h));
         r
@@ -135,4 +135,47 @@ fn trust_directory_reloads_and_the_report_says_why_an_anchor_is_trusted() {
     std::fs::remove_file(dir.path().join("gov-root.pem")).expect("remove");
     assert_eq!(store.reload().expect("reload"), 0);
     assert!(!verify_with_store(&store).is_passed());
+}
+
+#[test]
+fn a_reused_policy_remembers_signatures_but_judges_time_and_revocation_anew() {
+    let pdf = verify_support::attacks::signed_base();
+    let policy = verify_support::policy();
+    assert_eq!(policy.remembered_signatures(), 0);
+    let r = verify_pdf(pdf, &policy);
+    assert!(r.is_passed(), "{}", r.render_text());
+    // The agency's and the issuing CA's certificates, and the issuing CA's CRL.
+    let remembered = policy.remembered_signatures();
+    assert!(remembered >= 3, "{remembered}");
+    let r = verify_pdf(pdf, &policy);
+    assert!(r.is_passed(), "{}", r.render_text());
+    assert_eq!(policy.remembered_signatures(), remembered);
+
+    // Validity periods are judged at each verification's time, memo or not.
+    let mut later = policy.clone();
+    later.validation_time =
+        Some(std::time::SystemTime::now() + Duration::from_secs(100 * 365 * 86_400));
+    let r = verify_pdf(pdf, &later);
+    assert_eq!(r.status, Indication::Indeterminate, "{}", r.render_text());
+    assert!(
+        r.signatures[0]
+            .checks
+            .iter()
+            .any(|c| c.name == "validity" && !c.passed),
+        "{}",
+        r.render_text()
+    );
+
+    // Revocation is judged against the CRLs of each verification.
+    let mut revoked = policy.clone();
+    revoked.crls = vec![crl_revoking_agency(
+        time::OffsetDateTime::now_utc() - time::Duration::days(3650),
+    )];
+    let r = verify_pdf(pdf, &revoked);
+    assert_eq!(r.status, Indication::Failed, "{}", r.render_text());
+    assert_eq!(r.sub_indication, Some(SubIndication::Revoked));
+
+    // And the first policy still passes: nothing it remembers depends on time or CRL contents.
+    let r = verify_pdf(pdf, &policy);
+    assert!(r.is_passed(), "{}", r.render_text());
 }

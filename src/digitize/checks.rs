@@ -5,8 +5,9 @@ use super::policy::{BlankPages, DocumentPolicy};
 use super::raster::{Colour, InkMeter};
 use super::{Page, PageWarning};
 
-/// Compressed bits per pixel above which a JPEG page has too much detail to be blank; only
-/// pages under it are decoded to measure their ink (keeps the common case fast).
+/// Compressed bits per pixel above which a JPEG page has too much detail to be blank; a
+/// JPEG that [`super::jpeg_ink`] cannot measure from its coefficients (progressive, CMYK)
+/// is fully decoded only under it.
 const JPEG_DETAIL_BPP: f64 = 0.35;
 
 /// What was learnt about a page while decoding it.
@@ -24,14 +25,18 @@ impl Facts {
         Self::default()
     }
 
-    /// Facts of a JPEG: colour from its components; ink measured only when the file is
-    /// small enough per pixel to possibly be blank, and `measure` is set.
+    /// Facts of a JPEG: colour from its components; ink measured when `measure` is set,
+    /// from the DCT coefficients where possible, else by a full decode when the file is
+    /// small enough per pixel to possibly be blank.
     pub fn of_jpeg(data: &[u8], width: u32, height: u32, components: u8, measure: bool) -> Self {
         let pixels = (f64::from(width) * f64::from(height)).max(1.0);
         let bpp = data.len() as f64 * 8.0 / pixels;
-        let ink = (measure && bpp < JPEG_DETAIL_BPP)
-            .then(|| jpeg_ink(data))
-            .flatten();
+        let ink = if measure {
+            super::jpeg_ink::measure(data)
+                .or_else(|| (bpp < JPEG_DETAIL_BPP).then(|| jpeg_ink(data)).flatten())
+        } else {
+            None
+        };
         Self {
             colour: Some(components >= 3),
             ink,
@@ -40,7 +45,7 @@ impl Facts {
 }
 
 /// Decodes a JPEG to grey and measures its ink; `None` if it cannot be decoded.
-fn jpeg_ink(data: &[u8]) -> Option<InkMeter> {
+pub(crate) fn jpeg_ink(data: &[u8]) -> Option<InkMeter> {
     use zune_jpeg::JpegDecoder;
     use zune_jpeg::zune_core::bytestream::ZCursor;
     use zune_jpeg::zune_core::colorspace::ColorSpace;

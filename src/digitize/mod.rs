@@ -17,6 +17,7 @@ mod ccitt;
 mod checks;
 mod error;
 mod jpeg;
+mod jpeg_ink;
 pub mod ocr;
 mod pdf;
 mod png;

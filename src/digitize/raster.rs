@@ -114,6 +114,16 @@ impl InkMeter {
         self.total += count;
     }
 
+    /// Ink pixels and pixels counted.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.ink, self.total)
+    }
+
+    /// The least ink that makes a page of `total` pixels not blank.
+    pub fn ink_needed(total: u64) -> u64 {
+        (total as f64 * BLANK_INK_SHARE).ceil().max(1.0) as u64
+    }
+
     /// True when almost nothing is printed on the page.
     pub fn is_blank(&self) -> bool {
         self.total > 0 && (self.ink as f64) < self.total as f64 * BLANK_INK_SHARE

@@ -43,8 +43,9 @@ use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
 use super::g4::{self, StripRef};
-use super::images::{placeholder, raster_image, shared};
+use super::images::{jpeg_placeholder, placeholder, raster_image, shared};
 use super::qr::{QUIET_ZONE, QrSymbol};
+use super::splice::{self, JpegRef};
 use super::text::{self, Face, Line};
 use super::textlayer;
 use crate::digitize::{Digitized, Page, PageImage};
@@ -293,6 +294,7 @@ fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<B
 
     let mut stamp_area = None;
     let mut strips: Vec<StripRef<'_>> = Vec::new();
+    let mut jpegs: Vec<JpegRef<'_>> = Vec::new();
     for (i, page) in d.pages.iter().enumerate() {
         let (w, h) = page_size(page);
         let settings = PageSettings::from_wh(w, h).ok_or_else(|| PdfError::Image {
@@ -303,7 +305,11 @@ fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<B
         let mut surface = pdf_page.surface();
         surface.set_location(location(i));
         let ocr = d.text.get(i).and_then(Option::as_ref);
-        draw_original(&mut surface, i, page, (w, h), sources, ocr, &mut strips)?;
+        let mut later = Later {
+            strips: &mut strips,
+            jpegs: &mut jpegs,
+        };
+        draw_original(&mut surface, i, page, (w, h), sources, ocr, &mut later)?;
         if i == 0
             && let Some((c, _)) = job.cert
         {
@@ -336,6 +342,9 @@ fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<B
     let mut pdf = doc.finish().map_err(|e| export_error(e, mode))?;
     if !strips.is_empty() {
         pdf = g4::fill_placeholders(&pdf, &strips).map_err(PdfError::Export)?;
+    }
+    if !jpegs.is_empty() {
+        pdf = splice::fill_jpegs(&pdf, &jpegs).map_err(PdfError::Export)?;
     }
     Ok(Built {
         pdf,
@@ -440,8 +449,16 @@ fn orientation_transform(orientation: u8, w: f32, h: f32) -> Transform {
     }
 }
 
-/// Draws page `i` of the original to fill a page of `size`; G4 strips are drawn as
-/// placeholders and recorded in `strips`.
+/// Images drawn as placeholders, put in after export.
+struct Later<'p, 'a> {
+    /// CCITT G4 strips ([`g4`]).
+    strips: &'p mut Vec<StripRef<'a>>,
+    /// Grey and YCbCr JPEGs ([`splice`]).
+    jpegs: &'p mut Vec<JpegRef<'a>>,
+}
+
+/// Draws page `i` of the original to fill a page of `size`; G4 strips and grey or colour
+/// JPEGs are drawn as placeholders and recorded in `later`.
 fn draw_original<'a>(
     surface: &mut Surface<'_>,
     i: usize,
@@ -449,7 +466,7 @@ fn draw_original<'a>(
     size: (f32, f32),
     sources: &[Option<PdfDocument>],
     ocr: Option<&crate::digitize::PageText>,
-    strips: &mut Vec<StripRef<'a>>,
+    later: &mut Later<'_, 'a>,
 ) -> Result<(), Retry> {
     let image_err = |reason: String| -> Retry {
         PdfError::Image {
@@ -480,6 +497,23 @@ fn draw_original<'a>(
             surface.push_transform(&Transform::from_scale(k, k));
             surface.push_transform(&orientation_transform(*orientation, w, h));
             let drawn_image = match image {
+                // Grey and YCbCr JPEGs go in after export, written once from the upload.
+                PageImage::Jpeg {
+                    data,
+                    width,
+                    height,
+                    components: components @ (1 | 3),
+                } => jpeg_placeholder(later.jpegs.len() as u64, *components == 3)
+                    .map(|img| {
+                        surface.draw_image(img, drawn);
+                        later.jpegs.push(JpegRef {
+                            data,
+                            width: *width,
+                            height: *height,
+                        });
+                    })
+                    .map_err(image_err),
+                // CMYK: krilla handles the inverted Adobe data and the PDF/A refusal.
                 PageImage::Jpeg { data, .. } => Image::from_jpeg(shared(data), false)
                     .map(|img| surface.draw_image(img, drawn))
                     .map_err(image_err),
@@ -489,7 +523,9 @@ fn draw_original<'a>(
                 PageImage::Raster(r) => raster_image(r)
                     .map(|img| surface.draw_image(img, drawn))
                     .map_err(image_err),
-                PageImage::Bilevel(b) => draw_strips(surface, b, (w, h), strips).map_err(image_err),
+                PageImage::Bilevel(b) => {
+                    draw_strips(surface, b, (w, h), later.strips).map_err(image_err)
+                }
             };
             let layer = match (drawn_image.is_ok(), ocr) {
                 (true, Some(t)) => textlayer::draw(surface, t, w, h).map_err(image_err),

@@ -109,6 +109,63 @@ pub fn placeholder_index(samples: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(rest.try_into().ok()?))
 }
 
+/// Marker at the start of a JPEG placeholder's samples.
+pub const JPEG_PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-JP:";
+
+/// A 16×1 grey or RGB image whose first 16 samples name JPEG placeholder `index`.
+#[derive(Clone, Hash)]
+struct JpegPlaceholder {
+    samples: [u8; 48],
+    rgb: bool,
+}
+
+impl CustomImage for JpegPlaceholder {
+    fn color_channel(&self) -> &[u8] {
+        if self.rgb {
+            &self.samples
+        } else {
+            &self.samples[..16]
+        }
+    }
+    fn alpha_channel(&self) -> Option<&[u8]> {
+        None
+    }
+    fn bits_per_component(&self) -> BitsPerComponent {
+        BitsPerComponent::Eight
+    }
+    fn size(&self) -> (u32, u32) {
+        (PLACEHOLDER_WIDTH, 1)
+    }
+    fn icc_profile(&self) -> Option<&[u8]> {
+        None
+    }
+    fn color_space(&self) -> ImageColorspace {
+        if self.rgb {
+            ImageColorspace::Rgb
+        } else {
+            ImageColorspace::Luma
+        }
+    }
+}
+
+/// The placeholder for JPEG number `index` (in document order), in the JPEG's colour
+/// model: grey for one component, RGB for three (YCbCr is shown as RGB).
+pub fn jpeg_placeholder(index: u64, rgb: bool) -> Result<Image, String> {
+    let mut samples = [0u8; 48];
+    samples[..8].copy_from_slice(JPEG_PLACEHOLDER_MAGIC);
+    samples[8..16].copy_from_slice(&index.to_be_bytes());
+    Image::from_custom(JpegPlaceholder { samples, rgb }, false)
+}
+
+/// The index a JPEG placeholder's decoded samples name, if they are one's.
+pub fn jpeg_placeholder_index(samples: &[u8]) -> Option<u64> {
+    if samples.len() != 16 && samples.len() != 48 {
+        return None;
+    }
+    let rest = samples.strip_prefix(JPEG_PLACEHOLDER_MAGIC.as_slice())?;
+    Some(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
+}
+
 /// Shares uploaded bytes with krilla without copying.
 pub fn shared(b: &bytes::Bytes) -> Data {
     let arc: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(b.clone());

@@ -7,6 +7,7 @@ mod g4;
 mod images;
 pub mod incremental;
 mod qr;
+mod splice;
 mod text;
 mod textlayer;
 

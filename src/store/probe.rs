@@ -9,6 +9,8 @@ use super::{ObjectStore, StoreError};
 const PROBE_PREFIX: &str = "probes/conditional-write-";
 /// Writers racing for one probe key in the concurrency part of the probe.
 const RACERS: usize = 8;
+/// Racing rounds (the first also warms up connections, so later rounds race harder).
+const ROUNDS: usize = 3;
 
 /// What the probe found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,10 +30,15 @@ pub enum ConditionalWrites {
 pub async fn probe_conditional_writes(
     store: &dyn ObjectStore,
 ) -> Result<ConditionalWrites, StoreError> {
-    match sequential(store).await? {
-        ConditionalWrites::Honoured => racing(store).await,
-        ignored => Ok(ignored),
+    if let ignored @ ConditionalWrites::Ignored(_) = sequential(store).await? {
+        return Ok(ignored);
     }
+    for _ in 0..ROUNDS {
+        if let ignored @ ConditionalWrites::Ignored(_) = racing(store).await? {
+            return Ok(ignored);
+        }
+    }
+    Ok(ConditionalWrites::Honoured)
 }
 
 async fn racing(store: &dyn ObjectStore) -> Result<ConditionalWrites, StoreError> {

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ring::digest;
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
@@ -232,40 +233,119 @@ pub fn verify_signature(
 
 /// Verifies a signed X.509 structure (certificate or CRL: SEQUENCE { tbs, algorithm, BIT STRING })
 /// with the issuer's SubjectPublicKeyInfo.
-/// Results are remembered within one verification (see [`memo_scope`]): the chain and CRLs
-/// shared by several signatures are checked once.
+///
+/// The result depends only on the two byte strings, so it is remembered: within one
+/// verification every outcome (see [`memo_scope`]: the chain and CRLs shared by several
+/// signatures are checked once), and across verifications the successes, in the
+/// [`SignatureMemo`] of the policy in use. Nothing time-dependent is remembered: validity
+/// periods, CRL freshness and revocation are judged by the callers every time.
 pub fn verify_signed_structure(raw: &[u8], issuer_spki: &[u8]) -> Result<Verified, CryptoError> {
-    let key = (raw.to_vec(), issuer_spki.to_vec());
-    if let Some(hit) = MEMO.with(|m| m.borrow().as_ref().and_then(|m| m.get(&key).cloned())) {
+    let key: MemoKey = (sha256(raw), sha256(issuer_spki));
+    let hit = MEMO.with(|m| {
+        let m = m.borrow();
+        let scope = m.as_ref()?;
+        if let Some(r) = scope.local.get(&key) {
+            return Some(r.clone());
+        }
+        scope.shared.get(&key).map(Ok)
+    });
+    if let Some(hit) = hit {
         return hit;
     }
     let res = verify_signed_structure_uncached(raw, issuer_spki);
     MEMO.with(|m| {
-        if let Some(m) = m.borrow_mut().as_mut()
-            && m.len() < 4096
-        {
-            m.insert(key, res.clone());
+        if let Some(scope) = m.borrow_mut().as_mut() {
+            if scope.local.len() < LOCAL_CAP {
+                scope.local.insert(key, res.clone());
+            }
+            if let Ok(v) = &res {
+                scope.shared.insert(key, v.clone());
+            }
         }
     });
     res
 }
 
-type Memo = HashMap<(Vec<u8>, Vec<u8>), Result<Verified, CryptoError>>;
-
-thread_local! {
-    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+    out
 }
 
-/// Runs `f` with signature results of signed structures remembered, forgotten afterwards.
-pub fn memo_scope<R>(f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<Memo>);
+/// (SHA-256 of the signed structure's DER, SHA-256 of the issuer's SubjectPublicKeyInfo).
+type MemoKey = ([u8; 32], [u8; 32]);
+
+/// Most outcomes remembered within one verification.
+const LOCAL_CAP: usize = 4096;
+
+/// Most successes a [`SignatureMemo`] holds; when full it starts afresh.
+const SHARED_CAP: usize = 4096;
+
+/// "This certificate or CRL (by SHA-256 of its DER) is validly signed by that key (by SHA-256
+/// of its SubjectPublicKeyInfo)", remembered across verifications. Clones share one memo.
+/// Only successful checks are stored, at most [`SHARED_CAP`] of them.
+#[derive(Clone, Default)]
+pub struct SignatureMemo(Arc<Mutex<HashMap<MemoKey, Verified>>>);
+
+impl SignatureMemo {
+    fn lock(&self) -> MutexGuard<'_, HashMap<MemoKey, Verified>> {
+        // The map is always consistent (single inserts), so a poisoned lock is still usable.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, key: &MemoKey) -> Option<Verified> {
+        self.lock().get(key).cloned()
+    }
+
+    fn insert(&self, key: MemoKey, v: Verified) {
+        let mut m = self.lock();
+        if m.len() >= SHARED_CAP && !m.contains_key(&key) {
+            m.clear();
+        }
+        m.insert(key, v);
+    }
+
+    /// How many successes are remembered.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+impl std::fmt::Debug for SignatureMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureMemo")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+struct Scope {
+    /// Every outcome within this verification (failures too).
+    local: HashMap<MemoKey, Result<Verified, CryptoError>>,
+    /// Successes shared across verifications.
+    shared: SignatureMemo,
+}
+
+thread_local! {
+    static MEMO: RefCell<Option<Scope>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with signature results of signed structures remembered: all of them until `f`
+/// returns, the successes also in `shared`.
+pub fn memo_scope<R>(shared: &SignatureMemo, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Scope>);
     impl Drop for Reset {
         fn drop(&mut self) {
             let prev = self.0.take();
             MEMO.with(|m| *m.borrow_mut() = prev);
         }
     }
-    let prev = MEMO.with(|m| m.borrow_mut().replace(HashMap::new()));
+    let prev = MEMO.with(|m| {
+        m.borrow_mut().replace(Scope {
+            local: HashMap::new(),
+            shared: shared.clone(),
+        })
+    });
     let _reset = Reset(prev);
     f()
 }

@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 use lopdf::xref::{Xref, XrefEntry, XrefType};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 
+use super::crypto::DigestAlg;
 use super::pdf::MAX_STREAM;
 
 /// Streams up to this size are read with their dictionary; larger ones are read on demand.
@@ -1008,39 +1009,119 @@ pub struct Ranges<'a> {
     pub src: &'a dyn Source,
     /// (offset, length) pairs.
     pub ranges: Vec<(u64, u64)>,
+    /// Digest states of the file's first bytes shared with the document's other signatures.
+    pub prefixes: Option<&'a Prefixes>,
+}
+
+/// Calls `f` on the bytes `[off, off + len)` of `src`, in chunks; false if they cannot be read.
+fn each_in(src: &dyn Source, off: u64, len: u64, f: &mut dyn FnMut(&[u8])) -> bool {
+    let Some(end) = off.checked_add(len) else {
+        return false;
+    };
+    if let Some(all) = src.as_slice() {
+        let s = usize::try_from(off).ok();
+        let e = usize::try_from(end).ok();
+        return match (s, e) {
+            (Some(s), Some(e)) => match all.get(s..e) {
+                Some(b) => {
+                    f(b);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        };
+    }
+    let mut at = off;
+    while at < end {
+        let n = usize::try_from((end - at).min(CHUNK as u64)).unwrap_or(CHUNK);
+        match src.bytes(at, n) {
+            Some(b) if b.len() == n => f(&b),
+            _ => return false,
+        }
+        at += n as u64;
+    }
+    true
 }
 
 impl Ranges<'_> {
     fn each(&self, mut f: impl FnMut(&[u8])) -> bool {
-        for (off, len) in &self.ranges {
-            if let Some(all) = self.src.as_slice() {
-                let s = usize::try_from(*off).ok();
-                let e = usize::try_from(off + len).ok();
-                match (s, e) {
-                    (Some(s), Some(e)) if e <= all.len() => f(&all[s..e]),
-                    _ => return false,
-                }
-                continue;
-            }
-            let mut at = *off;
-            let end = off + len;
-            while at < end {
-                let n = usize::try_from((end - at).min(CHUNK as u64)).unwrap_or(CHUNK);
-                match self.src.bytes(at, n) {
-                    Some(b) if b.len() == n => f(&b),
-                    _ => return false,
-                }
-                at += n as u64;
-            }
+        self.ranges
+            .iter()
+            .all(|(off, len)| each_in(self.src, *off, *len, &mut f))
+    }
+}
+
+/// Most split points a [`Prefixes`] keeps states for.
+const MAX_SPLITS: usize = 64;
+
+/// Digest states of a file's first bytes, shared by the signatures of one document.
+///
+/// Every signature's first range starts at offset 0, so with nested signatures (an earlier
+/// one's first range `[0, a)` inside a later one's `[0, b)`) the bytes `[0, a)` are hashed
+/// once: the digest context is cloned at `a` and carried on for the later signature. The
+/// digests are exactly those of hashing each signature's ranges separately.
+#[derive(Default)]
+pub struct Prefixes {
+    /// Where to keep a state: the first-range lengths of the signatures, sorted, unique.
+    splits: Vec<u64>,
+    /// (algorithm, n, state after hashing `[0, n)`).
+    states: RefCell<Vec<(DigestAlg, u64, ring::digest::Context)>>,
+}
+
+impl Prefixes {
+    /// States will be kept at these first-range lengths (at most [`MAX_SPLITS`] of them).
+    pub fn new(mut splits: Vec<u64>) -> Self {
+        splits.sort_unstable();
+        splits.dedup();
+        splits.truncate(MAX_SPLITS);
+        Prefixes {
+            splits,
+            states: Default::default(),
         }
-        true
+    }
+
+    /// The state after hashing `[0, n)` of `src` with `alg`, from the longest kept state
+    /// that fits, keeping new states at the split points passed on the way.
+    fn state(&self, src: &dyn Source, alg: DigestAlg, n: u64) -> Option<ring::digest::Context> {
+        let Ok(mut states) = self.states.try_borrow_mut() else {
+            let mut ctx = alg.context();
+            return each_in(src, 0, n, &mut |b| ctx.update(b)).then_some(ctx);
+        };
+        let (mut ctx, mut at) = states
+            .iter()
+            .filter(|(a, len, _)| *a == alg && *len <= n)
+            .max_by_key(|(_, len, _)| *len)
+            .map(|(_, len, c)| (c.clone(), *len))
+            .unwrap_or_else(|| (alg.context(), 0));
+        let from = at;
+        for &p in self.splits.iter().filter(|p| **p > from && **p <= n) {
+            if !each_in(src, at, p - at, &mut |b| ctx.update(b)) {
+                return None;
+            }
+            at = p;
+            states.push((alg, p, ctx.clone()));
+        }
+        if !each_in(src, at, n - at, &mut |b| ctx.update(b)) {
+            return None;
+        }
+        Some(ctx)
     }
 }
 
 impl super::crypto::Signed for Ranges<'_> {
-    fn digest(&self, alg: super::crypto::DigestAlg) -> Vec<u8> {
-        let mut ctx = alg.context();
-        if self.each(|b| ctx.update(b)) {
+    fn digest(&self, alg: DigestAlg) -> Vec<u8> {
+        let (mut ctx, rest) = match (self.prefixes, self.ranges.split_first()) {
+            (Some(p), Some((&(0, n), rest))) => match p.state(self.src, alg, n) {
+                Some(ctx) => (ctx, rest),
+                None => return Vec::new(),
+            },
+            _ => (alg.context(), self.ranges.as_slice()),
+        };
+        if rest
+            .iter()
+            .all(|(off, len)| each_in(self.src, *off, *len, &mut |b| ctx.update(b)))
+        {
             ctx.finish().as_ref().to_vec()
         } else {
             Vec::new()
@@ -1078,6 +1159,69 @@ mod tests {
             Object::String(vec![0x41, 0x40], StringFormat::Hexadecimal)
         );
         assert_eq!(a[5], Object::Name(b"N x".to_vec()));
+    }
+
+    /// A source read in pieces, like a file.
+    struct Pieces<'a>(&'a [u8]);
+
+    impl Source for Pieces<'_> {
+        fn len(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn bytes(&self, off: u64, len: usize) -> Option<Cow<'_, [u8]>> {
+            let off = usize::try_from(off).ok()?;
+            let end = off.saturating_add(len).min(self.0.len());
+            self.0.get(off..end).map(Cow::Borrowed)
+        }
+    }
+
+    #[test]
+    fn shared_prefix_digests_equal_separate_ones() {
+        use crate::verify::crypto::Signed;
+        let data: Vec<u8> = (0..CHUNK * 2 + 777)
+            .map(|i| (i * 7 + i / 13) as u8)
+            .collect();
+        let n = data.len() as u64;
+        // Three nested signatures, one overlapping oddly, one range out of the file.
+        let layouts: Vec<Vec<(u64, u64)>> = vec![
+            vec![(0, 1000), (1500, 200)],
+            vec![(0, CHUNK as u64 + 5), (CHUNK as u64 + 90, 100)],
+            vec![(0, n - 300), (n - 100, 100)],
+            vec![(0, 1200), (900, 50)],
+            vec![(0, 10), (n - 5, 10)],
+            vec![(5, 10)],
+        ];
+        let splits = layouts
+            .iter()
+            .filter_map(|l| l.first().filter(|r| r.0 == 0).map(|r| r.1))
+            .collect::<Vec<_>>();
+        for src in [&Mem(&data) as &dyn Source, &Pieces(&data)] {
+            for order in [[0, 1, 2, 3, 4, 5], [5, 4, 2, 3, 1, 0], [2, 0, 4, 1, 5, 3]] {
+                let prefixes = Prefixes::new(splits.clone());
+                for i in order {
+                    for alg in [DigestAlg::Sha256, DigestAlg::Sha384] {
+                        let ranges = layouts[i].clone();
+                        let plain = Ranges {
+                            src,
+                            ranges: ranges.clone(),
+                            prefixes: None,
+                        };
+                        let shared = Ranges {
+                            src,
+                            ranges,
+                            prefixes: Some(&prefixes),
+                        };
+                        assert_eq!(plain.digest(alg), shared.digest(alg), "layout {i}");
+                        let joined = plain.concat();
+                        if i < 4 {
+                            assert_eq!(plain.digest(alg), alg.digest(&joined), "layout {i}");
+                        } else if i == 4 {
+                            assert!(plain.digest(alg).is_empty());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub use lazy::{FileSource, Mem, Source};
 use revocation::RevocationStatus;
 
 /// What the verifier trusts and when it validates.
+///
+/// Build it once with [`ValidationPolicy::new`] and reuse it: it remembers which certificates
+/// and CRLs were found validly signed by which keys (by SHA-256 of both, at most a few
+/// thousand), so a chain and CRLs seen before cost no public-key operation. Only those
+/// time-independent facts are remembered; validity periods, CRL freshness and revocation are
+/// judged at every verification. Clones share the memo; changing the public fields keeps it
+/// valid, as its facts do not depend on them.
 #[derive(Debug, Clone, Default)]
 pub struct ValidationPolicy {
     /// DER certificates; only these are trusted.
@@ -58,6 +65,30 @@ pub struct ValidationPolicy {
     pub crls: Vec<Vec<u8>>,
     /// The validation time; `None` means now.
     pub validation_time: Option<SystemTime>,
+    memo: crypto::SignatureMemo,
+}
+
+impl ValidationPolicy {
+    /// A policy trusting `trust_anchors` (DER), checking revocation against `crls` (DER), at
+    /// `validation_time` (`None`: the time of each verification).
+    pub fn new(
+        trust_anchors: Vec<Vec<u8>>,
+        crls: Vec<Vec<u8>>,
+        validation_time: Option<SystemTime>,
+    ) -> Self {
+        ValidationPolicy {
+            trust_anchors,
+            crls,
+            validation_time,
+            memo: crypto::SignatureMemo::default(),
+        }
+    }
+
+    /// How many certificate and CRL signature checks this policy remembers (for tests).
+    #[doc(hidden)]
+    pub fn remembered_signatures(&self) -> usize {
+        self.memo.len()
+    }
 }
 
 /// Validates every signature of `pdf`. Never panics and never errors: a bad file yields a
@@ -115,7 +146,7 @@ pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
             })
         }
     };
-    match catch_unwind(AssertUnwindSafe(|| crypto::memo_scope(run))) {
+    match catch_unwind(AssertUnwindSafe(|| crypto::memo_scope(&policy.memo, run))) {
         Ok(r) => r,
         Err(_) => Report::document_failure(
             Indication::Indeterminate,
@@ -158,6 +189,8 @@ struct Context<'a> {
     revisions: Vec<RevisionReport>,
     /// What the document's certification signature (DocMDP) permits after signing.
     permitted: ModificationLevel,
+    /// Digest states of the file's first bytes, shared by nested signatures.
+    prefixes: lazy::Prefixes,
 }
 
 /// The document at each revision end, read lazily (or with lopdf from `full`), cached.
@@ -290,6 +323,12 @@ fn verify_inner(
             Some(2) => ModificationLevel::FormFilling,
             _ => ModificationLevel::SignaturesAndValidationData,
         },
+        prefixes: lazy::Prefixes::new(
+            found
+                .iter()
+                .filter_map(|f| first_range_len(doc, &f.dict))
+                .collect(),
+        ),
     };
     if ctx.anchors.len() < policy.trust_anchors.len() {
         messages.push("some trust anchors could not be parsed and were ignored".into());
@@ -377,6 +416,19 @@ fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> (Vec<Vec<u8>>, V
         }
     }
     (certs, crls)
+}
+
+/// The length of the first range of a signature's /ByteRange `[0 n ...]`, if it has that form
+/// (only a hint for sharing digest work: the range is checked where it is used).
+fn first_range_len(doc: &Document, d: &lopdf::Dictionary) -> Option<u64> {
+    let Some(Object::Array(a)) = pdf::get(doc, d, b"ByteRange") else {
+        return None;
+    };
+    let int = |i: usize| match a.get(i).and_then(|o| pdf::resolve(doc, o)) {
+        Some(Object::Integer(v)) => u64::try_from(*v).ok(),
+        _ => None,
+    };
+    (int(0) == Some(0)).then(|| int(1)).flatten()
 }
 
 fn pdf_date(s: &[u8]) -> Option<i64> {
@@ -543,6 +595,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     let signed = lazy::Ranges {
         src: ctx.src,
         ranges: br.ranges().to_vec(),
+        prefixes: Some(&ctx.prefixes),
     };
     r.covers_whole_document = br.covers_whole_file(ctx.src);
 

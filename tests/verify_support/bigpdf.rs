@@ -88,12 +88,12 @@ pub fn signed(root: &Path, mb: usize) -> Vec<u8> {
 
 /// The policy of the test PKI: its root and CRLs.
 pub fn policy(root: &Path) -> ValidationPolicy {
-    ValidationPolicy {
-        trust_anchors: saoy::pki::trust::load_certificates(pki(root, "root.pem")).expect("root"),
-        crls: ["issuing-ca.crl", "root.crl"]
+    ValidationPolicy::new(
+        saoy::pki::trust::load_certificates(pki(root, "root.pem")).expect("root"),
+        ["issuing-ca.crl", "root.crl"]
             .iter()
             .flat_map(|f| saoy::pki::trust::load_crls(pki(root, f)).expect("crl"))
             .collect(),
-        validation_time: None,
-    }
+        None,
+    )
 }

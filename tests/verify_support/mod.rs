@@ -33,11 +33,11 @@ pub fn read_der(p: &std::path::Path) -> Vec<u8> {
 
 /// The usual policy: trust certs-test/root.pem, with the issuing CA's CRL.
 pub fn policy() -> saoy::verify::ValidationPolicy {
-    saoy::verify::ValidationPolicy {
-        trust_anchors: vec![read_der(&pki("root.pem"))],
-        crls: vec![std::fs::read(pki("issuing-ca.crl")).expect("crl")],
-        validation_time: None,
-    }
+    saoy::verify::ValidationPolicy::new(
+        vec![read_der(&pki("root.pem"))],
+        vec![std::fs::read(pki("issuing-ca.crl")).expect("crl")],
+        None,
+    )
 }
 
 /// Where fixtures are written for inspection and as fuzz seeds.
