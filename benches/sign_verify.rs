@@ -6,6 +6,7 @@
 //! - verify: full validation (digest, signature, chain, CRLs, changes) of the copy signed
 //!   twice by saoy, with one policy (saoy) / ValidationContext (pyHanko) reused across calls
 //!   as a service does, and, on a second line, with a fresh one built for every call;
+//!
 //! and prints the rates and the ratios saoy / pyHanko. Timings are never asserted.
 
 use std::path::PathBuf;
@@ -108,7 +109,7 @@ fn main() {
     let agency = credential("agency");
     let certifier = credential("certifier");
     let policy = ValidationPolicy::new(
-        saoy::pki::trust::load_certificates(&pki("root.pem")).expect("root"),
+        saoy::pki::trust::load_certificates(pki("root.pem")).expect("root"),
         [pki("issuing-ca.crl"), pki("root.crl")]
             .iter()
             .flat_map(|p| saoy::pki::trust::load_crls(p).expect("crl"))

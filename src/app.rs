@@ -9,7 +9,9 @@ use time::{OffsetDateTime, UtcOffset};
 use crate::config::{Config, SignerConfig};
 use crate::digitize::{self, DigitizeOptions, UploadedFile};
 use crate::error::{Error, Result};
-use crate::pdf::assemble::{self, CopyContent};
+use crate::digitize::policy::PolicyBook;
+use crate::digitize::{DecodeLimits, DocumentPolicy};
+use crate::pdf::assemble::{self, ArchiveFacts, CopyContent};
 use crate::pki::key::Credential;
 use crate::pki::trust;
 use crate::records::{self, OriginalFile, Record, RecordStatus, Registry, SignerFingerprint};
@@ -74,6 +76,8 @@ pub struct Certified {
     pub record: Record,
     /// True when the request id had already been served and the first copy is returned.
     pub replayed: bool,
+    /// Things the clerk should look at (e.g. a page that looks blank); empty on a replay.
+    pub warnings: Vec<String>,
 }
 
 /// A stored copy read back, with its fresh verification.
@@ -160,6 +164,8 @@ pub struct App {
     certifier: Option<Signer>,
     registry: Registry,
     policy: ValidationPolicy,
+    /// Scan rules per document type (resolution, colour, blank pages, OCR).
+    policies: PolicyBook,
     clock: Arc<dyn Clock>,
 }
 
@@ -250,6 +256,7 @@ impl App {
             agency,
             certifier,
             policy,
+            policies: PolicyBook::builtin(),
             clock,
             config,
         })
@@ -325,6 +332,7 @@ impl App {
             return Ok(Certified {
                 record: existing,
                 replayed: true,
+                warnings: Vec::new(),
             });
         }
 
@@ -335,12 +343,18 @@ impl App {
             max_pages: self.config.limits.max_pages,
         };
         let files = Arc::new(input.files);
+        let scan_policy = self.policies.lookup(&meta.document_type).clone();
         let digitized = {
             let files = Arc::clone(&files);
-            tokio::task::spawn_blocking(move || digitize::digitize(&files, &options))
+            tokio::task::spawn_blocking(move || digitize_original(&files, &options, &scan_policy))
                 .await
                 .map_err(|e| Error::Internal(format!("digitize task: {e}")))??
         };
+        let warnings: Vec<String> = digitized
+            .warnings
+            .iter()
+            .map(|w| format!("page {}: {}", w.page, w.message))
+            .collect();
         if digitized.pages.len() != meta.page_count as usize {
             return Err(Error::InvalidArgument(format!(
                 "received {} pages but the clerk counted {}: check that every page was scanned, in order",
@@ -359,8 +373,24 @@ impl App {
         let reference_number = reservation.number;
         let book = reservation.book.clone();
         let copy_id = id.clone();
+        let facts = ArchiveFacts {
+            facts: vec![
+                ("Loại giấy tờ".into(), meta.document_type.clone()),
+                ("Tên giấy tờ".into(), meta.document_name.clone()),
+                ("Mã TTHC".into(), meta.procedure_code.clone()),
+                (
+                    "Số chứng thực".into(),
+                    format!(
+                        "{reference_number}, quyển số {book}/{}-{}",
+                        now.year(),
+                        self.config.agency.book_code
+                    ),
+                ),
+                ("Mã bản sao".into(), id.clone()),
+            ],
+        };
         let built = tokio::task::spawn_blocking(move || {
-            this.build_and_sign(&digitized, &copy_id, reference_number, &book, now)
+            this.build_and_sign(&digitized, &facts, &copy_id, reference_number, &book, now)
         })
         .await
         .map_err(|e| Error::Internal(format!("signing task: {e}")));
@@ -389,6 +419,7 @@ impl App {
         Ok(Certified {
             record,
             replayed: false,
+            warnings,
         })
     }
 }
@@ -411,6 +442,7 @@ impl App {
     fn build_and_sign(
         &self,
         digitized: &digitize::Digitized,
+        facts: &ArchiveFacts,
         copy_id: &str,
         number: u64,
         book: &str,
@@ -435,7 +467,7 @@ impl App {
             title: format!("Bản sao chứng thực {copy_id}"),
             pdfa: true,
         };
-        let assembled = assemble::assemble(digitized, &content)?;
+        let assembled = assemble::assemble_with(digitized, &content, facts)?;
         let mut pdf = sign_pdf(
             &assembled.pdf,
             &SignRequest {
@@ -712,6 +744,26 @@ fn mark_if_revoked(report: &mut Report, record: &Record) {
             ),
         );
     }
+}
+
+/// Digitises an original under its document type's policy, adding the OCR text layer when
+/// the policy asks for it (slow: seconds per page; runs on a blocking thread).
+fn digitize_original(
+    files: &[UploadedFile],
+    options: &DigitizeOptions,
+    policy: &DocumentPolicy,
+) -> Result<digitize::Digitized> {
+    let mut digitized =
+        digitize::digitize_with(files, options, policy, &DecodeLimits::default())?;
+    if policy.ocr {
+        digitize::ocr::recognize_pages(
+            &mut digitized,
+            &digitize::ocr::Tesseract::default(),
+            |_, _| {},
+        )
+        .map_err(|e| Error::Internal(format!("OCR failed: {e}")))?;
+    }
+    Ok(digitized)
 }
 
 /// Lowers a report to FAILED for a reason outside the PDF (record state, stored hash).

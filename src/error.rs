@@ -27,6 +27,12 @@ pub enum Error {
     /// The request conflicts with an earlier one (e.g. a reused client request id).
     #[error("{0}")]
     Conflict(String),
+    /// The request comes too early (e.g. a job's result before the job is done).
+    #[error("{0}")]
+    NotReady(String),
+    /// The background job queue is full.
+    #[error(transparent)]
+    Jobs(#[from] crate::digitize::ocr::JobsError),
     /// The uploaded originals were refused.
     #[error(transparent)]
     Digitize(#[from] DigitizeError),

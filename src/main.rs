@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         action: BookAction,
     },
+    /// The object store: consistency checks.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Certifies an original through a running server and writes the signed copy.
     Certify {
         /// Files of the original, in page order (JPEG, PNG, PDF).
@@ -134,6 +139,30 @@ enum BookAction {
 }
 
 #[derive(Subcommand)]
+enum StoreAction {
+    /// Finds leftovers of interrupted writes (dangling records, orphan objects, dangling
+    /// index entries, abandoned reservations); exit 0 when clean, 1 when problems were found.
+    Check {
+        /// Delete orphans and dangling index entries, void abandoned reservations (records
+        /// are never deleted).
+        #[arg(long)]
+        repair: bool,
+        /// Seconds after which a reservation or copy without a record counts as abandoned.
+        #[arg(long, default_value_t = 600)]
+        grace_secs: u64,
+        /// Data directory of a local store.
+        #[arg(long, conflicts_with = "store")]
+        data: Option<PathBuf>,
+        /// Object store: s3://BUCKET[/prefix] or a directory.
+        #[arg(long)]
+        store: Option<String>,
+        /// TOML config file (for the store settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PkiAction {
     /// Regenerates the TEST-ONLY CA hierarchy (root, issuing CA, agency, certifier, CRL).
     Init {
@@ -169,6 +198,16 @@ fn main() -> ExitCode {
                     config,
                 },
         } => run_async(book_export(agency, year, data, store, config)),
+        Command::Store {
+            action:
+                StoreAction::Check {
+                    repair,
+                    grace_secs,
+                    data,
+                    store,
+                    config,
+                },
+        } => run_async(store_check(repair, grace_secs, data, store, config)),
         Command::Certify {
             files,
             server,
@@ -296,6 +335,34 @@ async fn book_export(
     saoy::records::write_book_csv(&entries, &mut out);
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn store_check(
+    repair: bool,
+    grace_secs: u64,
+    data: Option<PathBuf>,
+    store: Option<String>,
+    config_path: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    use saoy::records::check::{CheckOptions, check_store};
+    let config = load_config(config_path.as_deref(), data, store)?;
+    let store = saoy::app::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let options = CheckOptions {
+        repair,
+        grace: std::time::Duration::from_secs(grace_secs),
+        ..CheckOptions::default()
+    };
+    let report = check_store(store, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    print!("{}", report.render());
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 struct CertifyArgs {

@@ -249,7 +249,7 @@ impl Frame {
         let mut mcu = 0usize;
         for my in 0..mcus_y {
             for mx in 0..mcus_x {
-                if self.restart > 0 && mcu > 0 && mcu % self.restart == 0 {
+                if self.restart > 0 && mcu > 0 && mcu.is_multiple_of(self.restart) {
                     bits.restart();
                     pred.fill(0);
                 }
@@ -333,6 +333,10 @@ fn block_ink(coef: &[i32; 64], q: &[u16; 64], x0: usize, y0: usize, w: usize, h:
     let basis = idct_basis();
     let mut tmp = [0f32; 64];
     for y in 0..8 {
+        // Rows without coefficients stay zero (most high-frequency rows).
+        if f[y * 8..y * 8 + 8].iter().all(|&c| c == 0.0) {
+            continue;
+        }
         for x in 0..8 {
             let mut s = 0.0;
             for u in 0..8 {
@@ -342,11 +346,11 @@ fn block_ink(coef: &[i32; 64], q: &[u16; 64], x0: usize, y0: usize, w: usize, h:
         }
     }
     let mut count = 0u64;
-    for y in 0..8usize.min(h - y0) {
+    for row in basis.iter().take(h - y0) {
         for x in 0..8usize.min(w - x0) {
             let mut s = 0.0;
-            for v in 0..8 {
-                s += basis[y][v] * tmp[v * 8 + x];
+            for (v, b) in row.iter().enumerate() {
+                s += b * tmp[v * 8 + x];
             }
             let pixel = (s + 128.0).round().clamp(0.0, 255.0);
             count += u64::from(pixel < INK_BELOW);

@@ -22,6 +22,7 @@
 //! copy fails the number is entered as void, never skipped.
 
 mod book;
+pub mod check;
 mod error;
 mod export;
 mod keys;

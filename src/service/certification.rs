@@ -142,6 +142,8 @@ impl CertificationService for CertificationApi {
             .certify(CertifyInput { meta, files })
             .await
             .map_err(to_status)?;
-        Ok(Response::new(convert::record(&certified.record)))
+        let mut record = convert::record(&certified.record);
+        record.warnings = certified.warnings;
+        Ok(Response::new(record))
     }
 }

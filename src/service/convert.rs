@@ -49,6 +49,7 @@ pub fn record(r: &Record) -> proto::CertificationRecord {
                 at: at.clone(),
             }),
         },
+        warnings: Vec::new(),
     }
 }
 

@@ -64,7 +64,7 @@ impl DigitizationApi {
         let s = self
             .jobs
             .status(id)
-            .ok_or_else(|| Status::not_found(format!("no digitisation job {id}")))?;
+            .ok_or_else(|| to_status(Error::NotFound(format!("no digitisation job {id}"))))?;
         let (pdf_size, pdfa) = self
             .jobs
             .with_result(id, |o| (o.pdf.len() as u64, o.pdfa))
@@ -209,7 +209,7 @@ impl DigitizationService for DigitizationApi {
                     pdfa: built.pdfa,
                 })
             })
-            .map_err(|e| Status::resource_exhausted(e.to_string()))?;
+            .map_err(|e| to_status(e.into()))?;
         let mut job = self.status(&id)?;
         job.warnings = warnings;
         Ok(Response::new(job))
@@ -232,14 +232,14 @@ impl DigitizationService for DigitizationApi {
         let id = JobId(request.into_inner().job_id);
         let job = self.status(&id)?;
         if job.state != State::Done as i32 {
-            return Err(Status::failed_precondition(format!(
+            return Err(to_status(Error::NotReady(format!(
                 "job {id} is not done yet: poll GetDigitizationJob until DONE"
-            )));
+            ))));
         }
         let pdf = self
             .jobs
             .with_result(&id, |o| o.pdf.clone())
-            .ok_or_else(|| Status::not_found(format!("no PDF for job {id}")))?;
+            .ok_or_else(|| to_status(Error::NotFound(format!("no PDF for job {id}"))))?;
         let chunks: Vec<Result<DigitizedPdfChunk, Status>> = (0..pdf.len())
             .step_by(CHUNK_SIZE)
             .map(|start| {

@@ -23,6 +23,8 @@ fn code_of(err: &Error) -> Code {
         Error::TooLarge(_) => Code::ResourceExhausted,
         Error::NotFound(_) => Code::NotFound,
         Error::Conflict(_) => Code::AlreadyExists,
+        Error::NotReady(_) => Code::FailedPrecondition,
+        Error::Jobs(_) => Code::ResourceExhausted,
         Error::Digitize(e) if e.is_resource_limit() => Code::ResourceExhausted,
         Error::Digitize(_) => Code::InvalidArgument,
         Error::Store(e) => store_code(e),

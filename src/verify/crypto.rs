@@ -510,6 +510,23 @@ fn parse_spki(spki: &[u8]) -> Result<(KeyKind, &[u8]), CryptoError> {
     }
 }
 
+/// Signed content: digested by parts (a file's byte ranges are streamed, never joined).
+pub trait Signed {
+    /// The digest of the whole content.
+    fn digest(&self, alg: DigestAlg) -> Vec<u8>;
+    /// The content in one piece (signatures without signed attributes only).
+    fn concat(&self) -> Vec<u8>;
+}
+
+impl Signed for [&[u8]] {
+    fn digest(&self, alg: DigestAlg) -> Vec<u8> {
+        alg.digest_parts(self)
+    }
+    fn concat(&self) -> Vec<u8> {
+        <[&[u8]]>::concat(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,22 +584,5 @@ mod tests {
             verify_signature(&alg, None, &[0x30, 0x00], b"x", b"y"),
             Err(CryptoError::Malformed(_))
         ));
-    }
-}
-
-/// Signed content: digested by parts (a file's byte ranges are streamed, never joined).
-pub trait Signed {
-    /// The digest of the whole content.
-    fn digest(&self, alg: DigestAlg) -> Vec<u8>;
-    /// The content in one piece (signatures without signed attributes only).
-    fn concat(&self) -> Vec<u8>;
-}
-
-impl Signed for [&[u8]] {
-    fn digest(&self, alg: DigestAlg) -> Vec<u8> {
-        alg.digest_parts(self)
-    }
-    fn concat(&self) -> Vec<u8> {
-        <[&[u8]]>::concat(self)
     }
 }

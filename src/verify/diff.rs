@@ -498,7 +498,9 @@ fn reachable(
     skip: &[&[u8]],
 ) -> BTreeSet<ObjectId> {
     let mut seen = BTreeSet::new();
-    let mut queue: VecDeque<Object> = roots.collect();
+    let roots: Vec<Object> = roots.collect();
+    // Borrowed, never cloned: a stream reached by reference is walked through its dictionary.
+    let mut queue: VecDeque<&Object> = roots.iter().collect();
     let mut steps = 0usize;
     while let Some(o) = queue.pop_front() {
         steps += 1;
@@ -506,23 +508,23 @@ fn reachable(
             break;
         }
         match o {
-            Object::Reference(id) if seen.insert(id) => match doc.objects.get(&id) {
-                Some(Object::Stream(s)) => queue.push_back(Object::Dictionary(s.dict.clone())),
-                Some(t) => queue.push_back(t.clone()),
-                None => {}
-            },
-            Object::Array(a) => queue.extend(a),
+            Object::Reference(id) if seen.insert(*id) => {
+                if let Some(t) = doc.objects.get(id) {
+                    queue.push_back(t);
+                }
+            }
+            Object::Array(a) => queue.extend(a.iter()),
             Object::Dictionary(d) => {
                 for (k, v) in d.iter() {
                     if !skip.contains(&k.as_slice()) {
-                        queue.push_back(v.clone());
+                        queue.push_back(v);
                     }
                 }
             }
             Object::Stream(s) => {
                 for (k, v) in s.dict.iter() {
                     if !skip.contains(&k.as_slice()) {
-                        queue.push_back(v.clone());
+                        queue.push_back(v);
                     }
                 }
             }
