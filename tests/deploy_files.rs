@@ -95,7 +95,8 @@ fn s3_example_config_parses_sets_every_field_and_comments_each() {
             continue;
         }
         let above = lines[..i].iter().rev().map(|l| l.trim()).find(|l| {
-            !(l.contains(" = ") && !l.starts_with('#')) // skip sibling fields of a group
+            // skip sibling fields of a group
+            !l.contains(" = ") || l.starts_with('#')
         });
         assert!(
             above.is_some_and(|l| l.starts_with('#')),
@@ -118,7 +119,11 @@ fn compose_runs_saoy_on_minio_with_the_aws_environment() {
         .as_object()
         .unwrap()
         .values()
-        .find(|s| s["image"].as_str().is_some_and(|i| i.starts_with("minio/mc:")))
+        .find(|s| {
+            s["image"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("minio/mc:"))
+        })
         .expect("a bucket-creating init container");
     let script = init["command"].to_string();
     assert!(script.contains("mc mb"), "{script}");
@@ -126,7 +131,10 @@ fn compose_runs_saoy_on_minio_with_the_aws_environment() {
     let dockerfile = str_at(saoy, &["build", "dockerfile"]);
     let context = deploy().join(str_at(saoy, &["build", "context"]));
     assert!(context.join(dockerfile).is_file(), "{dockerfile}");
-    assert!(context.join("Cargo.toml").is_file(), "context is the repo root");
+    assert!(
+        context.join("Cargo.toml").is_file(),
+        "context is the repo root"
+    );
     assert_eq!(
         saoy["depends_on"]["create-bucket"]["condition"],
         "service_completed_successfully"
@@ -148,10 +156,7 @@ fn compose_runs_saoy_on_minio_with_the_aws_environment() {
     let Location::S3(at) = config.store.location(&config.data_dir).unwrap() else {
         panic!("S3 example names a bucket");
     };
-    assert!(
-        script.contains(&format!("local/{}", at.bucket)),
-        "{script}"
-    );
+    assert!(script.contains(&format!("local/{}", at.bucket)), "{script}");
     // Mounted files: the config, and the directories its key/trust paths point into.
     let volumes: Vec<&str> = saoy["volumes"]
         .as_array()
@@ -168,9 +173,8 @@ fn compose_runs_saoy_on_minio_with_the_aws_environment() {
         volumes.iter().any(|v| {
             let mut parts = v.split(':');
             let (host, target) = (parts.next().unwrap(), parts.next().unwrap());
-            path.strip_prefix(target).is_ok_and(|rest| {
-                deploy().join(host).join(rest).is_file()
-            })
+            path.strip_prefix(target)
+                .is_ok_and(|rest| deploy().join(host).join(rest).is_file())
         })
     };
     let certifier = config.signers.certifier.as_ref().unwrap();
@@ -184,7 +188,11 @@ fn compose_runs_saoy_on_minio_with_the_aws_environment() {
     .chain(&config.trust.anchors)
     .chain(&config.trust.crls)
     {
-        assert!(mounted(file), "{} is not provided by a mount", file.display());
+        assert!(
+            mounted(file),
+            "{} is not provided by a mount",
+            file.display()
+        );
     }
     let port = config.listen.port().to_string();
     assert!(
@@ -217,7 +225,11 @@ fn kubernetes_manifests_are_consistent() {
     // ConfigMap: the S3 example verbatim, which saoy parses.
     let config_map = find("ConfigMap", "saoy-config");
     let toml_text = str_at(&config_map, &["data", "saoy.toml"]);
-    assert_eq!(toml_text, s3_example(), "configmap.yaml holds the S3 example");
+    assert_eq!(
+        toml_text,
+        s3_example(),
+        "configmap.yaml holds the S3 example"
+    );
     let config = Config::parse(toml_text, "configmap").unwrap();
     assert!(matches!(
         config.store.location(&config.data_dir).unwrap(),
@@ -231,7 +243,9 @@ fn kubernetes_manifests_are_consistent() {
     let port = container["ports"][0]["containerPort"].as_u64().unwrap();
     assert_eq!(port, u64::from(config.listen.port()));
     assert!(
-        container["args"].to_string().contains("/etc/saoy/saoy.toml"),
+        container["args"]
+            .to_string()
+            .contains("/etc/saoy/saoy.toml"),
         "{}",
         container["args"]
     );

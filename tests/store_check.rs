@@ -264,7 +264,10 @@ async fn every_leftover_is_found_and_repaired() {
         vec![vanished_book.clone()]
     );
     assert!(report.of(FindingKind::Unreadable).is_empty());
-    assert_eq!(report.in_flight, 2, "the fresh orphan and the fresh reservation");
+    assert_eq!(
+        report.in_flight, 2,
+        "the fresh orphan and the fresh reservation"
+    );
     for key in orphans.iter().chain(&indexes) {
         assert!(store.get(key).await.unwrap().is_some(), "{key} kept");
     }
@@ -281,11 +284,7 @@ async fn every_leftover_is_found_and_repaired() {
             f.kind,
             FindingKind::Orphan | FindingKind::DanglingIndex | FindingKind::StaleReservation
         );
-        assert_eq!(
-            matches!(f.action, Action::Repaired(_)),
-            repairable,
-            "{f:?}"
-        );
+        assert_eq!(matches!(f.action, Action::Repaired(_)), repairable, "{f:?}");
     }
     for key in orphans.iter().chain(&indexes) {
         assert!(store.get(key).await.unwrap().is_none(), "{key} deleted");
@@ -296,9 +295,19 @@ async fn every_leftover_is_found_and_repaired() {
         EntryState::Void { reason, .. } => assert!(reason.starts_with("abandoned: "), "{reason}"),
         other => panic!("stale reservation not voided: {other:?}"),
     }
-    let open = entries.iter().find(|e| e.number == in_flight.number).unwrap();
-    assert_eq!(open.state, EntryState::Reserved, "in-flight number untouched");
-    assert!(store.get(&fresh).await.unwrap().is_some(), "fresh copy kept");
+    let open = entries
+        .iter()
+        .find(|e| e.number == in_flight.number)
+        .unwrap();
+    assert_eq!(
+        open.state,
+        EntryState::Reserved,
+        "in-flight number untouched"
+    );
+    assert!(
+        store.get(&fresh).await.unwrap().is_some(),
+        "fresh copy kept"
+    );
     // Records are never deleted; healthy copies are intact.
     assert!(registry.get(&dangling.id).await.unwrap().is_some());
     assert!(registry.get(&healthy.id).await.unwrap().is_some());
@@ -313,7 +322,10 @@ async fn every_leftover_is_found_and_repaired() {
     let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
     assert_eq!(
         kinds,
-        vec![FindingKind::DanglingRecord, FindingKind::IssuedWithoutRecord]
+        vec![
+            FindingKind::DanglingRecord,
+            FindingKind::IssuedWithoutRecord
+        ]
     );
 
     // The CLI repair on a store with only those two left prints them and exits 1.
@@ -335,6 +347,9 @@ async fn unreadable_documents_are_reported_not_deleted() {
         .unwrap();
     let report = check(&store, true).await;
     assert_eq!(keys_of(&report, FindingKind::Unreadable), vec![key.clone()]);
-    assert!(report.of(FindingKind::Orphan).is_empty(), "bytes of an unreadable record kept");
+    assert!(
+        report.of(FindingKind::Orphan).is_empty(),
+        "bytes of an unreadable record kept"
+    );
     assert!(store.get(&key).await.unwrap().is_some());
 }

@@ -200,7 +200,11 @@ async fn run(s3: &mut S3Server) {
     // And sequential calls after the load: all succeed.
     for i in 0..3 {
         let result = call(&mut client, &upload, format!("outage-after-{i}")).await;
-        assert!(result.is_ok(), "call {i} after the restart: {:?}", result.err());
+        assert!(
+            result.is_ok(),
+            "call {i} after the restart: {:?}",
+            result.err()
+        );
         outcomes.push(Outcome {
             started: Phase::After,
             ended: Phase::After,
@@ -226,7 +230,9 @@ async fn run(s3: &mut S3Server) {
         match (o.started, o.ended, &o.result) {
             (Phase::Down, Phase::Down, Ok(r)) => panic!("call succeeded while S3 was down: {r:?}"),
             (Phase::After, Phase::After, Err(e)) => panic!("call failed after the restart: {e:?}"),
-            (Phase::Before, Phase::Before, Err(e)) => panic!("call failed before the outage: {e:?}"),
+            (Phase::Before, Phase::Before, Err(e)) => {
+                panic!("call failed before the outage: {e:?}")
+            }
             _ => {}
         }
     }
@@ -248,15 +254,20 @@ async fn run(s3: &mut S3Server) {
             .unwrap(),
     );
     let registry = Registry::new(Arc::clone(&store));
-    let acknowledged: Vec<&CertificationRecord> =
-        outcomes.iter().filter_map(|o| o.result.as_ref().ok()).collect();
+    let acknowledged: Vec<&CertificationRecord> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
     for r in &acknowledged {
         let stored = registry
             .get(&r.id)
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("acknowledged copy {} lost its record", r.id));
-        assert_eq!((stored.number, &stored.copy_sha256), (r.number, &r.copy_sha256));
+        assert_eq!(
+            (stored.number, &stored.copy_sha256),
+            (r.number, &r.copy_sha256)
+        );
         let copy = registry
             .copy_bytes(&r.id)
             .await

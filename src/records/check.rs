@@ -145,13 +145,7 @@ impl CheckReport {
                 Action::Repaired(how) => format!(" → repaired: {how}"),
                 Action::RepairFailed(why) => format!(" → repair failed: {why}"),
             };
-            let _ = writeln!(
-                out,
-                "{}: {}: {}{action}",
-                f.kind.label(),
-                f.key,
-                f.detail
-            );
+            let _ = writeln!(out, "{}: {}: {}{action}", f.kind.label(), f.key, f.detail);
         }
         let mut counts: BTreeMap<FindingKind, usize> = BTreeMap::new();
         for f in &self.findings {
@@ -497,7 +491,10 @@ fn index_mismatch(prefix: &str, key: &str, record: &Record) -> Option<String> {
     let expected = match prefix {
         "owners/" => keys::owner_entry(&record.owner_id, &record.issued_at, &record.id).ok(),
         "hashes/" => Some(keys::hash(&record.copy_sha256)),
-        _ => Some(keys::request(&record.agency_code, &record.client_request_id)),
+        _ => Some(keys::request(
+            &record.agency_code,
+            &record.client_request_id,
+        )),
     };
     match expected {
         Some(k) if k == key => None,
@@ -507,7 +504,10 @@ fn index_mismatch(prefix: &str, key: &str, record: &Record) -> Option<String> {
             "points to record {}, whose entry is {k}",
             record.id
         )),
-        None => Some(format!("points to record {} with a bad issue time", record.id)),
+        None => Some(format!(
+            "points to record {} with a bad issue time",
+            record.id
+        )),
     }
 }
 

@@ -1,0 +1,368 @@
+//! Certify: digitise, number, assemble, sign twice, self-verify, store.
+
+use super::*;
+
+/// What a clerk declares about the original (everything but the files).
+#[derive(Clone, Debug, Default)]
+pub struct CertifyMeta {
+    /// Owner's 12-digit personal identification number.
+    pub owner_id: String,
+    /// Kind of document.
+    pub document_type: String,
+    /// Title of the document.
+    pub document_name: String,
+    /// National procedure code `^[12]\.\d{6}$`.
+    pub procedure_code: String,
+    /// Pages the clerk counted on the original.
+    pub page_count: u32,
+    /// Idempotency key.
+    pub client_request_id: String,
+    /// Accept scans under the minimum resolution.
+    pub allow_low_resolution: bool,
+}
+
+/// What a clerk submits to certify one original.
+#[derive(Clone, Debug, Default)]
+pub struct CertifyInput {
+    /// The declared metadata.
+    pub meta: CertifyMeta,
+    /// The original's files in page order.
+    pub files: Vec<UploadedFile>,
+}
+
+/// Outcome of a Certify call.
+#[derive(Clone, Debug)]
+pub struct Certified {
+    /// The stored record.
+    pub record: Record,
+    /// True when the request id had already been served and the first copy is returned.
+    pub replayed: bool,
+    /// Things the clerk should look at (e.g. a page that looks blank); empty on a replay.
+    pub warnings: Vec<String>,
+}
+
+impl App {
+    /// Checks the request fields before any upload is read.
+    pub fn check_metadata(&self, input: &CertifyMeta) -> Result<()> {
+        records::validate_owner_id(&input.owner_id)?;
+        records::validate_procedure_code(&input.procedure_code)?;
+        records::validate_client_request_id(&input.client_request_id)?;
+        for (field, value, max) in [
+            ("document_type", &input.document_type, 200usize),
+            ("document_name", &input.document_name, 500usize),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "{field} is empty: say what document this is"
+                )));
+            }
+            if value.chars().count() > max || value.chars().any(char::is_control) {
+                return Err(Error::InvalidArgument(format!(
+                    "{field} must be at most {max} characters without control characters"
+                )));
+            }
+        }
+        if input.page_count == 0 {
+            return Err(Error::InvalidArgument(
+                "page_count is 0: give the number of pages counted on the original".into(),
+            ));
+        }
+        if input.page_count > self.config.limits.max_pages {
+            return Err(Error::TooLarge(format!(
+                "page_count {} exceeds the limit of {} pages per copy",
+                input.page_count, self.config.limits.max_pages
+            )));
+        }
+        Ok(())
+    }
+
+    /// Certifies an original: digitise, number, assemble, sign twice, self-verify, store.
+    /// A retry with the same client request id returns the first copy.
+    pub async fn certify(self: &Arc<Self>, input: CertifyInput) -> Result<Certified> {
+        self.check_metadata(&input.meta)?;
+        let meta = &input.meta;
+        if input.files.is_empty() {
+            return Err(Error::InvalidArgument(
+                "no file received: send the scans or PDF of the original after the request".into(),
+            ));
+        }
+        let agency_code = self.config.agency.code.clone();
+        let guard = self
+            .registry
+            .begin_request(&agency_code, &meta.client_request_id)
+            .await?;
+        if let Some(existing) = guard.existing.clone() {
+            if existing.owner_id != meta.owner_id || existing.procedure_code != meta.procedure_code
+            {
+                return Err(Error::Conflict(format!(
+                    "client_request_id {:?} was already used for another request (copy {}); use a new id",
+                    meta.client_request_id, existing.id
+                )));
+            }
+            return Ok(Certified {
+                record: existing,
+                replayed: true,
+                warnings: Vec::new(),
+            });
+        }
+
+        let options = DigitizeOptions {
+            min_dpi: self.config.limits.min_dpi,
+            allow_low_resolution: meta.allow_low_resolution,
+            max_pixels_per_page: self.config.limits.max_pixels_per_page,
+            max_pages: self.config.limits.max_pages,
+        };
+        let files = Arc::new(input.files);
+        let scan_policy = self.policies.lookup(&meta.document_type).clone();
+        let digitized = {
+            let files = Arc::clone(&files);
+            tokio::task::spawn_blocking(move || digitize_original(&files, &options, &scan_policy))
+                .await
+                .map_err(|e| Error::Internal(format!("digitize task: {e}")))??
+        };
+        let warnings: Vec<String> = digitized
+            .warnings
+            .iter()
+            .map(|w| format!("page {}: {}", w.page, w.message))
+            .collect();
+        if digitized.pages.len() != meta.page_count as usize {
+            return Err(Error::InvalidArgument(format!(
+                "received {} pages but the clerk counted {}: check that every page was scanned, in order",
+                digitized.pages.len(),
+                meta.page_count
+            )));
+        }
+
+        let now = self.clock.now().to_offset(VIETNAM_OFFSET);
+        let reservation = self
+            .registry
+            .reserve_number(&agency_code, now.year())
+            .await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let this = Arc::clone(self);
+        let reference_number = reservation.number;
+        let book = reservation.book.clone();
+        let copy_id = id.clone();
+        let facts = ArchiveFacts {
+            facts: vec![
+                ("Loại giấy tờ".into(), meta.document_type.clone()),
+                ("Tên giấy tờ".into(), meta.document_name.clone()),
+                ("Mã TTHC".into(), meta.procedure_code.clone()),
+                (
+                    "Số chứng thực".into(),
+                    format!(
+                        "{reference_number}, quyển số {book}/{}-{}",
+                        now.year(),
+                        self.config.agency.book_code
+                    ),
+                ),
+                ("Mã bản sao".into(), id.clone()),
+            ],
+        };
+        let built = tokio::task::spawn_blocking(move || {
+            this.build_and_sign(&digitized, &facts, &copy_id, reference_number, &book, now)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("signing task: {e}")));
+        let pdf = match built {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) | Err(e) => {
+                self.void_number(&reservation, &format!("copy could not be produced: {e}"))
+                    .await;
+                return Err(e);
+            }
+        };
+
+        let record = self.make_record(meta, &id, &reservation, now, &pdf, &files);
+        let originals: Vec<Bytes> = files.iter().map(|f| f.data.clone()).collect();
+        if let Err(e) = self
+            .registry
+            .commit(&reservation, &record, Bytes::from(pdf), originals)
+            .await
+        {
+            self.void_number(&reservation, &format!("copy could not be stored: {e}"))
+                .await;
+            return Err(e.into());
+        }
+        drop(guard);
+        tracing::info!(id = %record.id, number = record.number, "certified copy issued");
+        Ok(Certified {
+            record,
+            replayed: false,
+            warnings,
+        })
+    }
+}
+
+impl App {
+    /// Enters a reserved number as void with `reason`, so the book keeps no gap. A failure
+    /// to do so is logged: the entry then stays "reserved" for `store check` to settle.
+    async fn void_number(&self, reservation: &records::Reservation, reason: &str) {
+        if let Err(void_err) = self
+            .registry
+            .void(&reservation.agency_code, reservation, reason)
+            .await
+        {
+            tracing::error!(number = reservation.number, %void_err, "could not void a reserved number");
+        }
+    }
+
+    /// Assembles the copy and signs it: the agency's signature over the page-1 stamp, then
+    /// the certifier's over the certification block, each in its own incremental update.
+    fn build_and_sign(
+        &self,
+        digitized: &digitize::Digitized,
+        facts: &ArchiveFacts,
+        copy_id: &str,
+        number: u64,
+        book: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>> {
+        let agency = &self.config.agency;
+        let certifier = self.certifier.as_ref().map(|c| &c.config);
+        let content = CopyContent {
+            copy_id: copy_id.to_string(),
+            qr_payload: copy_id.to_string(),
+            statement: agency.statement.clone(),
+            reference: format!(
+                "Số chứng thực: {number}, quyển số {book}/{}-{}",
+                now.year(),
+                agency.book_code
+            ),
+            date_line: vietnamese_date(now),
+            certifier_title: certifier.map(|c| c.title.clone()).unwrap_or_default(),
+            certifier_name: certifier.map(|c| c.name.clone()).unwrap_or_default(),
+            agency: agency.name.clone(),
+            stamp_lines: vec![agency.copy_type.clone(), agency.name.clone(), rfc3339(now)],
+            title: format!("Bản sao chứng thực {copy_id}"),
+            pdfa: true,
+        };
+        let assembled = assemble::assemble_with(digitized, &content, facts)?;
+        let mut pdf = sign_pdf(
+            &assembled.pdf,
+            &SignRequest {
+                credential: &self.agency.credential,
+                field_name: "Signature_Agency".into(),
+                page_index: assembled.stamp_area.page_index,
+                rect: assembled.stamp_area.rect,
+                signing_time: now,
+                signer_name: Some(agency.name.clone()),
+                reason: Some(agency.copy_type.clone()),
+                location: Some(agency.location.clone()),
+            },
+        )?;
+        if let Some(certifier) = &self.certifier {
+            pdf = sign_pdf(
+                &pdf,
+                &SignRequest {
+                    credential: &certifier.credential,
+                    field_name: "Signature_Certifier".into(),
+                    page_index: assembled.certification_area.page_index,
+                    rect: assembled.certification_area.rect,
+                    signing_time: now,
+                    signer_name: Some(certifier.config.name.clone()),
+                    reason: Some(agency.statement.clone()),
+                    location: Some(agency.location.clone()),
+                },
+            )?;
+        }
+        // Never store what does not verify.
+        let report = verify_pdf(&pdf, &self.policy);
+        if !report.is_passed() {
+            return Err(Error::Internal(format!(
+                "the freshly signed copy does not verify: {}",
+                report.render_text()
+            )));
+        }
+        Ok(pdf)
+    }
+
+    /// The record of a copy; `page_count` is the original's (the copy adds one page).
+    fn make_record(
+        &self,
+        meta: &CertifyMeta,
+        id: &str,
+        reservation: &records::Reservation,
+        now: OffsetDateTime,
+        pdf: &[u8],
+        files: &[UploadedFile],
+    ) -> Record {
+        let agency = &self.config.agency;
+        let mut signers = vec![fingerprint(&self.agency.credential)];
+        if let Some(c) = &self.certifier {
+            signers.push(fingerprint(&c.credential));
+        }
+        Record {
+            schema_version: 1,
+            id: id.to_string(),
+            agency_code: agency.code.clone(),
+            agency_name: agency.name.clone(),
+            number: reservation.number,
+            book: reservation.book.clone(),
+            year: reservation.year,
+            book_code: agency.book_code.clone(),
+            reference: format!(
+                "{}, quyển số {}/{}-{}",
+                reservation.number, reservation.book, reservation.year, agency.book_code
+            ),
+            owner_id: meta.owner_id.clone(),
+            document_type: meta.document_type.clone(),
+            document_name: meta.document_name.clone(),
+            procedure_code: meta.procedure_code.clone(),
+            client_request_id: meta.client_request_id.clone(),
+            issued_at: rfc3339(now),
+            valid_until: None,
+            status: RecordStatus::Valid,
+            page_count: meta.page_count,
+            copy_sha256: sha256_hex(pdf),
+            copy_size: pdf.len() as u64,
+            originals: files
+                .iter()
+                .map(|f| OriginalFile {
+                    name: f.name.clone(),
+                    media_type: f.media_type.clone().unwrap_or_default(),
+                    sha256: sha256_hex(&f.data),
+                    size: f.data.len() as u64,
+                })
+                .collect(),
+            signers,
+        }
+    }
+}
+
+/// Digitises an original under its document type's policy, adding the OCR text layer when
+/// the policy asks for it (slow: seconds per page; runs on a blocking thread).
+fn digitize_original(
+    files: &[UploadedFile],
+    options: &DigitizeOptions,
+    policy: &DocumentPolicy,
+) -> Result<digitize::Digitized> {
+    let mut digitized = digitize::digitize_with(files, options, policy, &DecodeLimits::default())?;
+    if policy.ocr {
+        digitize::ocr::recognize_pages(
+            &mut digitized,
+            &digitize::ocr::Tesseract::default(),
+            |_, _| {},
+        )
+        .map_err(|e| Error::Internal(format!("OCR failed: {e}")))?;
+    }
+    Ok(digitized)
+}
+
+fn fingerprint(credential: &Credential) -> SignerFingerprint {
+    let der = credential.certificate();
+    let (subject, issuer, serial) = match x509_parser::parse_x509_certificate(der) {
+        Ok((_, c)) => (
+            c.subject().to_string(),
+            c.issuer().to_string(),
+            hex::encode(c.raw_serial()),
+        ),
+        Err(_) => Default::default(),
+    };
+    SignerFingerprint {
+        subject,
+        issuer,
+        serial,
+        sha256: sha256_hex(der),
+    }
+}

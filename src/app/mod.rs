@@ -1,0 +1,177 @@
+//! The use cases, free of any transport: certify an original, verify a PDF, read a copy
+//! back (re-verified), reuse and revoke records. `service` wraps these in gRPC; the CLI calls
+//! them directly. One file per concern: [`certify`], [`retrieve`] (verification, reads,
+//! reuse), [`access`] (callers and the one place access is decided), [`format`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::config::{Config, SignerConfig};
+use crate::digitize::policy::PolicyBook;
+use crate::digitize::{self, DigitizeOptions, UploadedFile};
+use crate::digitize::{DecodeLimits, DocumentPolicy};
+use crate::error::{Error, Result};
+use crate::pdf::assemble::{self, ArchiveFacts, CopyContent};
+use crate::pki::key::Credential;
+use crate::pki::trust;
+use crate::records::{self, OriginalFile, Record, RecordStatus, Registry, SignerFingerprint};
+use crate::sign::{SignRequest, sign_pdf};
+use crate::store::{ConditionalWrites, ObjectStore, StoreError, probe_conditional_writes};
+use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_pdf};
+
+mod access;
+mod certify;
+mod format;
+mod retrieve;
+
+pub use access::{Action, Caller};
+pub use certify::{Certified, CertifyInput, CertifyMeta};
+pub use format::{rfc3339, sha256_hex, vietnamese_date};
+pub use retrieve::{HashLookup, RetrievedCopy};
+
+/// Vietnam's UTC offset, used for every time saoy prints or signs.
+pub const VIETNAM_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// The source of "now", behind a trait so tests can fix it.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A signer as configured: credential plus printed name and title.
+#[derive(Clone, Debug)]
+struct Signer {
+    credential: Credential,
+    config: SignerConfig,
+}
+
+/// The application: configuration, credentials, store and trust.
+pub struct App {
+    config: Config,
+    agency: Signer,
+    certifier: Option<Signer>,
+    registry: Registry,
+    policy: ValidationPolicy,
+    /// Scan rules per document type (resolution, colour, blank pages, OCR).
+    policies: PolicyBook,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("agency", &self.config.agency.code)
+            .finish_non_exhaustive()
+    }
+}
+
+fn load_signer(config: &SignerConfig) -> Result<Signer> {
+    Ok(Signer {
+        credential: Credential::load(&config.key_file, &config.chain_file)?,
+        config: config.clone(),
+    })
+}
+
+/// Opens the object store the configuration names, without probing it.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>> {
+    let location = config.store.location(&config.data_dir)?;
+    Ok(crate::store::open(&location, &config.store.s3_options()).await?)
+}
+
+/// Builds the validation policy (anchors + CRLs) from the configured files.
+pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
+    let mut anchors = Vec::new();
+    for path in &config.trust.anchors {
+        anchors.extend(
+            trust::load_certificates(path).map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        );
+    }
+    let mut crls = Vec::new();
+    for path in &config.trust.crls {
+        crls.extend(trust::load_crls(path).map_err(|e| Error::InvalidArgument(e.to_string()))?);
+    }
+    Ok(ValidationPolicy::new(anchors, crls, None))
+}
+
+impl App {
+    /// Opens the app on the store the configuration names (`store.url`, else the local
+    /// `data_dir`), after checking that the store keeps create-only writes exclusive.
+    pub async fn open(config: Config) -> Result<Self> {
+        let store = open_store(&config).await?;
+        Self::open_on(config, store).await
+    }
+
+    /// Opens the app on `store`: refuses a store that ignores conditional writes unless
+    /// `store.single_replica` is set (the certification book relies on them).
+    pub async fn open_on(config: Config, store: Arc<dyn ObjectStore>) -> Result<Self> {
+        match probe_conditional_writes(store.as_ref()).await? {
+            ConditionalWrites::Honoured => {}
+            ConditionalWrites::Ignored(behaviour) if config.store.single_replica => {
+                tracing::warn!(
+                    store = %store.describe(),
+                    %behaviour,
+                    "the store does not honour conditional writes; running anyway because \
+                     store.single_replica = true: never start a second saoy on this store"
+                );
+            }
+            ConditionalWrites::Ignored(behaviour) => {
+                return Err(StoreError::ConditionalWritesIgnored {
+                    store: store.describe(),
+                    behaviour,
+                }
+                .into());
+            }
+        }
+        Self::with_store(config, store, Arc::new(SystemClock))
+    }
+
+    /// Opens the app on a given store and clock.
+    pub fn with_store(
+        config: Config,
+        store: Arc<dyn ObjectStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let agency = load_signer(&config.signers.agency)?;
+        let certifier = config
+            .signers
+            .certifier
+            .as_ref()
+            .map(load_signer)
+            .transpose()?;
+        let policy = load_policy(&config)?;
+        Ok(Self {
+            registry: Registry::new(store),
+            agency,
+            certifier,
+            policy,
+            policies: PolicyBook::builtin(),
+            clock,
+            config,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The object store in use, described for logs.
+    pub fn store_description(&self) -> String {
+        self.registry.describe_store()
+    }
+}

@@ -1,0 +1,215 @@
+//! Verification, reads (re-verified on the way out), reuse queries and revocation.
+
+use super::*;
+
+/// A stored copy read back, with its fresh verification.
+#[derive(Clone, Debug)]
+pub struct RetrievedCopy {
+    /// The record.
+    pub record: Record,
+    /// The copy's bytes as stored.
+    pub bytes: Bytes,
+    /// Verification of those bytes just now.
+    pub report: Report,
+    /// Whether the bytes still hash to the recorded SHA-256.
+    pub hash_matches: bool,
+}
+
+/// Answer to "is this exact file one we issued, and is it still valid?".
+#[derive(Clone, Debug)]
+pub struct HashLookup {
+    /// The copy's record, when the file is one we issued.
+    pub record: Option<Record>,
+    /// Found, not revoked, not expired.
+    pub valid: bool,
+    /// Why not valid or not found; empty when valid.
+    pub reason: String,
+}
+
+/// Default and largest page of `list_records`.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
+impl App {
+    /// Verifies any PDF against the configured trust anchors and CRLs.
+    pub fn verify_bytes(&self, pdf: &[u8]) -> Report {
+        verify_pdf(pdf, &self.policy)
+    }
+
+    /// Verifies uploaded bytes, then looks them up among the copies issued here: a copy
+    /// that was revoked is FAILED with the revocation named, however good its signatures.
+    pub async fn verify_upload(self: &Arc<Self>, caller: &Caller, pdf: Vec<u8>) -> Result<Report> {
+        self.authorize(caller, Action::LookupByHash)?;
+        let sha256 = sha256_hex(&pdf);
+        let this = Arc::clone(self);
+        let mut report = tokio::task::spawn_blocking(move || this.verify_bytes(&pdf))
+            .await
+            .map_err(|e| Error::Internal(format!("verify task: {e}")))?;
+        if let Some(record) = self.registry.find_by_hash(&sha256).await? {
+            report.messages.push(format!(
+                "this file is certified copy {} (số chứng thực {}) issued by {} at {}",
+                record.id, record.reference, record.agency_name, record.issued_at
+            ));
+            mark_if_revoked(&mut report, &record);
+        }
+        Ok(report)
+    }
+
+    /// [`App::get_copy`] for a caller.
+    pub async fn read_copy(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<RetrievedCopy> {
+        self.authorize(caller, Action::ReadCopy(id))?;
+        self.get_copy(id).await
+    }
+
+    /// One page of an owner's records in issue order.
+    pub async fn list_records(
+        &self,
+        caller: &Caller,
+        owner_id: &str,
+        page_size: u32,
+        page_token: &str,
+    ) -> Result<records::RecordPage> {
+        self.authorize(caller, Action::ListRecords(owner_id))?;
+        let size = match page_size {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        Ok(self
+            .registry
+            .records_page(owner_id, size as usize, page_token)
+            .await?)
+    }
+
+    /// The owner's valid, unexpired copies of `document_type`, oldest first.
+    pub async fn find_reusable(
+        &self,
+        caller: &Caller,
+        owner_id: &str,
+        document_type: &str,
+    ) -> Result<Vec<Record>> {
+        self.authorize(caller, Action::FindReusable(owner_id))?;
+        let wanted = document_type.trim();
+        if wanted.is_empty() {
+            return Err(Error::InvalidArgument(
+                "document_type is empty: say which kind of document is wanted".into(),
+            ));
+        }
+        let now = self.clock.now();
+        Ok(self
+            .registry
+            .records_of_owner(owner_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.document_type == wanted && records::is_current(r, now))
+            .collect())
+    }
+
+    /// Whether the file with this SHA-256 is a copy issued here, and still valid.
+    pub async fn lookup_by_hash(&self, caller: &Caller, sha256: &str) -> Result<HashLookup> {
+        self.authorize(caller, Action::LookupByHash)?;
+        let Some(record) = self.registry.find_by_hash(sha256).await? else {
+            return Ok(HashLookup {
+                record: None,
+                valid: false,
+                reason: "no certified copy issued here has this SHA-256 (a modified file never \
+                         matches)"
+                    .into(),
+            });
+        };
+        let now = self.clock.now();
+        let valid = records::is_current(&record, now);
+        let reason = match &record.status {
+            RecordStatus::Revoked { reason, by, at } => {
+                format!("revoked at {at} by {by}: {reason}")
+            }
+            RecordStatus::Valid if !valid => format!(
+                "expired: valid until {}",
+                record.valid_until.as_deref().unwrap_or("?")
+            ),
+            RecordStatus::Valid => String::new(),
+        };
+        Ok(HashLookup {
+            record: Some(record),
+            valid,
+            reason,
+        })
+    }
+
+    /// Revokes copy `id`; `by` defaults to the caller's identity. Revoking twice keeps the
+    /// first revocation.
+    pub async fn revoke_copy(
+        &self,
+        caller: &Caller,
+        id: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<Record> {
+        self.authorize(caller, Action::RevokeCopy(id))?;
+        let by = match (by.trim(), &caller.id) {
+            ("", Some(id)) => id.as_str(),
+            (by, _) => by,
+        };
+        let at = rfc3339(self.clock.now().to_offset(VIETNAM_OFFSET));
+        let record = self
+            .registry
+            .revoke(id, reason, by, &at)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no certified copy with id {id:?}")))?;
+        tracing::info!(id, caller = caller.label(), "certified copy revoked");
+        Ok(record)
+    }
+
+    /// Reads a stored copy and re-verifies it; a copy whose bytes no longer match the
+    /// recorded hash is reported as such and its report is never PASSED.
+    pub async fn get_copy(self: &Arc<Self>, id: &str) -> Result<RetrievedCopy> {
+        let record = self
+            .registry
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no certified copy with id {id:?}")))?;
+        let bytes = self.registry.copy_bytes(id).await?.ok_or_else(|| {
+            Error::Internal(format!("record {id} exists but its copy bytes are missing"))
+        })?;
+        let hash_matches = sha256_hex(&bytes) == record.copy_sha256;
+        let this = Arc::clone(self);
+        let checked = bytes.clone();
+        let mut report = tokio::task::spawn_blocking(move || this.verify_bytes(&checked))
+            .await
+            .map_err(|e| Error::Internal(format!("verify task: {e}")))?;
+        if !hash_matches {
+            mark_failed(
+                &mut report,
+                SubIndication::HashFailure,
+                "the stored bytes no longer match the SHA-256 recorded at issue".into(),
+            );
+        }
+        mark_if_revoked(&mut report, &record);
+        Ok(RetrievedCopy {
+            record,
+            bytes,
+            report,
+            hash_matches,
+        })
+    }
+}
+
+/// Lowers the report to FAILED/REVOKED, naming the revocation, when `record` is revoked.
+fn mark_if_revoked(report: &mut Report, record: &Record) {
+    if let RecordStatus::Revoked { reason, by, at } = &record.status {
+        mark_failed(
+            report,
+            SubIndication::Revoked,
+            format!(
+                "the certified copy {} was revoked by its agency at {at} ({by}): {reason}",
+                record.id
+            ),
+        );
+    }
+}
+
+/// Lowers a report to FAILED for a reason outside the PDF (record state, stored hash).
+fn mark_failed(report: &mut Report, sub: SubIndication, message: String) {
+    report.status = Indication::Failed;
+    report.sub_indication = Some(sub);
+    report.messages.push(message);
+}
