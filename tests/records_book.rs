@@ -474,3 +474,40 @@ async fn a_retried_commit_is_harmless() {
     let entries = registry.book_entries(AGENCY, 2026).await.expect("entries");
     assert_eq!(entries.len(), 1);
 }
+
+#[tokio::test]
+async fn a_request_claimed_by_a_failed_attempt_keeps_its_copy_id_across_replicas() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = Registry::new(store_in(dir.path()).await);
+    let second = Registry::new(store_in(dir.path()).await);
+    let id = "0190e1c2-0000-7000-8000-0000000000c1";
+    let other = "0190e1c2-0000-7000-8000-0000000000c2";
+    // The first attempt claims the request, then dies before its record is stored.
+    assert_eq!(
+        first.claim_request(AGENCY, "claim-1", id).await.unwrap(),
+        id
+    );
+    let guard = second.begin_request(AGENCY, "claim-1").await.unwrap();
+    assert!(
+        guard.existing.is_none(),
+        "no record yet: the retry must issue"
+    );
+    drop(guard);
+    // The retry, on another replica, gets the first attempt's copy id, not its own.
+    assert_eq!(
+        second
+            .claim_request(AGENCY, "claim-1", other)
+            .await
+            .unwrap(),
+        id
+    );
+    // Once that copy is committed, every retry returns it.
+    let record = issue(&second, 2026, id, "claim-1").await;
+    let guard = first.begin_request(AGENCY, "claim-1").await.unwrap();
+    assert_eq!(guard.existing.as_ref(), Some(&record));
+    // A different request id is free.
+    assert_eq!(
+        first.claim_request(AGENCY, "claim-2", other).await.unwrap(),
+        other
+    );
+}

@@ -244,17 +244,22 @@ async fn every_leftover_is_found_and_repaired() {
     let mut indexes = vec![
         owner_key.clone(),
         hash_key.clone(),
-        request_key.clone(),
         wrong_hash_key.clone(),
         vanished_owner,
         format!("hashes/{}.json", vanished.copy_sha256),
+    ];
+    indexes.sort();
+    assert_eq!(keys_of(&report, FindingKind::DanglingIndex), indexes);
+    // A request entry whose record was never stored is the claim of a failed attempt.
+    let mut claims = vec![
+        request_key.clone(),
         format!(
             "requests/{AGENCY}/{}.json",
             sha(vanished.client_request_id.as_bytes())
         ),
     ];
-    indexes.sort();
-    assert_eq!(keys_of(&report, FindingKind::DanglingIndex), indexes);
+    claims.sort();
+    assert_eq!(keys_of(&report, FindingKind::AbandonedClaim), claims);
     assert_eq!(
         keys_of(&report, FindingKind::StaleReservation),
         vec![stale_key.clone()]
@@ -282,11 +287,14 @@ async fn every_leftover_is_found_and_repaired() {
     for f in &report.findings {
         let repairable = matches!(
             f.kind,
-            FindingKind::Orphan | FindingKind::DanglingIndex | FindingKind::StaleReservation
+            FindingKind::Orphan
+                | FindingKind::DanglingIndex
+                | FindingKind::AbandonedClaim
+                | FindingKind::StaleReservation
         );
         assert_eq!(matches!(f.action, Action::Repaired(_)), repairable, "{f:?}");
     }
-    for key in orphans.iter().chain(&indexes) {
+    for key in orphans.iter().chain(&indexes).chain(&claims) {
         assert!(store.get(key).await.unwrap().is_none(), "{key} deleted");
     }
     let entries = registry.book_entries(AGENCY, YEAR).await.unwrap();
@@ -352,4 +360,101 @@ async fn unreadable_documents_are_reported_not_deleted() {
         "bytes of an unreadable record kept"
     );
     assert!(store.get(&key).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn interrupted_commits_are_rolled_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::open(dir.path()).await.unwrap());
+    let registry = Registry::new(store.clone());
+    let hour = 3600;
+    let book_key = |n: u64| format!("books/{AGENCY}/{YEAR}/{n:08}.json");
+    let request_key = |r: &Record| {
+        format!(
+            "requests/{AGENCY}/{}.json",
+            sha(r.client_request_id.as_bytes())
+        )
+    };
+    let hash_key = |r: &Record| format!("hashes/{}.json", r.copy_sha256);
+
+    // Interrupted after the record and the owner entry: no hash, book still reserved, no
+    // request entry.
+    let unfinished = issue(&registry, &id_aged(hour), 0).await;
+    let key = book_key(unfinished.number);
+    let mut entry: serde_json::Value =
+        serde_json::from_slice(&store.get(&key).await.unwrap().unwrap()).unwrap();
+    entry["state"] = serde_json::json!({"state": "reserved"});
+    entry["reserved_at"] = "2026-01-05T14:00:00+07:00".into();
+    store.put(&key, json(&entry)).await.unwrap();
+    store.delete(&hash_key(&unfinished)).await.unwrap();
+    store.delete(&request_key(&unfinished)).await.unwrap();
+
+    // Issued, but the request entry (written last) is missing.
+    let no_request = issue(&registry, &id_aged(hour), 1).await;
+    store.delete(&request_key(&no_request)).await.unwrap();
+
+    // A number entered as void although its record is stored.
+    let voided = issue(&registry, &id_aged(hour), 2).await;
+    let key = book_key(voided.number);
+    let mut entry: serde_json::Value =
+        serde_json::from_slice(&store.get(&key).await.unwrap().unwrap()).unwrap();
+    entry["state"] = serde_json::json!({"state": "void", "reason": "store failed", "at": "2026-01-05T14:00:00+07:00"});
+    store.put(&key, json(&entry)).await.unwrap();
+
+    // A fresh record missing its request entry may be a commit in flight: left alone.
+    let fresh = issue(&registry, &id_aged(0), 3).await;
+    store.delete(&request_key(&fresh)).await.unwrap();
+
+    let report = check(&store, false).await;
+    let mut missing = vec![
+        hash_key(&unfinished),
+        request_key(&unfinished),
+        request_key(&no_request),
+    ];
+    missing.sort();
+    assert_eq!(keys_of(&report, FindingKind::MissingIndex), missing);
+    assert_eq!(
+        keys_of(&report, FindingKind::UnfinishedCommit),
+        vec![book_key(unfinished.number)]
+    );
+    assert_eq!(
+        keys_of(&report, FindingKind::VoidWithRecord),
+        vec![book_key(voided.number)]
+    );
+    assert_eq!(report.findings.len(), 5, "{}", report.render());
+
+    let report = check(&store, true).await;
+    for f in &report.findings {
+        assert_eq!(
+            matches!(f.action, Action::Repaired(_)),
+            f.kind != FindingKind::VoidWithRecord,
+            "{f:?}"
+        );
+    }
+    // Rolled forward: the book says issued, lookups and retries find the copy.
+    let entries = registry.book_entries(AGENCY, YEAR).await.unwrap();
+    assert!(matches!(
+        &entries[(unfinished.number - 1) as usize].state,
+        EntryState::Issued { record_id, .. } if *record_id == unfinished.id
+    ));
+    assert_eq!(
+        registry
+            .find_by_hash(&unfinished.copy_sha256)
+            .await
+            .unwrap(),
+        Some(unfinished.clone())
+    );
+    for r in [&unfinished, &no_request] {
+        let guard = registry
+            .begin_request(AGENCY, &r.client_request_id)
+            .await
+            .unwrap();
+        assert_eq!(guard.existing.as_ref().map(|e| &e.id), Some(&r.id));
+    }
+    assert!(store.get(&request_key(&fresh)).await.unwrap().is_none());
+    let report = check(&store, false).await;
+    assert_eq!(
+        report.findings.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        vec![FindingKind::VoidWithRecord]
+    );
 }

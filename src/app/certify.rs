@@ -133,12 +133,29 @@ impl App {
             )));
         }
 
+        // Claim the request id for a copy id before a number is taken: a retry after a
+        // failure anywhere below (even on another replica) reuses this id, never a second copy.
+        let id = self
+            .registry
+            .claim_request(
+                &agency_code,
+                &meta.client_request_id,
+                &uuid::Uuid::now_v7().to_string(),
+            )
+            .await?;
+        if let Some(done) = self.registry.get(&id).await? {
+            return Ok(Certified {
+                record: done,
+                replayed: true,
+                warnings: Vec::new(),
+            });
+        }
+
         let now = self.clock.now().to_offset(VIETNAM_OFFSET);
         let reservation = self
             .registry
             .reserve_number(&agency_code, now.year())
             .await?;
-        let id = uuid::Uuid::now_v7().to_string();
         let this = Arc::clone(self);
         let reference_number = reservation.number;
         let book = reservation.book.clone();

@@ -6,9 +6,16 @@
 //! | [`FindingKind::DanglingRecord`] | a record whose copy or originals are missing | reported only |
 //! | [`FindingKind::Orphan`] | an object under `copies/` that no record claims | deleted |
 //! | [`FindingKind::DanglingIndex`] | an owners/hashes/requests entry whose record is missing (or another) | deleted |
+//! | [`FindingKind::AbandonedClaim`] | a requests/ claim whose attempt failed before its record, past the grace period | deleted (frees the request id) |
 //! | [`FindingKind::StaleReservation`] | a book entry still reserved after the grace period | voided, reason `abandoned: …` |
 //! | [`FindingKind::IssuedWithoutRecord`] | a book entry issued to a record that is missing | reported only |
 //! | [`FindingKind::Unreadable`] | a document that cannot be decoded | reported only |
+//! | [`FindingKind::MissingIndex`] | a complete record without its owner/hash/request entry | entry written |
+//! | [`FindingKind::UnfinishedCommit`] | a reserved book entry whose record (with its bytes) is stored | entered as issued |
+//! | [`FindingKind::VoidWithRecord`] | a void book entry with a record under its number | reported only |
+//!
+//! Interrupted commits are rolled forward, in the commit's own order (owner and hash entries,
+//! then the book, then the request entry), never backward: a record that has its bytes stays.
 //!
 //! A record is never deleted. Work younger than the grace period (copies of an id whose
 //! UUIDv7 time is recent, reservations taken recently) may still be in flight on a running
@@ -68,6 +75,17 @@ pub enum FindingKind {
     IssuedWithoutRecord,
     /// A stored document that cannot be decoded.
     Unreadable,
+    /// A complete record (bytes present) whose owner, hash or request index entry is missing:
+    /// its commit was interrupted after the record.
+    MissingIndex,
+    /// A book entry still `reserved` although the record of that number is stored: the
+    /// commit was interrupted before the book was updated.
+    UnfinishedCommit,
+    /// A book entry entered as void although a record is stored under that number.
+    VoidWithRecord,
+    /// A requests/ entry that claimed a copy id for a request whose attempt failed before
+    /// its record was stored (a retry reuses the id; `--repair` frees the request id).
+    AbandonedClaim,
 }
 
 impl FindingKind {
@@ -80,6 +98,10 @@ impl FindingKind {
             Self::StaleReservation => "stale reservation",
             Self::IssuedWithoutRecord => "issued without record",
             Self::Unreadable => "unreadable document",
+            Self::MissingIndex => "missing index entry",
+            Self::UnfinishedCommit => "unfinished commit",
+            Self::VoidWithRecord => "void number with a record",
+            Self::AbandonedClaim => "abandoned request claim",
         }
     }
 }
@@ -191,11 +213,14 @@ pub async fn check_store(
         options: options.clone(),
         report: CheckReport::default(),
         records: BTreeMap::new(),
+        complete: BTreeMap::new(),
+        missing_requests: Vec::new(),
     };
     c.records().await?;
     c.copies().await?;
     c.indexes().await?;
     c.book().await?;
+    c.requests().await?;
     Ok(c.report)
 }
 
@@ -206,6 +231,10 @@ struct Checker {
     report: CheckReport,
     /// Readable records by id.
     records: BTreeMap<String, Record>,
+    /// Records with all their bytes, by (agency, year, number).
+    complete: BTreeMap<(String, i32, u64), String>,
+    /// Complete records whose request entry is missing (written last, after the book).
+    missing_requests: Vec<Record>,
 }
 
 impl Checker {
@@ -310,7 +339,13 @@ impl Checker {
                     missing.push(k);
                 }
             }
-            if !missing.is_empty() {
+            if missing.is_empty() {
+                self.complete.insert(
+                    (record.agency_code.clone(), record.year, record.number),
+                    record.id.clone(),
+                );
+                self.missing_indexes(&record).await?;
+            } else {
                 self.find(
                     FindingKind::DanglingRecord,
                     &key,
@@ -322,6 +357,86 @@ impl Checker {
                 );
             }
             self.records.insert(id.to_string(), record);
+        }
+        Ok(())
+    }
+
+    /// The owner and hash entries of a complete record (written now with `repair`); a
+    /// missing request entry is noted for [`Checker::requests`].
+    async fn missing_indexes(&mut self, record: &Record) -> Result<(), RecordsError> {
+        if !self.older_than_grace(uuid_time(&record.id)) {
+            return Ok(());
+        }
+        let id = record.id.clone();
+        let mut wanted = Vec::new();
+        if let Ok(key) = keys::owner_entry(&record.owner_id, &record.issued_at, &id) {
+            let entry = OwnerEntry {
+                schema_version: super::SCHEMA_VERSION,
+                record_id: id.clone(),
+            };
+            wanted.push((key.clone(), keys::encode(&key, &entry)?));
+        }
+        let key = keys::hash(&record.copy_sha256);
+        let entry = HashEntry {
+            schema_version: super::SCHEMA_VERSION,
+            record_id: id.clone(),
+        };
+        wanted.push((key.clone(), keys::encode(&key, &entry)?));
+        for (key, bytes) in wanted {
+            if self.store.get(&key).await?.is_some() {
+                continue;
+            }
+            let action = if self.options.repair {
+                match self.store.put(&key, bytes).await {
+                    Ok(()) => Action::Repaired("written".into()),
+                    Err(e) => Action::RepairFailed(e.to_string()),
+                }
+            } else {
+                Action::Reported
+            };
+            self.find(
+                FindingKind::MissingIndex,
+                &key,
+                format!("record {id} has no index entry here"),
+                action,
+            );
+        }
+        let request = keys::request(&record.agency_code, &record.client_request_id);
+        if self.store.get(&request).await?.is_none() {
+            self.missing_requests.push(record.clone());
+        }
+        Ok(())
+    }
+
+    /// Request entries of complete records, written last as in the commit.
+    async fn requests(&mut self) -> Result<(), RecordsError> {
+        for record in std::mem::take(&mut self.missing_requests) {
+            let key = keys::request(&record.agency_code, &record.client_request_id);
+            let action = if self.options.repair {
+                let entry = RequestEntry {
+                    schema_version: super::SCHEMA_VERSION,
+                    agency_code: record.agency_code.clone(),
+                    client_request_id: record.client_request_id.clone(),
+                    record_id: record.id.clone(),
+                };
+                let bytes = keys::encode(&key, &entry)?;
+                match self.store.put_if_absent(&key, bytes).await {
+                    Ok(true) => Action::Repaired("written".into()),
+                    Ok(false) => Action::Repaired("written meanwhile by another process".into()),
+                    Err(e) => Action::RepairFailed(e.to_string()),
+                }
+            } else {
+                Action::Reported
+            };
+            self.find(
+                FindingKind::MissingIndex,
+                &key,
+                format!(
+                    "record {} has no request entry: a retry of its client request id would issue another copy",
+                    record.id
+                ),
+                action,
+            );
         }
         Ok(())
     }
@@ -399,16 +514,23 @@ impl Checker {
                 };
                 let problem = match self.record(&id).await? {
                     None if self.record_exists(&id).await? => None,
+                    // A claim whose attempt may still be running is left alone.
+                    None if prefix == "requests/" && !self.older_than_grace(uuid_time(&id)) => None,
                     None => Some(format!("points to missing record {id}")),
                     Some(r) => index_mismatch(prefix, &key, &r),
                 };
                 if let Some(detail) = problem {
+                    let kind = if prefix == "requests/" && detail.starts_with("points to missing") {
+                        FindingKind::AbandonedClaim
+                    } else {
+                        FindingKind::DanglingIndex
+                    };
                     let action = if self.options.repair {
                         self.delete(&key).await
                     } else {
                         Action::Reported
                     };
-                    self.find(FindingKind::DanglingIndex, &key, detail, action);
+                    self.find(kind, &key, detail, action);
                 }
             }
         }
@@ -436,7 +558,20 @@ impl Checker {
             };
             self.report.book_entries += 1;
             match &entry.state {
-                EntryState::Void { .. } => {}
+                EntryState::Void { reason, .. } => {
+                    let at = (entry.agency_code.clone(), entry.year, entry.number);
+                    if let Some(id) = self.complete.get(&at).cloned() {
+                        self.find(
+                            FindingKind::VoidWithRecord,
+                            &key,
+                            format!(
+                                "number {} is void ({reason}) but record {id} is stored under it: revoke the copy or correct the book by hand",
+                                entry.number
+                            ),
+                            Action::Reported,
+                        );
+                    }
+                }
                 EntryState::Issued { record_id, .. } => {
                     if !self.record_exists(record_id).await? {
                         self.find(
@@ -456,6 +591,56 @@ impl Checker {
                         self.report.in_flight += 1;
                         continue;
                     }
+                    let r = super::model::Reservation {
+                        agency_code: entry.agency_code.clone(),
+                        number: entry.number,
+                        book: entry.book.clone(),
+                        year: entry.year,
+                    };
+                    let at = (entry.agency_code.clone(), entry.year, entry.number);
+                    if let Some(record) = self
+                        .complete
+                        .get(&at)
+                        .and_then(|id| self.records.get(id))
+                        .cloned()
+                    {
+                        let action = if self.options.repair {
+                            match self.books.mark_issued(&r, &record).await {
+                                Ok(()) => {
+                                    Action::Repaired(format!("entered as issued to {}", record.id))
+                                }
+                                Err(e) => Action::RepairFailed(e.to_string()),
+                            }
+                        } else {
+                            Action::Reported
+                        };
+                        self.find(
+                            FindingKind::UnfinishedCommit,
+                            &key,
+                            format!(
+                                "number {} is still reserved but record {} with its bytes is stored under it",
+                                entry.number, record.id
+                            ),
+                            action,
+                        );
+                        continue;
+                    }
+                    if let Some(record) = self.records.values().find(|rec| {
+                        (&rec.agency_code, rec.year, rec.number)
+                            == (&entry.agency_code, entry.year, entry.number)
+                    }) {
+                        let detail = format!(
+                            "number {} is still reserved; record {} is stored under it but misses bytes",
+                            entry.number, record.id
+                        );
+                        self.find(
+                            FindingKind::UnfinishedCommit,
+                            &key,
+                            detail,
+                            Action::Reported,
+                        );
+                        continue;
+                    }
                     let detail = format!(
                         "number {} reserved at {} by {}, no copy was issued under it",
                         entry.number, entry.reserved_at, entry.reserved_by
@@ -465,12 +650,6 @@ impl Checker {
                             "abandoned: reserved at {} by {}, no copy was stored (found by saoy store check)",
                             entry.reserved_at, entry.reserved_by
                         );
-                        let r = super::model::Reservation {
-                            agency_code: entry.agency_code.clone(),
-                            number: entry.number,
-                            book: entry.book.clone(),
-                            year: entry.year,
-                        };
                         match self.books.void(&r, &reason).await {
                             Ok(()) => Action::Repaired(format!("entered as void: {reason}")),
                             Err(e) => Action::RepairFailed(e.to_string()),

@@ -110,13 +110,54 @@ impl Registry {
                 reason: "the entry is for another request id".into(),
             });
         }
-        match self.get(&entry.record_id).await? {
-            Some(record) => Ok(Some(record)),
-            None => Err(RecordsError::Corrupt {
-                key,
-                reason: format!("points to missing record {}", entry.record_id),
-            }),
+        // A claim whose record is not stored yet: the first attempt failed (or is running).
+        self.get(&entry.record_id).await
+    }
+
+    /// Claims `client_request_id` for the copy id `record_id` before a number is taken: a
+    /// create-only write of the request entry. A retry, in this process or on another
+    /// replica, even after the first attempt died half-way, finds the same copy id, so one
+    /// request never yields two copies. Returns the id that owns the request: `record_id`,
+    /// or the id of an earlier claim whose record is not stored (reuse it).
+    pub async fn claim_request(
+        &self,
+        agency_code: &str,
+        client_request_id: &str,
+        record_id: &str,
+    ) -> Result<String, RecordsError> {
+        validate_agency_code(agency_code)?;
+        validate_client_request_id(client_request_id)?;
+        validate_record_id(record_id)?;
+        let key = keys::request(agency_code, client_request_id);
+        let entry = RequestEntry {
+            schema_version: SCHEMA_VERSION,
+            agency_code: agency_code.to_string(),
+            client_request_id: client_request_id.to_string(),
+            record_id: record_id.to_string(),
+        };
+        if self
+            .store
+            .put_if_absent(&key, keys::encode(&key, &entry)?)
+            .await?
+        {
+            return Ok(record_id.to_string());
         }
+        let bytes = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| RecordsError::Corrupt {
+                key: key.clone(),
+                reason: "the claim vanished while it was read".into(),
+            })?;
+        let earlier: RequestEntry = keys::decode(&key, &bytes)?;
+        if earlier.client_request_id != client_request_id || earlier.agency_code != agency_code {
+            return Err(RecordsError::Corrupt {
+                key,
+                reason: "the entry is for another request id".into(),
+            });
+        }
+        Ok(earlier.record_id)
     }
 
     /// Takes the next number in the agency's book for `year`: gapless from 1, unique, also
