@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use saoy::app::App;
 use saoy::config::Config;
 use saoy::proto::certification_service_client::CertificationServiceClient;
@@ -126,16 +126,33 @@ enum BookAction {
         /// Year of the book.
         #[arg(long)]
         year: i32,
-        /// Data directory of a local store.
-        #[arg(long, conflicts_with = "store")]
-        data: Option<PathBuf>,
-        /// Object store: s3://BUCKET[/prefix] or a directory.
-        #[arg(long)]
-        store: Option<String>,
-        /// TOML config file (for the store settings).
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        location: StoreArgs,
     },
+}
+
+/// Which store an offline command works on.
+#[derive(Args)]
+struct StoreArgs {
+    /// Data directory of a local store.
+    #[arg(long, conflicts_with = "store")]
+    data: Option<PathBuf>,
+    /// Object store: s3://BUCKET[/prefix] or a directory.
+    #[arg(long)]
+    store: Option<String>,
+    /// TOML config file (for the store settings).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// Opens the store these arguments name (config file, then --data / --store).
+    async fn open(self) -> Result<std::sync::Arc<dyn saoy::store::ObjectStore>, String> {
+        let config = load_config(self.config.as_deref(), self.data, self.store)?;
+        saoy::app::open_store(&config)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Subcommand)]
@@ -150,15 +167,8 @@ enum StoreAction {
         /// Seconds after which a reservation or copy without a record counts as abandoned.
         #[arg(long, default_value_t = 600)]
         grace_secs: u64,
-        /// Data directory of a local store.
-        #[arg(long, conflicts_with = "store")]
-        data: Option<PathBuf>,
-        /// Object store: s3://BUCKET[/prefix] or a directory.
-        #[arg(long)]
-        store: Option<String>,
-        /// TOML config file (for the store settings).
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        location: StoreArgs,
     },
 }
 
@@ -193,21 +203,17 @@ fn main() -> ExitCode {
                 BookAction::Export {
                     agency,
                     year,
-                    data,
-                    store,
-                    config,
+                    location,
                 },
-        } => run_async(book_export(agency, year, data, store, config)),
+        } => run_async(book_export(agency, year, location)),
         Command::Store {
             action:
                 StoreAction::Check {
                     repair,
                     grace_secs,
-                    data,
-                    store,
-                    config,
+                    location,
                 },
-        } => run_async(store_check(repair, grace_secs, data, store, config)),
+        } => run_async(store_check(repair, grace_secs, location)),
         Command::Certify {
             files,
             server,
@@ -315,17 +321,8 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn book_export(
-    agency: String,
-    year: i32,
-    data: Option<PathBuf>,
-    store: Option<String>,
-    config_path: Option<PathBuf>,
-) -> Result<ExitCode, String> {
-    let config = load_config(config_path.as_deref(), data, store)?;
-    let store = saoy::app::open_store(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn book_export(agency: String, year: i32, location: StoreArgs) -> Result<ExitCode, String> {
+    let store = location.open().await?;
     let registry = saoy::records::Registry::new(store);
     let entries = registry
         .book_entries(&agency, year)
@@ -340,15 +337,10 @@ async fn book_export(
 async fn store_check(
     repair: bool,
     grace_secs: u64,
-    data: Option<PathBuf>,
-    store: Option<String>,
-    config_path: Option<PathBuf>,
+    location: StoreArgs,
 ) -> Result<ExitCode, String> {
     use saoy::records::check::{CheckOptions, check_store};
-    let config = load_config(config_path.as_deref(), data, store)?;
-    let store = saoy::app::open_store(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = location.open().await?;
     let options = CheckOptions {
         repair,
         grace: std::time::Duration::from_secs(grace_secs),
