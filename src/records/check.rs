@@ -247,6 +247,22 @@ impl Checker {
         });
     }
 
+    /// The decoded document, or `None` after reporting it as unreadable.
+    fn readable<T>(&mut self, key: &str, decoded: Result<T, RecordsError>) -> Option<T> {
+        match decoded {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.find(
+                    FindingKind::Unreadable,
+                    key,
+                    e.to_string(),
+                    Action::Reported,
+                );
+                None
+            }
+        }
+    }
+
     fn older_than_grace(&self, at: Option<OffsetDateTime>) -> bool {
         match at {
             // Unknown age: treat as old (nothing can still be writing it).
@@ -307,17 +323,8 @@ impl Checker {
             let Some(bytes) = self.store.get(&key).await? else {
                 continue; // deleted since the listing
             };
-            let record: Record = match keys::decode(&key, &bytes) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.find(
-                        FindingKind::Unreadable,
-                        &key,
-                        e.to_string(),
-                        Action::Reported,
-                    );
-                    continue;
-                }
+            let Some(record) = self.readable(&key, keys::decode::<Record>(&key, &bytes)) else {
+                continue;
             };
             if record.id != id {
                 self.find(
@@ -500,17 +507,8 @@ impl Checker {
                     "hashes/" => keys::decode::<HashEntry>(&key, &bytes).map(|e| e.record_id),
                     _ => keys::decode::<RequestEntry>(&key, &bytes).map(|e| e.record_id),
                 };
-                let id = match target {
-                    Ok(id) => id,
-                    Err(e) => {
-                        self.find(
-                            FindingKind::Unreadable,
-                            &key,
-                            e.to_string(),
-                            Action::Reported,
-                        );
-                        continue;
-                    }
+                let Some(id) = self.readable(&key, target) else {
+                    continue;
                 };
                 let problem = match self.record(&id).await? {
                     None if self.record_exists(&id).await? => None,
@@ -544,17 +542,8 @@ impl Checker {
             let Some(bytes) = self.store.get(&key).await? else {
                 continue;
             };
-            let entry: BookEntry = match keys::decode(&key, &bytes) {
-                Ok(e) => e,
-                Err(e) => {
-                    self.find(
-                        FindingKind::Unreadable,
-                        &key,
-                        e.to_string(),
-                        Action::Reported,
-                    );
-                    continue;
-                }
+            let Some(entry) = self.readable(&key, keys::decode::<BookEntry>(&key, &bytes)) else {
+                continue;
             };
             self.report.book_entries += 1;
             match &entry.state {
