@@ -70,56 +70,15 @@ pub const PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-G4:";
 /// Placeholder width in pixels (8 magic bytes + 8-byte index), 1 row, 8-bit grey.
 pub const PLACEHOLDER_WIDTH: u32 = 16;
 
-/// A 16×1 grey image whose samples name placeholder `index`.
+/// A 16×1 grey or RGB image whose first 16 samples are a marker and an index (the rest of
+/// an RGB one is zero): stands in for bytes spliced in after export.
 #[derive(Clone, Hash)]
-struct Placeholder([u8; 16]);
-
-impl CustomImage for Placeholder {
-    fn color_channel(&self) -> &[u8] {
-        &self.0
-    }
-    fn alpha_channel(&self) -> Option<&[u8]> {
-        None
-    }
-    fn bits_per_component(&self) -> BitsPerComponent {
-        BitsPerComponent::Eight
-    }
-    fn size(&self) -> (u32, u32) {
-        (PLACEHOLDER_WIDTH, 1)
-    }
-    fn icc_profile(&self) -> Option<&[u8]> {
-        None
-    }
-    fn color_space(&self) -> ImageColorspace {
-        ImageColorspace::Luma
-    }
-}
-
-/// The placeholder image for G4 strip number `index` (in document order).
-pub fn placeholder(index: u64) -> Result<Image, String> {
-    let mut samples = [0u8; 16];
-    samples[..8].copy_from_slice(PLACEHOLDER_MAGIC);
-    samples[8..].copy_from_slice(&index.to_be_bytes());
-    Image::from_custom(Placeholder(samples), false)
-}
-
-/// The index a placeholder's decoded samples name, if they are a placeholder's.
-pub fn placeholder_index(samples: &[u8]) -> Option<u64> {
-    let rest = samples.strip_prefix(PLACEHOLDER_MAGIC.as_slice())?;
-    Some(u64::from_be_bytes(rest.try_into().ok()?))
-}
-
-/// Marker at the start of a JPEG placeholder's samples.
-pub const JPEG_PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-JP:";
-
-/// A 16×1 grey or RGB image whose first 16 samples name JPEG placeholder `index`.
-#[derive(Clone, Hash)]
-struct JpegPlaceholder {
+struct Placeholder {
     samples: [u8; 48],
     rgb: bool,
 }
 
-impl CustomImage for JpegPlaceholder {
+impl CustomImage for Placeholder {
     fn color_channel(&self) -> &[u8] {
         if self.rgb {
             &self.samples
@@ -148,13 +107,32 @@ impl CustomImage for JpegPlaceholder {
     }
 }
 
+/// A placeholder marked with `magic` and `index`.
+fn marked(magic: &[u8; 8], index: u64, rgb: bool) -> Result<Image, String> {
+    let mut samples = [0u8; 48];
+    samples[..8].copy_from_slice(magic);
+    samples[8..16].copy_from_slice(&index.to_be_bytes());
+    Image::from_custom(Placeholder { samples, rgb }, false)
+}
+
+/// The placeholder image for G4 strip number `index` (in document order).
+pub fn placeholder(index: u64) -> Result<Image, String> {
+    marked(PLACEHOLDER_MAGIC, index, false)
+}
+
+/// The index a placeholder's decoded samples name, if they are a placeholder's.
+pub fn placeholder_index(samples: &[u8]) -> Option<u64> {
+    let rest = samples.strip_prefix(PLACEHOLDER_MAGIC.as_slice())?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+/// Marker at the start of a JPEG placeholder's samples.
+pub const JPEG_PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-JP:";
+
 /// The placeholder for JPEG number `index` (in document order), in the JPEG's colour
 /// model: grey for one component, RGB for three (YCbCr is shown as RGB).
 pub fn jpeg_placeholder(index: u64, rgb: bool) -> Result<Image, String> {
-    let mut samples = [0u8; 48];
-    samples[..8].copy_from_slice(JPEG_PLACEHOLDER_MAGIC);
-    samples[8..16].copy_from_slice(&index.to_be_bytes());
-    Image::from_custom(JpegPlaceholder { samples, rgb }, false)
+    marked(JPEG_PLACEHOLDER_MAGIC, index, rgb)
 }
 
 /// The index a JPEG placeholder's decoded samples name, if they are one's.
