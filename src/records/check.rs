@@ -420,12 +420,8 @@ impl Checker {
         for record in std::mem::take(&mut self.missing_requests) {
             let key = keys::request(&record.agency_code, &record.client_request_id);
             let action = if self.options.repair {
-                let entry = RequestEntry {
-                    schema_version: super::SCHEMA_VERSION,
-                    agency_code: record.agency_code.clone(),
-                    client_request_id: record.client_request_id.clone(),
-                    record_id: record.id.clone(),
-                };
+                let entry =
+                    RequestEntry::new(&record.agency_code, &record.client_request_id, &record.id);
                 let bytes = keys::encode(&key, &entry)?;
                 match self.store.put_if_absent(&key, bytes).await {
                     Ok(true) => Action::Repaired("written".into()),

@@ -179,6 +179,18 @@ pub struct RequestEntry {
     pub record_id: String,
 }
 
+impl RequestEntry {
+    /// The entry tying `client_request_id` at `agency_code` to the copy `record_id`.
+    pub fn new(agency_code: &str, client_request_id: &str, record_id: &str) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            agency_code: agency_code.to_string(),
+            client_request_id: client_request_id.to_string(),
+            record_id: record_id.to_string(),
+        }
+    }
+}
+
 /// Index entry `owners/{owner_id}/{issued}-{id}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct OwnerEntry {

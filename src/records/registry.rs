@@ -93,12 +93,12 @@ impl Registry {
         Ok(RequestGuard::new(existing, lock))
     }
 
-    /// The record issued for a request id, if any.
-    async fn issued_for(
+    /// The copy id a request id is tied to (claimed or issued), if any.
+    async fn request_owner(
         &self,
         agency_code: &str,
         client_request_id: &str,
-    ) -> Result<Option<Record>, RecordsError> {
+    ) -> Result<Option<String>, RecordsError> {
         let key = keys::request(agency_code, client_request_id);
         let Some(bytes) = self.store.get(&key).await? else {
             return Ok(None);
@@ -110,8 +110,20 @@ impl Registry {
                 reason: "the entry is for another request id".into(),
             });
         }
-        // A claim whose record is not stored yet: the first attempt failed (or is running).
-        self.get(&entry.record_id).await
+        Ok(Some(entry.record_id))
+    }
+
+    /// The record issued for a request id, if any.
+    async fn issued_for(
+        &self,
+        agency_code: &str,
+        client_request_id: &str,
+    ) -> Result<Option<Record>, RecordsError> {
+        match self.request_owner(agency_code, client_request_id).await? {
+            // A claim whose record is not stored yet: the first attempt failed (or is running).
+            Some(id) => self.get(&id).await,
+            None => Ok(None),
+        }
     }
 
     /// Claims `client_request_id` for the copy id `record_id` before a number is taken: a
@@ -129,12 +141,7 @@ impl Registry {
         validate_client_request_id(client_request_id)?;
         validate_record_id(record_id)?;
         let key = keys::request(agency_code, client_request_id);
-        let entry = RequestEntry {
-            schema_version: SCHEMA_VERSION,
-            agency_code: agency_code.to_string(),
-            client_request_id: client_request_id.to_string(),
-            record_id: record_id.to_string(),
-        };
+        let entry = RequestEntry::new(agency_code, client_request_id, record_id);
         if self
             .store
             .put_if_absent(&key, keys::encode(&key, &entry)?)
@@ -142,22 +149,12 @@ impl Registry {
         {
             return Ok(record_id.to_string());
         }
-        let bytes = self
-            .store
-            .get(&key)
+        self.request_owner(agency_code, client_request_id)
             .await?
             .ok_or_else(|| RecordsError::Corrupt {
-                key: key.clone(),
-                reason: "the claim vanished while it was read".into(),
-            })?;
-        let earlier: RequestEntry = keys::decode(&key, &bytes)?;
-        if earlier.client_request_id != client_request_id || earlier.agency_code != agency_code {
-            return Err(RecordsError::Corrupt {
                 key,
-                reason: "the entry is for another request id".into(),
-            });
-        }
-        Ok(earlier.record_id)
+                reason: "the claim vanished while it was read".into(),
+            })
     }
 
     /// Takes the next number in the agency's book for `year`: gapless from 1, unique, also
@@ -218,23 +215,20 @@ impl Registry {
         self.books.mark_issued(r, record).await?;
 
         let request_key = keys::request(&record.agency_code, &record.client_request_id);
-        let request = RequestEntry {
-            schema_version: SCHEMA_VERSION,
-            agency_code: record.agency_code.clone(),
-            client_request_id: record.client_request_id.clone(),
-            record_id: record.id.clone(),
-        };
+        let request = RequestEntry::new(&record.agency_code, &record.client_request_id, &record.id);
         let encoded = keys::encode(&request_key, &request)?;
+        // Usually the entry exists already: Certify claims the request before numbering.
         if !self.store.put_if_absent(&request_key, encoded).await? {
-            let winner = self
-                .issued_for(&record.agency_code, &record.client_request_id)
+            let owner = self
+                .request_owner(&record.agency_code, &record.client_request_id)
                 .await?;
-            if winner.as_ref().map(|w| &w.id) != Some(&record.id) {
-                // Only possible when two processes issued for one request id at once: both
-                // copies are valid and in the book, but retries will return the other one.
+            if owner.as_deref() != Some(record.id.as_str()) {
+                // Only possible when the request was not claimed first and two processes
+                // issued for it at once: both copies are valid and in the book, but retries
+                // return the other one.
                 tracing::warn!(
                     record = %record.id,
-                    other = ?winner.map(|w| w.id),
+                    other = ?owner,
                     "client request id was issued twice by concurrent processes"
                 );
             }
