@@ -108,14 +108,49 @@ pub struct SignerConfig {
     pub title: String,
 }
 
-/// What verification trusts.
-#[derive(Clone, Debug, Deserialize, Default)]
+/// What verification trusts: the `anchors` files (read at start) plus every certificate
+/// file in `anchors_dir` (re-read while the service runs); at least one of the two.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustConfig {
-    /// PEM files of trust anchors.
+    /// PEM (or DER) files of trust anchors, read at start.
     pub anchors: Vec<PathBuf>,
+    /// Directory of trust anchor files (`*.pem`, `*.crt`, `*.cer`, `*.der`, each with an
+    /// optional `NAME.reason` sidecar), re-read when its files change; empty = none.
+    pub anchors_dir: PathBuf,
+    /// Seconds between looks at `anchors_dir` for changed files; 0 = only on SIGHUP.
+    pub reload_interval_secs: u64,
     /// CRL files (DER or PEM) used for revocation checks.
     pub crls: Vec<PathBuf>,
+}
+
+/// Default seconds between looks at `trust.anchors_dir`.
+pub const DEFAULT_TRUST_RELOAD_SECS: u64 = 30;
+
+/// Largest `trust.reload_interval_secs` (one day).
+pub const MAX_TRUST_RELOAD_SECS: u64 = 86_400;
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        Self {
+            anchors: Vec::new(),
+            anchors_dir: PathBuf::new(),
+            reload_interval_secs: DEFAULT_TRUST_RELOAD_SECS,
+            crls: Vec::new(),
+        }
+    }
+}
+
+impl TrustConfig {
+    /// The anchors directory, when one is configured.
+    pub fn anchors_dir(&self) -> Option<&Path> {
+        Some(self.anchors_dir.as_path()).filter(|d| !d.as_os_str().is_empty())
+    }
+
+    /// How often to look at the anchors directory; `None` = only on SIGHUP.
+    pub fn reload_interval(&self) -> Option<Duration> {
+        (self.reload_interval_secs > 0).then(|| Duration::from_secs(self.reload_interval_secs))
+    }
 }
 
 /// The object store. Credentials are never read from this file: S3 access keys come
@@ -267,6 +302,7 @@ impl Default for Config {
             trust: TrustConfig {
                 anchors: vec![pki.join("root.pem")],
                 crls: vec![pki.join("issuing-ca.crl"), pki.join("root.crl")],
+                ..TrustConfig::default()
             },
             limits: Limits::default(),
             using_test_pki: true,
@@ -370,14 +406,31 @@ impl Config {
                 });
             }
         }
-        if self.trust.anchors.is_empty() {
+        if self.trust.anchors.is_empty() && self.trust.anchors_dir().is_none() {
             return Err(ConfigError::Invalid {
                 field: "trust.anchors",
-                message: "list at least one PEM file of trust anchors".into(),
+                message: "list at least one PEM file of trust anchors, or set trust.anchors_dir"
+                    .into(),
             });
         }
         for a in &self.trust.anchors {
             check_file("trust.anchors", a)?;
+        }
+        if let Some(dir) = self.trust.anchors_dir()
+            && !dir.is_dir()
+        {
+            return Err(ConfigError::Invalid {
+                field: "trust.anchors_dir",
+                message: format!("directory {} not found", dir.display()),
+            });
+        }
+        if self.trust.reload_interval_secs > MAX_TRUST_RELOAD_SECS {
+            return Err(ConfigError::Invalid {
+                field: "trust.reload_interval_secs",
+                message: format!(
+                    "at most {MAX_TRUST_RELOAD_SECS} (one day); 0 reloads only on SIGHUP"
+                ),
+            });
         }
         for c in &self.trust.crls {
             check_file("trust.crls", c)?;
@@ -466,6 +519,40 @@ mod tests {
         c.store.url = "s3://Bad_Bucket".into();
         let err = c.validate().unwrap_err();
         assert!(err.to_string().contains("store.url"), "{err}");
+    }
+
+    #[test]
+    fn trust_dir_alone_is_enough_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::parse(
+            &format!(
+                "[trust]\nanchors_dir = {:?}\nreload_interval_secs = 5\n",
+                dir.path().display().to_string()
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        assert!(c.trust.anchors.is_empty());
+        assert_eq!(c.trust.anchors_dir(), Some(dir.path()));
+        assert_eq!(c.trust.reload_interval(), Some(Duration::from_secs(5)));
+        let defaults = Config::parse("[trust]\nanchors = []\n", "t.toml").unwrap();
+        assert_eq!(
+            defaults.trust.reload_interval_secs,
+            DEFAULT_TRUST_RELOAD_SECS
+        );
+        assert_eq!(defaults.trust.anchors_dir(), None);
+
+        let mut c = Config::default();
+        c.trust.anchors.clear();
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("trust.anchors"), "{err}");
+        c.trust.anchors_dir = dir.path().join("missing");
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("trust.anchors_dir"), "{err}");
+        c.trust.anchors_dir = dir.path().to_path_buf();
+        c.trust.reload_interval_secs = MAX_TRUST_RELOAD_SECS + 1;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("reload_interval_secs"), "{err}");
     }
 
     #[test]

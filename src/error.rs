@@ -54,6 +54,9 @@ pub enum Error {
     /// Configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Trust anchors or CRLs could not be loaded.
+    #[error(transparent)]
+    Trust(#[from] crate::pki::trust::TrustError),
     /// A bug or an impossible state; details are logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),

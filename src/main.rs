@@ -91,8 +91,12 @@ enum Command {
         /// The PDF.
         file: PathBuf,
         /// PEM files of trust anchors (one or more certificates each).
-        #[arg(long = "trust", required = true)]
+        #[arg(long = "trust", required_unless_present = "trust_dir")]
         trust: Vec<PathBuf>,
+        /// Directories of trust anchor files (*.pem, *.crt, *.cer, *.der; a `Reason:` line
+        /// or a NAME.reason file says why each is trusted).
+        #[arg(long = "trust-dir")]
+        trust_dir: Vec<PathBuf>,
         /// CRL files (DER or PEM).
         #[arg(long = "crl")]
         crl: Vec<PathBuf>,
@@ -240,10 +244,11 @@ fn main() -> ExitCode {
         Command::Verify {
             file,
             trust,
+            trust_dir,
             crl,
             at,
             format,
-        } => verify(&file, &trust, &crl, at.as_deref(), format),
+        } => verify(&file, &trust, &trust_dir, &crl, at.as_deref(), format),
         Command::Digitize(args) => Ok(saoy::digitize::batch_cli::run(args)),
         Command::Pki {
             action: PkiAction::Init { out },
@@ -312,6 +317,7 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%addr, store = %app.store_description(), "saoy serving gRPC");
+    reload_trust_on_sighup(&app);
     saoy::service::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -320,6 +326,34 @@ async fn serve(
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Re-reads `trust.anchors_dir` on every SIGHUP (Unix), for as long as the app lives.
+#[cfg(unix)]
+fn reload_trust_on_sighup(app: &Arc<App>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; trust anchors reload on their interval only");
+            return;
+        }
+    };
+    let app = Arc::downgrade(app);
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let Some(app) = app.upgrade() else {
+                break;
+            };
+            tracing::info!("SIGHUP: re-reading the trust anchors");
+            if let Err(e) = tokio::task::spawn_blocking(move || app.reload_trust()).await {
+                tracing::error!(error = %e, "trust anchor reload task failed");
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn reload_trust_on_sighup(_: &Arc<App>) {}
 
 async fn book_export(agency: String, year: i32, location: StoreArgs) -> Result<ExitCode, String> {
     let store = location.open().await?;
@@ -514,14 +548,20 @@ fn count_pages(files: &[PathBuf]) -> Result<u32, String> {
 fn verify(
     file: &Path,
     trust: &[PathBuf],
+    trust_dir: &[PathBuf],
     crl: &[PathBuf],
     at: Option<&str>,
     format: Format,
 ) -> Result<ExitCode, String> {
-    let mut trust_anchors = Vec::new();
+    let mut anchors = Vec::new();
     for t in trust {
-        trust_anchors.extend(saoy::pki::trust::load_certificates(t).map_err(|e| e.to_string())?);
+        anchors.extend(saoy::pki::trust::load_anchors(t).map_err(|e| e.to_string())?);
     }
+    for d in trust_dir {
+        let store = saoy::pki::trust::TrustStore::open(d).map_err(|e| e.to_string())?;
+        anchors.extend(store.anchors().iter().cloned());
+    }
+    let (trust_anchors, anchor_labels) = saoy::app::policy_parts(&anchors);
     let mut crls = Vec::new();
     for c in crl {
         crls.extend(saoy::pki::trust::load_crls(c).map_err(|e| e.to_string())?);
@@ -533,12 +573,11 @@ fn verify(
                 .map_err(|e| format!("--at {s:?} is not an RFC 3339 time: {e}"))
         })
         .transpose()?;
+    let mut policy = ValidationPolicy::new(trust_anchors, crls, validation_time);
+    policy.anchor_labels = anchor_labels;
     // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
-    let report = verify_file(
-        file,
-        &ValidationPolicy::new(trust_anchors, crls, validation_time),
-    )
-    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let report =
+        verify_file(file, &policy).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     match format {
         Format::Json => println!("{}", report.to_json()),
         Format::Text => println!("{}", report.render_text()),

@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    saoy::verify::fuzzing::cms(data);
+    saoy_fuzz::verify::fuzzing::cms(data);
 });

@@ -1,7 +1,7 @@
 //! The whole verification path, with no trust anchors (nothing may pass).
 #![no_main]
 
-use saoy::verify::{ValidationPolicy, verify_pdf};
+use saoy_fuzz::verify::{ValidationPolicy, verify_pdf};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let r = verify_pdf(data, &ValidationPolicy::default());

@@ -284,7 +284,7 @@ impl App {
             )?;
         }
         // Never store what does not verify.
-        let report = verify_pdf(&pdf, &self.policy);
+        let report = verify_pdf(&pdf, &self.policy());
         if !report.is_passed() {
             return Err(Error::Internal(format!(
                 "the freshly signed copy does not verify: {}",

@@ -15,7 +15,6 @@ use crate::digitize::{DecodeLimits, DocumentPolicy};
 use crate::error::{Error, Result};
 use crate::pdf::assemble::{self, ArchiveFacts, CopyContent};
 use crate::pki::key::Credential;
-use crate::pki::trust;
 use crate::records::{self, OriginalFile, Record, RecordStatus, Registry, SignerFingerprint};
 use crate::sign::{SignRequest, sign_pdf};
 use crate::store::{ConditionalWrites, ObjectStore, StoreError, probe_conditional_writes};
@@ -25,11 +24,13 @@ mod access;
 mod certify;
 mod format;
 mod retrieve;
+mod trust;
 
 pub use access::{Action, Caller};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
 pub use format::{rfc3339, sha256_hex, vietnamese_date};
 pub use retrieve::{HashLookup, RetrievedCopy};
+pub use trust::{TrustStatus, policy_parts};
 
 /// Vietnam's UTC offset, used for every time saoy prints or signs.
 pub const VIETNAM_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
@@ -66,7 +67,8 @@ pub struct App {
     agency: Signer,
     certifier: Option<Signer>,
     registry: Registry,
-    policy: ValidationPolicy,
+    /// Trust anchors (files and a reloadable directory) and the policy built from them.
+    trust: Arc<trust::Trust>,
     /// Scan rules per document type (resolution, colour, blank pages, OCR).
     policies: PolicyBook,
     clock: Arc<dyn Clock>,
@@ -93,19 +95,38 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>> {
     Ok(crate::store::open(&location, &config.store.s3_options()).await?)
 }
 
-/// Builds the validation policy (anchors + CRLs) from the configured files.
+/// Builds the validation policy from the configured trust: the anchor files, the current
+/// content of the anchors directory (each anchor labelled with its file and reason), CRLs.
 pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
-    let mut anchors = Vec::new();
-    for path in &config.trust.anchors {
-        anchors.extend(
-            trust::load_certificates(path).map_err(|e| Error::InvalidArgument(e.to_string()))?,
-        );
-    }
-    let mut crls = Vec::new();
-    for path in &config.trust.crls {
-        crls.extend(trust::load_crls(path).map_err(|e| Error::InvalidArgument(e.to_string()))?);
-    }
-    Ok(ValidationPolicy::new(anchors, crls, None))
+    Ok(ValidationPolicy::clone(
+        &trust::Trust::load(&config.trust)?.policy(),
+    ))
+}
+
+/// Looks at the anchors directory every `trust.reload_interval_secs` on the current tokio
+/// runtime (if any), until the trust it serves is dropped.
+fn watch_trust(trust: &Arc<trust::Trust>) {
+    let Some(every) = trust.interval() else {
+        return;
+    };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(trust);
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(trust) = weak.upgrade() else {
+                break;
+            };
+            if let Err(e) = tokio::task::spawn_blocking(move || trust.refresh(false)).await {
+                tracing::error!(error = %e, "trust anchor reload task failed");
+            }
+        }
+    });
 }
 
 impl App {
@@ -153,12 +174,13 @@ impl App {
             .as_ref()
             .map(load_signer)
             .transpose()?;
-        let policy = load_policy(&config)?;
+        let trust = Arc::new(trust::Trust::load(&config.trust)?);
+        watch_trust(&trust);
         Ok(Self {
             registry: Registry::new(store),
             agency,
             certifier,
-            policy,
+            trust,
             policies: PolicyBook::builtin(),
             clock,
             config,
@@ -173,5 +195,21 @@ impl App {
     /// The object store in use, described for logs.
     pub fn store_description(&self) -> String {
         self.registry.describe_store()
+    }
+
+    /// The validation policy in force: the current trust anchors, CRLs, labels.
+    pub fn policy(&self) -> Arc<ValidationPolicy> {
+        self.trust.policy()
+    }
+
+    /// Re-reads `trust.anchors_dir` now (e.g. on SIGHUP), even if no file seems changed;
+    /// logs what changed. Blocking file I/O. Returns true when the set of anchors changed.
+    pub fn reload_trust(&self) -> bool {
+        self.trust.refresh(true)
+    }
+
+    /// The trust anchors in force and how the last look at the anchors directory went.
+    pub fn trust_status(&self) -> TrustStatus {
+        self.trust.status()
     }
 }

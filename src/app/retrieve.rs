@@ -31,9 +31,10 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 
 impl App {
-    /// Verifies any PDF against the configured trust anchors and CRLs.
+    /// Verifies any PDF against the trust anchors in force (the configured files and the
+    /// current content of the anchors directory) and the CRLs.
     pub fn verify_bytes(&self, pdf: &[u8]) -> Report {
-        verify_pdf(pdf, &self.policy)
+        verify_pdf(pdf, &self.policy())
     }
 
     /// Verifies uploaded bytes, then looks them up among the copies issued here: a copy

@@ -14,9 +14,10 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::files::digitize_files;
 use super::ocr::{self, Tesseract};
 use super::{DecodeLimits, DigitizeOptions, DocumentPolicy, UploadedFile, digitize_with};
-use crate::pdf::{ScanContent, assemble_scan};
+use crate::pdf::{PdfError, ScanContent, assemble_scan, assemble_scan_to};
 
 /// Name of the state file kept in the output directory.
 pub const STATE_FILE: &str = ".saoy-digitize.json";
@@ -280,7 +281,27 @@ fn output_name(doc: &Document) -> String {
     format!("{stem}.pdf")
 }
 
+/// Digitises one document. Without OCR the files are streamed ([`digitize_files`],
+/// [`assemble_scan_to`]): each is read to be checked, then copied into the output file
+/// when its page is written, so memory does not grow with the document. OCR needs the
+/// images at hand, so with it the document is read into memory.
 fn digitize_document(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome {
+    if opts.ocr.is_some() {
+        return digitize_in_memory(doc, out, opts);
+    }
+    let d = match digitize_files(&doc.files, &opts.digitize, &opts.policy, &opts.limits) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Refused(e.to_string()),
+    };
+    let content = scan_content(doc, opts);
+    let name = output_name(doc);
+    let written = write_atomic_with(&out.join(&name), |w| {
+        assemble_scan_to(&d, &content, w).map(|_| ())
+    });
+    finished(name, written)
+}
+
+fn digitize_in_memory(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome {
     let mut uploads = Vec::with_capacity(doc.files.len());
     for f in &doc.files {
         match std::fs::read(f) {
@@ -305,7 +326,20 @@ fn digitize_document(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome
     {
         return Outcome::Refused(e.to_string());
     }
-    let content = ScanContent {
+    let built = match assemble_scan(&d, &scan_content(doc, opts)) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Refused(format!("the PDF could not be built: {e}")),
+    };
+    let name = output_name(doc);
+    let written = write_atomic_with(&out.join(&name), |w| {
+        w.write_all(&built.pdf)
+            .map_err(|e| PdfError::Write(e.to_string()))
+    });
+    finished(name, written)
+}
+
+fn scan_content(doc: &Document, opts: &BatchOptions) -> ScanContent {
+    ScanContent {
         id: uuid::Uuid::now_v7().to_string(),
         title: doc.name.clone(),
         agency: opts.agency.clone(),
@@ -315,26 +349,61 @@ fn digitize_document(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome
             vec![("Loại giấy tờ".into(), opts.document_type.clone())]
         },
         pdfa: true,
-    };
-    let built = match assemble_scan(&d, &content) {
-        Ok(b) => b,
-        Err(e) => return Outcome::Refused(format!("the PDF could not be built: {e}")),
-    };
-    let name = output_name(doc);
-    match write_atomic(&out.join(&name), &built.pdf) {
-        Ok(()) => Outcome::Done(name),
-        Err(e) => Outcome::Refused(format!("cannot write {name}: {e}")),
     }
 }
 
-/// Writes to a temporary file in the same directory, syncs, then renames over `path`.
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Why an output file was not written.
+enum WriteFailure {
+    /// The PDF could not be built (or a scan changed while it was written).
+    Build(PdfError),
+    /// The file system refused.
+    Io(std::io::Error),
+}
+
+fn finished(name: String, written: Result<(), WriteFailure>) -> Outcome {
+    match written {
+        Ok(()) => Outcome::Done(name),
+        Err(WriteFailure::Build(PdfError::Write(e))) => {
+            Outcome::Refused(format!("cannot write {name}: {e}"))
+        }
+        Err(WriteFailure::Build(e)) => Outcome::Refused(format!("the PDF could not be built: {e}")),
+        Err(WriteFailure::Io(e)) => Outcome::Refused(format!("cannot write {name}: {e}")),
+    }
+}
+
+/// Writes through `write` to a temporary file in the same directory, syncs, then renames
+/// it over `path`; the temporary file is removed on any failure.
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), PdfError>,
+) -> Result<(), WriteFailure> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(WriteFailure::Io)?;
+        let mut w = std::io::BufWriter::with_capacity(256 << 10, file);
+        write(&mut w).map_err(WriteFailure::Build)?;
+        let file = w
+            .into_inner()
+            .map_err(|e| WriteFailure::Io(e.into_error()))?;
+        file.sync_all().map_err(WriteFailure::Io)?;
+        std::fs::rename(&tmp, path).map_err(WriteFailure::Io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes `data` atomically to `path` (see [`write_atomic_with`]).
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| {
+        w.write_all(data)
+            .map_err(|e| PdfError::Write(e.to_string()))
+    })
+    .map_err(|e| match e {
+        WriteFailure::Io(e) => e,
+        WriteFailure::Build(e) => std::io::Error::other(e.to_string()),
+    })
 }
 
 fn load_state(path: &Path) -> Result<State, BatchError> {

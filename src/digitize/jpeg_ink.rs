@@ -2,18 +2,23 @@
 //!
 //! The blank-page check counts luma samples darker than the ink level. A full decode (IDCT,
 //! upsampling, colour conversion of every block) costs about 15 ms for a 300 dpi A4 page;
-//! here only the Huffman data is read, and a luma block is turned into pixels only when its
-//! coefficients allow ink at all:
+//! here only the Huffman data is read (chroma blocks are skipped over), and a luma block is
+//! turned into pixels only when its coefficients allow ink at all:
 //!
-//! - the coefficients are orthonormal, so a block's mean is `DC / 8 + 128` and the sum of
-//!   `(pixel - mean)²` over its 64 pixels is the sum of the squared AC coefficients. A
-//!   pixel at most `ink` is at least `mean - ink` from the mean, so a block can hold at
-//!   most `energy / (mean - ink)²` ink pixels; when that is under one (paper, scanner
-//!   noise) the block has none and is not transformed;
-//! - any other block is transformed (8×8 IDCT of the luma block only) and its ink pixels
-//!   inside the image counted exactly, as a full decode would;
+//! - the coefficients are orthonormal, so a block's mean is `DC / 8 + 128`, the sum of
+//!   `(pixel - mean)²` over its 64 pixels is the sum of the squared AC coefficients, and no
+//!   pixel is further from the mean than a quarter of the sum of their magnitudes. A pixel
+//!   at most `ink` is at least `mean - ink` from the mean, so a block can hold at most
+//!   `energy / (mean - ink)²` ink pixels, and none when `mean - ink` exceeds the magnitude
+//!   bound; in either case (paper, scanner noise) the block is not transformed. A block
+//!   without AC coefficients is flat: all or none of its pixels are ink;
+//! - any other block is transformed (8×8 IDCT of the luma block only, skipping empty rows)
+//!   and its ink pixels inside the image counted exactly, as a full decode would;
 //! - as soon as enough ink is counted for the page not to be blank, reading stops: a text
-//!   page is decided after its first lines.
+//!   page is decided after its first lines, so only a blank page is read to its end.
+//!
+//! Codes and their extra bits are looked up together in one table for the common short
+//! codes; the bit reader takes up to seven bytes at once when none of them is `0xFF`.
 //!
 //! Baseline and extended Huffman JPEGs with one (grey) or three (YCbCr) components are
 //! measured this way; anything else (progressive, arithmetic, CMYK, RGB-coded) returns
@@ -199,7 +204,7 @@ impl Frame {
             let counts: [u8; 16] = rest.get(..16)?.try_into().ok()?;
             let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
             let values = rest.get(16..16 + total)?;
-            let table = Huffman::new(&counts, values)?;
+            let table = Huffman::new(&counts, values, class == 0)?;
             if class == 0 {
                 self.dc[th] = Some(table);
             } else {
@@ -245,8 +250,13 @@ impl Frame {
         let mut bits = Bits::new(data.get(self.scan_start..)?);
         let mut pred = vec![0i32; self.scan.len()];
         let mut ink = 0u64;
-        let mut coef = [0i32; 64];
+        let mut block = Block::default();
         let mut mcu = 0usize;
+        let done = |ink: u64| {
+            let mut meter = InkMeter::default();
+            meter.add_counts(ink, total);
+            Some(meter)
+        };
         for my in 0..mcus_y {
             for mx in 0..mcus_x {
                 if self.restart > 0 && mcu > 0 && mcu.is_multiple_of(self.restart) {
@@ -259,113 +269,182 @@ impl Frame {
                     let (dc, ac) = tables[k];
                     for by in 0..v {
                         for bx in 0..h {
-                            coef.fill(0);
-                            let t = bits.decode(dc)?;
-                            let diff = bits.receive_extend(t)?;
+                            bits.refill();
+                            let diff = bits.decode_dc(dc)?;
                             pred[k] = pred[k].wrapping_add(diff);
-                            coef[0] = pred[k];
-                            let mut z = 1;
-                            while z < 64 {
-                                let rs = bits.decode(ac)?;
-                                let (r, s) = (usize::from(rs >> 4), rs & 15);
-                                if s == 0 {
-                                    if r == 15 {
-                                        z += 16;
-                                        continue;
-                                    }
-                                    break;
-                                }
-                                z += r;
-                                let value = bits.receive_extend(s)?;
-                                if is_luma && z < 64 {
-                                    coef[z] = value;
-                                }
-                                z += 1;
+                            if !is_luma {
+                                bits.skip_ac(ac)?;
+                                continue;
                             }
-                            if is_luma {
-                                let x0 = (mx * h + bx) * 8;
-                                let y0 = (my * v + by) * 8;
-                                if x0 < self.width && y0 < self.height {
-                                    ink += block_ink(&coef, q, x0, y0, self.width, self.height);
+                            block.read(&mut bits, ac, pred[k], q)?;
+                            let x0 = (mx * h + bx) * 8;
+                            let y0 = (my * v + by) * 8;
+                            if x0 < self.width && y0 < self.height {
+                                ink += block.ink(x0, y0, self.width, self.height);
+                                if ink >= needed {
+                                    return done(ink);
                                 }
                             }
                         }
                     }
                 }
-                if ink >= needed {
-                    let mut meter = InkMeter::default();
-                    meter.add_counts(ink, total);
-                    return Some(meter);
+                if bits.damaged() {
+                    return None;
                 }
             }
         }
-        let mut meter = InkMeter::default();
-        meter.add_counts(ink, total);
-        Some(meter)
+        done(ink)
     }
 }
 
 /// Zigzag position → natural (row-major) index.
-const ZIGZAG: [usize; 64] = [
+const ZIGZAG: [u8; 64] = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
     13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
-/// Ink pixels of one luma block (coefficients in zigzag order) whose top-left pixel is at
-/// `(x0, y0)`; pixels outside the image are not counted.
-fn block_ink(coef: &[i32; 64], q: &[u16; 64], x0: usize, y0: usize, w: usize, h: usize) -> u64 {
-    let mut f = [0f32; 64];
-    let mut energy = 0f32;
-    for z in 0..64 {
-        let value = coef[z] as f32 * f32::from(q[z]);
-        if z > 0 {
-            energy += value * value;
-        }
-        f[ZIGZAG[z]] = value;
-    }
-    let mean = f[0] / 8.0 + 128.0;
-    let gap = mean - (INK_BELOW + IDCT_SLACK);
-    if gap > 0.0 && energy < gap * gap {
-        return 0;
-    }
-    // Separable IDCT: rows then columns, orthonormal basis.
-    let basis = idct_basis();
-    let mut tmp = [0f32; 64];
-    for y in 0..8 {
-        // Rows without coefficients stay zero (most high-frequency rows).
-        if f[y * 8..y * 8 + 8].iter().all(|&c| c == 0.0) {
-            continue;
-        }
-        for x in 0..8 {
-            let mut s = 0.0;
-            for u in 0..8 {
-                s += basis[x][u] * f[y * 8 + u];
-            }
-            tmp[y * 8 + x] = s;
-        }
-    }
-    let mut count = 0u64;
-    for row in basis.iter().take(h - y0) {
-        for x in 0..8usize.min(w - x0) {
-            let mut s = 0.0;
-            for (v, b) in row.iter().enumerate() {
-                s += b * tmp[v * 8 + x];
-            }
-            let pixel = (s + 128.0).round().clamp(0.0, 255.0);
-            count += u64::from(pixel < INK_BELOW);
-        }
-    }
-    count
+/// The dequantised coefficients of one luma block, kept sparse, with the two bounds on how
+/// far its pixels can be from their mean.
+struct Block {
+    /// Dequantised DC coefficient.
+    dc: f32,
+    /// Natural-order positions and values of the non-zero AC coefficients.
+    at: [u8; 63],
+    value: [f32; 63],
+    len: usize,
+    /// Sum of the squared dequantised AC coefficients (= Σ (pixel - mean)²).
+    energy: f64,
+    /// Sum of their magnitudes (4 × the largest possible |pixel - mean|).
+    l1: f64,
 }
 
-/// `basis[x][u] = C(u)/2 · cos((2x+1)uπ/16)`.
-fn idct_basis() -> &'static [[f32; 8]; 8] {
-    static BASIS: std::sync::OnceLock<[[f32; 8]; 8]> = std::sync::OnceLock::new();
+impl Default for Block {
+    fn default() -> Self {
+        Self {
+            dc: 0.0,
+            at: [0; 63],
+            value: [0.0; 63],
+            len: 0,
+            energy: 0.0,
+            l1: 0.0,
+        }
+    }
+}
+
+impl Block {
+    /// Reads the AC coefficients of a luma block whose DC (not dequantised) is `dc`.
+    #[inline]
+    fn read(&mut self, bits: &mut Bits<'_>, ac: &Huffman, dc: i32, q: &[u16; 64]) -> Option<()> {
+        self.dc = (i64::from(dc) * i64::from(q[0])) as f32;
+        self.len = 0;
+        let (mut energy, mut l1) = (0i64, 0i64);
+        let mut z = 1usize;
+        while z < 64 {
+            bits.refill();
+            let (run, value) = match bits.decode_ac(ac)? {
+                Coefficient::Value { run, value } => (run, value),
+                Coefficient::Zeros16 => {
+                    z += 16;
+                    continue;
+                }
+                Coefficient::EndOfBlock => break,
+            };
+            z += run;
+            // A coefficient past the end of the block: damaged data.
+            let q = i64::from(*q.get(z)?);
+            let v = i64::from(value) * q;
+            energy += v * v;
+            l1 += v.abs();
+            self.at[self.len] = ZIGZAG[z];
+            self.value[self.len] = v as f32;
+            self.len += 1;
+            z += 1;
+        }
+        self.energy = energy as f64;
+        self.l1 = l1 as f64;
+        Some(())
+    }
+
+    /// Ink pixels of the block whose top-left pixel is at `(x0, y0)`; pixels outside the
+    /// `w`×`h` image are not counted.
+    #[inline]
+    fn ink(&self, x0: usize, y0: usize, w: usize, h: usize) -> u64 {
+        let mean = self.dc / 8.0 + 128.0;
+        if self.len == 0 {
+            // A flat block: every pixel is the mean.
+            return if mean < INK_BELOW - 0.5 {
+                (8.min(w - x0) * 8.min(h - y0)) as u64
+            } else {
+                0
+            };
+        }
+        let gap = f64::from(mean - (INK_BELOW + IDCT_SLACK));
+        if gap > 0.0 && (self.energy < gap * gap || self.l1 < 4.0 * gap) {
+            return 0;
+        }
+        self.transform(8.min(w - x0), 8.min(h - y0))
+    }
+
+    /// Counts ink pixels in the top-left `cols`×`rows` of the block by an 8×8 IDCT
+    /// (orthonormal, separable: rows then columns, zero rows skipped).
+    fn transform(&self, cols: usize, rows: usize) -> u64 {
+        let basis = idct_basis();
+        let mut f = [[0f32; 8]; 8];
+        let mut used = 1u8;
+        f[0][0] = self.dc;
+        for k in 0..self.len {
+            let p = usize::from(self.at[k]);
+            f[p / 8][p % 8] = self.value[k];
+            used |= 1 << (p / 8);
+        }
+        // tmp[v][x] = Σ_u basis[x][u] f[v][u], for the rows v that have coefficients.
+        let mut tmp = [[0f32; 8]; 8];
+        for v in 0..8 {
+            if used & (1 << v) == 0 {
+                continue;
+            }
+            for u in 0..8 {
+                let c = f[v][u];
+                if c != 0.0 {
+                    for x in 0..8 {
+                        tmp[v][x] += c * basis.t[u][x];
+                    }
+                }
+            }
+        }
+        let mut count = 0u64;
+        for y in 0..rows {
+            let mut px = [0f32; 8];
+            for v in 0..8 {
+                if used & (1 << v) != 0 {
+                    let b = basis.t[v][y];
+                    for x in 0..8 {
+                        px[x] += b * tmp[v][x];
+                    }
+                }
+            }
+            // Rounded to the nearest level, below the ink level: s + 128 < 127.5.
+            count += px[..cols]
+                .iter()
+                .filter(|&&s| s < INK_BELOW - 128.5)
+                .count() as u64;
+        }
+        count
+    }
+}
+
+/// The IDCT basis, transposed: `t[u][x] = C(u)/2 · cos((2x+1)uπ/16)`.
+struct Basis {
+    t: [[f32; 8]; 8],
+}
+
+fn idct_basis() -> &'static Basis {
+    static BASIS: std::sync::OnceLock<Basis> = std::sync::OnceLock::new();
     BASIS.get_or_init(|| {
-        let mut b = [[0f32; 8]; 8];
-        for (x, row) in b.iter_mut().enumerate() {
-            for (u, cell) in row.iter_mut().enumerate() {
+        let mut t = [[0f32; 8]; 8];
+        for (u, row) in t.iter_mut().enumerate() {
+            for (x, cell) in row.iter_mut().enumerate() {
                 let c = if u == 0 {
                     std::f32::consts::FRAC_1_SQRT_2
                 } else {
@@ -374,14 +453,21 @@ fn idct_basis() -> &'static [[f32; 8]; 8] {
                 *cell = c / 2.0 * (((2 * x + 1) * u) as f32 * std::f32::consts::PI / 16.0).cos();
             }
         }
-        b
+        Basis { t }
     })
 }
 
-/// A Huffman table: a 9-bit lookup for short codes, canonical limits for the rest.
+/// Bits looked up at once in a Huffman table.
+const FAST_BITS: u32 = 10;
+
+/// A Huffman table: lookups of the next [`FAST_BITS`] bits for short codes (for AC tables
+/// also with their value when it fits), canonical limits for the rest.
 struct Huffman {
-    /// (symbol, code length) by the next 9 bits; length 0 when the code is longer.
-    fast: Vec<(u8, u8)>,
+    /// `length << 8 | symbol` by the next bits; 0 when the code is longer.
+    fast: Vec<u16>,
+    /// `value << 16 | run << 8 | bits used` when code and extra bits fit (run 0 for DC),
+    /// else 0.
+    fast_value: Vec<i32>,
     /// Largest code of each length (1..=16), -1 when none.
     maxcode: [i32; 17],
     /// Index into `values` of the first code of each length, minus that code.
@@ -389,12 +475,12 @@ struct Huffman {
     values: Vec<u8>,
 }
 
-const FAST_BITS: u32 = 9;
-
 impl Huffman {
-    fn new(counts: &[u8; 16], values: &[u8]) -> Option<Self> {
+    fn new(counts: &[u8; 16], values: &[u8], dc: bool) -> Option<Self> {
+        let size = 1usize << FAST_BITS;
         let mut t = Huffman {
-            fast: vec![(0, 0); 1 << FAST_BITS],
+            fast: vec![0; size],
+            fast_value: vec![0; size],
             maxcode: [-1; 17],
             offset: [0; 17],
             values: values.to_vec(),
@@ -406,20 +492,38 @@ impl Huffman {
             if n > 0 {
                 t.offset[len] = k as i32 - code;
                 for _ in 0..n {
+                    if code >= 1 << len {
+                        return None;
+                    }
                     if len as u32 <= FAST_BITS {
                         let shift = FAST_BITS - len as u32;
                         let first = (code as usize) << shift;
-                        for e in t.fast.get_mut(first..first + (1 << shift))? {
-                            *e = (values[k], len as u8);
+                        let symbol = *values.get(k)?;
+                        for (i, e) in t
+                            .fast
+                            .get_mut(first..first + (1 << shift))?
+                            .iter_mut()
+                            .enumerate()
+                        {
+                            *e = (len as u16) << 8 | u16::from(symbol);
+                            let (run, s) = if dc {
+                                (0, u32::from(symbol))
+                            } else {
+                                (u32::from(symbol >> 4), u32::from(symbol & 15))
+                            };
+                            let used = len as u32 + s;
+                            if s > 0 && s <= 15 && used <= FAST_BITS {
+                                let index = first + i;
+                                let extra = (index >> (FAST_BITS - used)) as u32 & ((1 << s) - 1);
+                                let value = extend(extra, s);
+                                t.fast_value[index] = value << 16 | (run << 8 | used) as i32;
+                            }
                         }
                     }
                     code += 1;
                     k += 1;
                 }
                 t.maxcode[len] = code - 1;
-                if code > 1 << len {
-                    return None;
-                }
             }
             code <<= 1;
         }
@@ -427,17 +531,42 @@ impl Huffman {
     }
 }
 
+/// JPEG's EXTEND: `s` extra bits `v` as a signed value.
+#[inline]
+fn extend(v: u32, s: u32) -> i32 {
+    let v = v as i32;
+    if v < 1 << (s - 1) {
+        v - (1 << s) + 1
+    } else {
+        v
+    }
+}
+
+/// One decoded AC symbol.
+enum Coefficient {
+    /// `run` zeros, then `value`.
+    Value { run: usize, value: i32 },
+    /// Sixteen zeros (ZRL).
+    Zeros16,
+    /// The rest of the block is zero.
+    EndOfBlock,
+}
+
 /// Reads the entropy-coded data: byte stuffing undone, markers end the data (zeros follow).
 struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
+    /// Bits not yet used, from the most significant end.
     acc: u64,
     count: u32,
-    /// A marker was reached; only zero bits remain.
+    /// A marker or the end was reached; only zero bits remain.
     ended: bool,
     /// Zero bits given past the end (a little is normal padding, much is damage).
     overrun: u32,
 }
+
+/// Zero bits past the end of the data after which it is taken as damaged.
+const MAX_OVERRUN: u32 = 64 + 8 * 64;
 
 impl<'a> Bits<'a> {
     fn new(data: &'a [u8]) -> Self {
@@ -451,7 +580,30 @@ impl<'a> Bits<'a> {
         }
     }
 
-    fn fill(&mut self) {
+    /// Makes at least 56 bits available (enough for a code and its extra bits).
+    #[inline]
+    fn refill(&mut self) {
+        if self.count >= 32 {
+            return;
+        }
+        // Fast path: the next bytes hold no 0xFF, take them at once.
+        let take = (63 - self.count) / 8;
+        if !self.ended
+            && let Some(chunk) = self.data.get(self.pos..self.pos + 8)
+        {
+            let word = u64::from_be_bytes(chunk.try_into().unwrap_or([0xFF; 8]));
+            // 0x80 in each byte of `word` that is 0xFF (and perhaps some above a 0xFF).
+            let inverted = !word;
+            let ff =
+                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
+            let wanted = !0u64 << (64 - 8 * take);
+            if ff & wanted == 0 {
+                self.acc |= (word & wanted) >> self.count;
+                self.count += 8 * take;
+                self.pos += take as usize;
+                return;
+            }
+        }
         while self.count <= 56 {
             let mut byte = 0u8;
             if !self.ended {
@@ -471,32 +623,38 @@ impl<'a> Bits<'a> {
                 }
             }
             if self.ended {
-                self.overrun += 8;
+                self.overrun = self.overrun.saturating_add(8);
             }
             self.acc |= u64::from(byte) << (56 - self.count);
             self.count += 8;
         }
     }
 
-    fn peek(&mut self, n: u32) -> u32 {
-        if self.count < n {
-            self.fill();
-        }
+    /// True when far more bits were read than the data holds.
+    fn damaged(&self) -> bool {
+        self.overrun >= MAX_OVERRUN
+    }
+
+    #[inline]
+    fn peek(&self, n: u32) -> u32 {
         (self.acc >> (64 - n)) as u32
     }
 
+    /// Drops `n` bits; `None` when more bits are used than were made available.
+    #[inline]
     fn consume(&mut self, n: u32) -> Option<()> {
+        self.count = self.count.checked_sub(n)?;
         self.acc <<= n;
-        self.count -= n;
-        // Far past the end of the data: damaged, give up (the full decoder judges it).
-        (self.overrun < 64 + 8 * 64).then_some(())
+        Some(())
     }
 
+    /// Decodes one symbol (at least 16 bits must be available).
+    #[inline]
     fn decode(&mut self, t: &Huffman) -> Option<u8> {
-        let (symbol, len) = t.fast[self.peek(FAST_BITS) as usize];
-        if len > 0 {
-            self.consume(u32::from(len))?;
-            return Some(symbol);
+        let e = t.fast[self.peek(FAST_BITS) as usize];
+        if e != 0 {
+            self.consume(u32::from(e >> 8))?;
+            return Some(e as u8);
         }
         let bits = self.peek(16) as i32;
         for len in FAST_BITS as usize + 1..=16 {
@@ -509,7 +667,61 @@ impl<'a> Bits<'a> {
         None
     }
 
+    /// Decodes a DC difference (after [`Bits::refill`]).
+    #[inline]
+    fn decode_dc(&mut self, t: &Huffman) -> Option<i32> {
+        let e = t.fast_value[self.peek(FAST_BITS) as usize];
+        if e != 0 {
+            self.consume((e & 0xFF) as u32)?;
+            return Some(e >> 16);
+        }
+        let s = self.decode(t)?;
+        self.receive_extend(s)
+    }
+
+    /// Decodes one AC symbol with its value (after [`Bits::refill`]).
+    #[inline]
+    fn decode_ac(&mut self, t: &Huffman) -> Option<Coefficient> {
+        let e = t.fast_value[self.peek(FAST_BITS) as usize];
+        if e != 0 {
+            self.consume((e & 0xFF) as u32)?;
+            return Some(Coefficient::Value {
+                run: ((e >> 8) & 15) as usize,
+                value: e >> 16,
+            });
+        }
+        let rs = self.decode(t)?;
+        let (run, s) = (usize::from(rs >> 4), rs & 15);
+        if s == 0 {
+            return Some(if run == 15 {
+                Coefficient::Zeros16
+            } else {
+                Coefficient::EndOfBlock
+            });
+        }
+        Some(Coefficient::Value {
+            run,
+            value: self.receive_extend(s)?,
+        })
+    }
+
+    /// Reads and drops the AC coefficients of a block that is not measured (chroma).
+    #[inline]
+    fn skip_ac(&mut self, t: &Huffman) -> Option<()> {
+        let mut z = 1usize;
+        while z < 64 {
+            self.refill();
+            match self.decode_ac(t)? {
+                Coefficient::Value { run, .. } => z += run + 1,
+                Coefficient::Zeros16 => z += 16,
+                Coefficient::EndOfBlock => break,
+            }
+        }
+        Some(())
+    }
+
     /// Reads `s` extra bits and extends them to a signed value (JPEG's EXTEND).
+    #[inline]
     fn receive_extend(&mut self, s: u8) -> Option<i32> {
         if s == 0 {
             return Some(0);
@@ -518,13 +730,9 @@ impl<'a> Bits<'a> {
             return None;
         }
         let s = u32::from(s);
-        let v = self.peek(s) as i32;
+        let v = self.peek(s);
         self.consume(s)?;
-        Some(if v < 1 << (s - 1) {
-            v - (1 << s) + 1
-        } else {
-            v
-        })
+        Some(extend(v, s))
     }
 
     /// At a restart interval: drop the partial byte, skip the RSTn marker.
@@ -612,5 +820,69 @@ mod tests {
         bad[n / 2..n - 2].fill(0xAA);
         let _ = measure(&bad);
         assert!(measure(b"\xFF\xD8\xFF\xC2\x00\x02").is_none());
+    }
+
+    fn paper_page(w: u32, h: u32) -> image::RgbImage {
+        image::RgbImage::from_fn(w, h, |x, y| {
+            let n = noise(x, y);
+            image::Rgb([236 + n, 234 + n, 230 + n])
+        })
+    }
+
+    fn full_decode_ink(data: &[u8]) -> InkMeter {
+        crate::digitize::checks::jpeg_ink(data).expect("decodes")
+    }
+
+    /// Reading stops early only on ink: a page blank but for a mark at its very bottom is
+    /// read to the end and found written; without the mark it is blank.
+    #[test]
+    fn a_mark_at_the_bottom_is_found() {
+        let (w, h) = (1200u32, 900u32);
+        let mut img = paper_page(w, h);
+        let data = jpeg(&img, 85);
+        assert!(measure(&data).unwrap().is_blank());
+        // 40 × 10 dark pixels (blank is under 324) in the last rows, bottom right.
+        for y in h - 12..h - 2 {
+            for x in w - 60..w - 20 {
+                img.put_pixel(x, y, image::Rgb([30, 30, 30]));
+            }
+        }
+        let data = jpeg(&img, 85);
+        let fast = measure(&data).unwrap();
+        assert!(!fast.is_blank(), "{:?}", fast.counts());
+        assert!(!full_decode_ink(&data).is_blank());
+    }
+
+    /// Flat dark blocks (no AC coefficient), grey JPEGs and partial edge blocks are counted
+    /// as a full decode counts them.
+    #[test]
+    fn flat_blocks_grey_images_and_edges_agree() {
+        // A page with a solid dark band: exact count well over the threshold.
+        let (w, h) = (333u32, 250u32);
+        let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([250, 250, 250]));
+        for y in 0..h {
+            for x in 0..w {
+                if (100..116).contains(&y) || x >= w - 3 {
+                    img.put_pixel(x, y, image::Rgb([0, 0, 0]));
+                }
+            }
+        }
+        let data = jpeg(&img, 90);
+        assert!(!measure(&data).unwrap().is_blank());
+        // Grey, odd size, a few specks under the threshold (25 of 83 250 px allowed).
+        let mut grey = image::GrayImage::from_fn(w, h, |x, y| image::Luma([238 + noise(x, y)]));
+        for (x, y) in [(5, 5), (200, 120), (w - 1, h - 1)] {
+            grey.put_pixel(x, y, image::Luma([0]));
+        }
+        let mut data = Vec::new();
+        JpegEncoder::new_with_quality(&mut data, 92)
+            .encode_image(&grey)
+            .unwrap();
+        let fast = measure(&data).expect("grey baseline JPEG is measured");
+        let full = full_decode_ink(&data);
+        assert!(fast.is_blank() && full.is_blank());
+        let (a, b) = (fast.counts().0 as i64, full.counts().0 as i64);
+        assert!((a - b).abs() <= 2, "{a} vs {b} ink pixels");
+        assert_eq!(fast.counts().1, u64::from(w * h));
     }
 }

@@ -15,7 +15,9 @@ pub mod batch;
 pub mod batch_cli;
 mod ccitt;
 mod checks;
+mod driver;
 mod error;
+pub mod files;
 mod jpeg;
 mod jpeg_ink;
 pub mod ocr;
@@ -236,6 +238,23 @@ pub fn digitize_with(
     if files.is_empty() {
         return Err(DigitizeError::NoFiles);
     }
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let merged = with_run(opts, policy, limits, |run| {
+        driver::run_files(&names, run, policy, |i, file| {
+            digitize_one(i, file, &files[i], run)
+        })
+    })?;
+    Ok(merged.digitized)
+}
+
+/// Calls `f` with the run of `opts` under `policy`: the resolution required is the higher
+/// of `opts.min_dpi` and `policy.min_dpi`; the deadline starts now.
+fn with_run<T>(
+    opts: &DigitizeOptions,
+    policy: &DocumentPolicy,
+    limits: &DecodeLimits,
+    f: impl FnOnce(&Run<'_>) -> T,
+) -> T {
     let opts = DigitizeOptions {
         min_dpi: opts.min_dpi.max(policy.min_dpi),
         ..opts.clone()
@@ -246,31 +265,7 @@ pub fn digitize_with(
         deadline: Instant::now() + limits.max_time,
         measure_ink: policy.blank_pages != BlankPages::Allow,
     };
-    let mut out = Digitized::default();
-    for (index, upload) in files.iter().enumerate() {
-        let file = FileRef::new(index, &upload.name);
-        let new_pages = digitize_one(index, &file, upload, &run, &mut out.pdf_sources)?;
-        if out.pages.len() + new_pages.len() > opts.max_pages as usize {
-            return Err(DigitizeError::TooManyPages {
-                file,
-                max: opts.max_pages,
-            });
-        }
-        let several = new_pages.len() > 1;
-        for (k, (page, facts)) in new_pages.into_iter().enumerate() {
-            let at = checks::PageAt {
-                file: &file,
-                page_in_file: several.then_some(k + 1),
-                page_in_copy: out.pages.len() + 1,
-            };
-            if let Some(w) = checks::check_page(&at, &page, &facts, policy)? {
-                out.warnings.push(w);
-            }
-            out.pages.push(page);
-        }
-        run.check_time(&file)?;
-    }
-    Ok(out)
+    f(&run)
 }
 
 /// One digitising run: options, limits and the deadline.
@@ -294,13 +289,13 @@ impl Run<'_> {
     }
 }
 
+/// Sniffs, checks and measures one uploaded file (on a worker of [`driver`]).
 fn digitize_one(
     index: usize,
     file: &FileRef,
     upload: &UploadedFile,
     run: &Run<'_>,
-    pdf_sources: &mut Vec<Bytes>,
-) -> Result<Vec<(Page, checks::Facts)>, DigitizeError> {
+) -> Result<driver::FileResult, DigitizeError> {
     let opts = run.opts;
     let data = &upload.data;
     if data.is_empty() {
@@ -319,21 +314,31 @@ fn digitize_one(
             detected: kind.describe(),
         });
     }
-    match kind {
-        sniff::Kind::Jpeg => jpeg_page(index, file, data, opts, run.measure_ink).map(|p| vec![p]),
-        sniff::Kind::Png => png_page(index, file, data, opts).map(|p| vec![p]),
-        sniff::Kind::Tiff => tiff_pages(index, file, data, run),
-        sniff::Kind::Pdf => pdf_pages(index, file, data, opts, pdf_sources).map(|pages| {
-            pages
-                .into_iter()
-                .map(|p| (p, checks::Facts::unknown()))
-                .collect()
-        }),
-        sniff::Kind::Other(_) => Err(DigitizeError::UnknownType {
-            file: file.clone(),
-            detected: kind.describe(),
-        }),
-    }
+    let pages = match kind {
+        sniff::Kind::Jpeg => vec![jpeg_page(index, file, data, opts, run.measure_ink)?],
+        sniff::Kind::Png => vec![png_page(index, file, data, opts)?],
+        sniff::Kind::Tiff => tiff_pages(index, file, data, run)?,
+        sniff::Kind::Pdf => {
+            return Ok(driver::FileResult {
+                pages: pdf_pages(index, file, data, opts)?
+                    .into_iter()
+                    .map(|p| (p, checks::Facts::unknown()))
+                    .collect(),
+                pdf: Some(data.clone()),
+                jpeg_files: Vec::new(),
+            });
+        }
+        sniff::Kind::Other(_) => {
+            return Err(DigitizeError::UnknownType {
+                file: file.clone(),
+                detected: kind.describe(),
+            });
+        }
+    };
+    Ok(driver::FileResult {
+        pages,
+        ..driver::FileResult::default()
+    })
 }
 
 fn jpeg_page(
@@ -512,12 +517,12 @@ fn tiff_pages(
         .collect()
 }
 
+/// The pages of an uploaded PDF; their `pdf_source` is set when the run is merged.
 fn pdf_pages(
     index: usize,
     file: &FileRef,
     data: &Bytes,
     opts: &DigitizeOptions,
-    pdf_sources: &mut Vec<Bytes>,
 ) -> Result<Vec<Page>, DigitizeError> {
     let sizes = pdf::page_sizes(data).map_err(|p| match p {
         pdf::PdfProblem::Unreadable => DigitizeError::PdfUnreadable { file: file.clone() },
@@ -530,14 +535,12 @@ fn pdf_pages(
             max: opts.max_pages,
         });
     }
-    let pdf_source = pdf_sources.len();
-    pdf_sources.push(data.clone());
     Ok(sizes
         .into_iter()
         .enumerate()
         .map(|(page_index, (width_pt, height_pt))| Page::PdfPage {
             source_file: index,
-            pdf_source,
+            pdf_source: 0,
             page_index,
             width_pt,
             height_pt,

@@ -5,11 +5,16 @@
 //! - a single-strip JPEG page is kept as JPEG: the shared tables (JPEGTables) are put in
 //!   front of the strip's own segments, the entropy-coded data is not touched;
 //! - everything else (uncompressed, LZW, Deflate, PackBits, tiled or multi-strip JPEG) is
-//!   decoded to samples and embedded losslessly; 1-bit pages are coded as G4.
+//!   decoded to samples and embedded losslessly; 1-bit pages are coded as G4;
+//! - palette pages (PhotometricInterpretation 3, 1/2/4/8/16-bit indices) are expanded
+//!   through their ColorMap: 8-bit samples when every entry is an exact 8-bit value
+//!   (v × 257), else the map's 16-bit values; grey when every entry is grey;
+//! - tiled pages (TileWidth/TileLength) are reassembled, edge tiles cropped to the image.
 //!
-//! Sizes are checked from the directory before any pixel is decoded.
+//! Sizes (the page, one tile, the decoded and expanded buffers) are checked from the
+//! directory before any pixel is decoded.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -163,10 +168,10 @@ fn read_page(
         .filter(|o| (1..=8).contains(o))
         .unwrap_or(1) as u8;
     let density = read_density(d).map_err(corrupt)?;
-    let colortype = d
-        .colortype()
-        .map_err(|e| TiffProblem::Unsupported(format!("page {}: {e}", page + 1)))?;
     let tiled = d.find_tag(Tag::TileWidth).map_err(corrupt)?.is_some();
+    if tiled {
+        check_tile(d, page, limits)?;
+    }
 
     let base = |image, colour, ink| TiffPage {
         image,
@@ -177,6 +182,14 @@ fn read_page(
         colour,
         ink,
     };
+
+    if photometric == Some(PALETTE) {
+        let (raster, ink, colour) = palette_page(d, data, page, width, height, limits)?;
+        return Ok(base(TiffImage::Raster(raster), colour, Some(ink)));
+    }
+    let colortype = d
+        .colortype()
+        .map_err(|e| TiffProblem::Unsupported(format!("page {}: {e}", page + 1)))?;
 
     if compression == 4 && !tiled && colortype == ColorType::Gray(1) {
         let fill_order = d
@@ -217,7 +230,7 @@ fn read_page(
     if needed > limits.max_decoded_bytes {
         return Err(TiffProblem::TooMuchMemory { page, needed });
     }
-    let decoded = d.read_image().map_err(corrupt)?;
+    let decoded = d.read_image().map_err(|e| decode_problem(page, e))?;
     if bits == 1 {
         let DecodingResult::U8(packed) = decoded else {
             return Err(TiffProblem::Corrupt(format!(
@@ -253,6 +266,330 @@ fn read_page(
         colour != Colour::Gray,
         Some(ink),
     ))
+}
+
+/// PhotometricInterpretation of palette (indexed colour) pages.
+const PALETTE: u16 = 3;
+
+/// A decoding error: unsupported variants as such, the rest as damage.
+fn decode_problem(page: usize, e: tiff::TiffError) -> TiffProblem {
+    match e {
+        tiff::TiffError::UnsupportedError(_) => {
+            TiffProblem::Unsupported(format!("page {}: {e}", page + 1))
+        }
+        _ => TiffProblem::Corrupt(format!("page {}: {e}", page + 1)),
+    }
+}
+
+/// Bits per sample (the first) and samples per pixel, as the directory declares them.
+fn sample_layout(d: &mut Dec<'_>) -> tiff::TiffResult<(u16, u16)> {
+    let bits = d
+        .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)?
+        .and_then(|v| v.first().copied())
+        .unwrap_or(1);
+    let samples = d
+        .find_tag_unsigned::<u16>(Tag::SamplesPerPixel)?
+        .unwrap_or(1);
+    Ok((bits, samples))
+}
+
+/// One tile must fit the decode budget: its decoder holds a whole tile (JPEG tiles are
+/// decoded whole), whatever the size of the image.
+fn check_tile(d: &mut Dec<'_>, page: usize, limits: TiffLimits) -> Result<(), TiffProblem> {
+    let corrupt = |e: tiff::TiffError| TiffProblem::Corrupt(format!("page {}: {e}", page + 1));
+    let tile_w = d
+        .find_tag_unsigned::<u32>(Tag::TileWidth)
+        .map_err(corrupt)?
+        .unwrap_or(0);
+    let tile_h = d
+        .find_tag_unsigned::<u32>(Tag::TileLength)
+        .map_err(corrupt)?
+        .unwrap_or(0);
+    if tile_w == 0 || tile_h == 0 {
+        return Err(TiffProblem::Corrupt(format!(
+            "page {}: tiles of {tile_w} × {tile_h} pixels",
+            page + 1
+        )));
+    }
+    let (bits, samples) = sample_layout(d).map_err(corrupt)?;
+    let row = (u64::from(tile_w) * u64::from(bits) * u64::from(samples)).div_ceil(8);
+    let needed = row.saturating_mul(u64::from(tile_h));
+    if needed > limits.max_decoded_bytes {
+        return Err(TiffProblem::TooMuchMemory { page, needed });
+    }
+    Ok(())
+}
+
+/// A palette page expanded through its colour map; the flag says whether a colour that is
+/// not grey is used.
+fn palette_page(
+    d: &mut Dec<'_>,
+    data: &Bytes,
+    page: usize,
+    width: u32,
+    height: u32,
+    limits: TiffLimits,
+) -> Result<(Raster, InkMeter, bool), TiffProblem> {
+    let at = |m: String| format!("page {}: {m}", page + 1);
+    let corrupt = |e: tiff::TiffError| TiffProblem::Corrupt(at(e.to_string()));
+    let (bits, samples) = sample_layout(d).map_err(corrupt)?;
+    if samples != 1 || !matches!(bits, 1 | 2 | 4 | 8 | 16) {
+        return Err(TiffProblem::Unsupported(at(format!(
+            "palette pixels of {samples} samples of {bits} bits"
+        ))));
+    }
+    let map = d
+        .find_tag_unsigned_vec::<u16>(Tag::ColorMap)
+        .map_err(corrupt)?
+        .ok_or_else(|| TiffProblem::Corrupt(at("a palette page without its ColorMap".into())))?;
+    let entries = map.len() / 3;
+    if entries == 0 || map.len() % 3 != 0 || entries > 1usize << bits {
+        return Err(TiffProblem::Corrupt(at(format!(
+            "a ColorMap of {} values for {bits}-bit indices",
+            map.len()
+        ))));
+    }
+    let (red, rest) = map.split_at(entries);
+    let (green, blue) = rest.split_at(entries);
+    let grey = (0..entries).all(|i| red[i] == green[i] && green[i] == blue[i]);
+    let exact8 = map.iter().all(|v| v % 257 == 0);
+    let (colour, channels) = if grey {
+        (Colour::Gray, 1u64)
+    } else {
+        (Colour::Rgb, 3)
+    };
+    let out_bits: u8 = if exact8 { 8 } else { 16 };
+
+    let row_bytes = (u64::from(width) * u64::from(bits)).div_ceil(8);
+    let pixels = u64::from(width) * u64::from(height);
+    let out_len = pixels * channels * u64::from(out_bits / 8);
+    let needed = row_bytes * u64::from(height) + out_len;
+    if needed > limits.max_decoded_bytes {
+        return Err(TiffProblem::TooMuchMemory { page, needed });
+    }
+    let indices = palette_indices(d, data, limits).map_err(|e| match e {
+        IndexError::Decode(e) => decode_problem(page, e),
+        IndexError::Layout(m) => TiffProblem::Corrupt(at(m)),
+    })?;
+    let short = || TiffProblem::Corrupt(at("fewer pixels than the page declares".into()));
+    let (width_px, rows) = (width as usize, height as usize);
+    let stride = match &indices {
+        DecodingResult::U8(_) if bits <= 8 => row_bytes as usize,
+        DecodingResult::U16(_) if bits == 16 => width_px,
+        _ => {
+            return Err(TiffProblem::Corrupt(at(
+                "palette indices of an odd kind".into()
+            )));
+        }
+    };
+    let available = match &indices {
+        DecodingResult::U8(v) => v.len(),
+        DecodingResult::U16(v) => v.len(),
+        _ => 0,
+    };
+    if available < stride * rows {
+        return Err(short());
+    }
+
+    let mut samples_out = Vec::with_capacity(usize::try_from(out_len).unwrap_or(0));
+    let mut used = vec![false; entries];
+    let mut row = Vec::with_capacity(width_px);
+    for y in 0..rows {
+        row.clear();
+        match &indices {
+            DecodingResult::U8(v) => {
+                unpack_row(&v[y * stride..][..stride], bits, width_px, &mut row)
+            }
+            DecodingResult::U16(v) => {
+                row.extend(v[y * stride..][..width_px].iter().map(|&i| usize::from(i)))
+            }
+            _ => {}
+        }
+        for &i in &row {
+            let (Some(&r), Some(&g), Some(&b)) = (red.get(i), green.get(i), blue.get(i)) else {
+                return Err(TiffProblem::Corrupt(at(format!(
+                    "pixel index {i} beyond the {entries} colours of the ColorMap"
+                ))));
+            };
+            used[i] = true;
+            let rgb = [r, g, b];
+            for &v in &rgb[..channels as usize] {
+                if exact8 {
+                    samples_out.push((v / 257) as u8);
+                } else {
+                    samples_out.extend_from_slice(&v.to_be_bytes());
+                }
+            }
+        }
+    }
+    let in_colour = (0..entries).any(|i| used[i] && !(red[i] == green[i] && green[i] == blue[i]));
+    let mut ink = InkMeter::default();
+    let row_len = width_px * channels as usize * usize::from(out_bits / 8);
+    for row in samples_out.chunks_exact(row_len.max(1)) {
+        if out_bits == 16 {
+            ink.add_row16(row, colour);
+        } else {
+            ink.add_row8(row, colour);
+        }
+    }
+    Ok((
+        Raster {
+            width,
+            height,
+            colour,
+            bits: out_bits,
+            samples: Arc::new(samples_out),
+            alpha: None,
+        },
+        ink,
+        in_colour,
+    ))
+}
+
+/// The first `width` indices of a row of `bits`-bit samples, most significant bits first.
+fn unpack_row(packed: &[u8], bits: u16, width: usize, out: &mut Vec<usize>) {
+    if bits == 8 {
+        out.extend(packed.iter().take(width).map(|&b| usize::from(b)));
+        return;
+    }
+    let per_byte = 8 / usize::from(bits);
+    let mask = (1u8 << bits) - 1;
+    for &byte in packed {
+        for k in 0..per_byte {
+            if out.len() == width {
+                return;
+            }
+            let shift = 8 - usize::from(bits) * (k + 1);
+            out.push(usize::from((byte >> shift) & mask));
+        }
+    }
+}
+
+/// Why the indices of a palette page could not be read.
+enum IndexError {
+    Decode(tiff::TiffError),
+    Layout(String),
+}
+
+/// The index samples of the decoder's current (palette) page, rows padded to a byte.
+///
+/// `tiff` does not decode palette pages, but it decodes their indices as grey samples (any
+/// compression, strips or tiles) when the page is presented as grey: a second decoder reads
+/// the upload through [`Patched`], which shows this page's directory as the file's first and
+/// its PhotometricInterpretation as BlackIsZero. Nothing is copied.
+fn palette_indices(
+    d: &mut Dec<'_>,
+    data: &[u8],
+    limits: TiffLimits,
+) -> Result<DecodingResult, IndexError> {
+    let ifd = d
+        .ifd_pointer()
+        .ok_or_else(|| IndexError::Layout("no directory for this page".into()))?
+        .0;
+    let patches = grey_view(data, ifd).map_err(IndexError::Layout)?;
+    let view = Patched {
+        data,
+        pos: 0,
+        patches,
+    };
+    let mut grey = Decoder::new(view)
+        .map_err(IndexError::Decode)?
+        .with_limits(tiff_limits(limits));
+    grey.read_image().map_err(IndexError::Decode)
+}
+
+/// The byte patches that present directory `ifd` as the file's first one, with
+/// PhotometricInterpretation 1 (BlackIsZero) instead of 3 (palette).
+fn grey_view(data: &[u8], ifd: u64) -> Result<Vec<(usize, Vec<u8>)>, String> {
+    let big_endian = match data.get(..2) {
+        Some(b"MM") => true,
+        Some(b"II") => false,
+        _ => return Err("not a TIFF header".into()),
+    };
+    let get = |at: usize, n: usize| -> Result<u64, String> {
+        let b = data
+            .get(at..at.checked_add(n).ok_or("offset out of range")?)
+            .ok_or("a directory lies past the end of the file")?;
+        Ok(if big_endian {
+            b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
+        } else {
+            b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
+        })
+    };
+    let put = |value: u64, n: usize| -> Vec<u8> {
+        let le = value.to_le_bytes();
+        let mut out = le[..n].to_vec();
+        if big_endian {
+            out.reverse();
+        }
+        out
+    };
+    let big = get(2, 2)? == 43;
+    let at = usize::try_from(ifd).map_err(|_| "directory offset out of range")?;
+    let (count, first, entry_len, value_at, header) = if big {
+        (get(at, 8)?, at + 8, 20, 12, (8, put(ifd, 8)))
+    } else {
+        let ifd32 = u32::try_from(ifd).map_err(|_| "directory offset out of range")?;
+        (get(at, 2)?, at + 2, 12, 8, (4, put(u64::from(ifd32), 4)))
+    };
+    for k in 0..usize::try_from(count).map_err(|_| "too many entries")? {
+        let e = k
+            .checked_mul(entry_len)
+            .and_then(|o| o.checked_add(first))
+            .ok_or("directory out of range")?;
+        if get(e, 2)? != u64::from(Tag::PhotometricInterpretation.to_u16()) {
+            continue;
+        }
+        let width = match get(e + 2, 2)? {
+            3 => 2,         // SHORT
+            4 => 4,         // LONG
+            16 if big => 8, // LONG8
+            other => return Err(format!("PhotometricInterpretation of field type {other}")),
+        };
+        return Ok(vec![header, (e + value_at, put(1, width))]);
+    }
+    Err("no PhotometricInterpretation entry".into())
+}
+
+/// The upload read through a few replaced bytes (see [`palette_indices`]).
+struct Patched<'a> {
+    data: &'a [u8],
+    pos: u64,
+    patches: Vec<(usize, Vec<u8>)>,
+}
+
+impl Read for Patched<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = usize::try_from(self.pos)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        let n = buf.len().min(self.data.len() - start);
+        let end = start + n;
+        buf[..n].copy_from_slice(&self.data[start..end]);
+        for (at, bytes) in &self.patches {
+            let (p_start, p_end) = (*at, at + bytes.len());
+            let (from, to) = (p_start.max(start), p_end.min(end));
+            if from < to {
+                buf[from - start..to - start].copy_from_slice(&bytes[from - p_start..to - p_start]);
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Patched<'_> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => (self.data.len() as u64).checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.pos)
+    }
 }
 
 fn read_density(d: &mut Dec<'_>) -> tiff::TiffResult<Option<Density>> {

@@ -45,9 +45,10 @@ use super::PdfError;
 use super::g4::{self, StripRef};
 use super::images::{jpeg_placeholder, placeholder, raster_image, shared};
 use super::qr::{QUIET_ZONE, QrSymbol};
-use super::splice::{self, JpegRef};
+use super::splice::{self, JpegBytes, JpegRef, SpliceError};
 use super::text::{self, Face, Line};
 use super::textlayer;
+use crate::digitize::files::{DigitizedFiles, FileJpeg};
 use crate::digitize::{Digitized, Page, PageImage};
 
 /// Text of the certified copy; every string is drawn as given (normalised to NFC).
@@ -161,66 +162,136 @@ pub fn assemble_with(
     let meta = copy_metadata(c, &facts.facts);
     let job = Job {
         d,
+        files: None,
         cert: Some((c, &qr)),
         meta: &meta,
     };
     let built = export(&job, c.pdfa)?;
+    let (stamp_area, cert_area, page_count, pdfa) = (
+        built.stamp_area,
+        built.cert_area,
+        built.page_count,
+        built.pdfa,
+    );
     Ok(AssembledCopy {
-        pdf: built.pdf,
-        stamp_area: built.stamp_area.unwrap_or(Area {
+        pdf: built.into_vec()?,
+        stamp_area: stamp_area.unwrap_or(Area {
             page_index: 0,
             rect: [0.0; 4],
         }),
-        certification_area: built.cert_area.unwrap_or(Area {
+        certification_area: cert_area.unwrap_or(Area {
             page_index: d.pages.len(),
             rect: [0.0; 4],
         }),
-        page_count: built.page_count,
-        pdfa: built.pdfa,
+        page_count,
+        pdfa,
     })
 }
 
 /// Builds the pages of a digitised original alone: no stamp, no certification page.
 pub fn assemble_scan(d: &Digitized, s: &ScanContent) -> Result<AssembledScan, PdfError> {
+    let meta = scan_metadata(s)?;
+    let job = Job {
+        d,
+        files: None,
+        cert: None,
+        meta: &meta,
+    };
+    let built = export(&job, s.pdfa)?;
+    let (page_count, pdfa) = (built.page_count, built.pdfa);
+    Ok(AssembledScan {
+        pdf: built.into_vec()?,
+        page_count,
+        pdfa,
+    })
+}
+
+/// A digitised original written to a sink by [`assemble_scan_to`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenScan {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Pages.
+    pub page_count: usize,
+    /// True when exported and validated as PDF/A-2b.
+    pub pdfa: bool,
+}
+
+/// Builds the same file as [`assemble_scan`] from pages digitised from files, writing it
+/// to `out` as it goes: each JPEG page is copied from its file when its turn comes (and
+/// refused with [`PdfError::SourceChanged`] if the file changed since it was checked), so
+/// neither the scans nor the output are ever held whole. On an error, what was written
+/// is incomplete and is to be thrown away.
+pub fn assemble_scan_to(
+    d: &DigitizedFiles,
+    s: &ScanContent,
+    out: &mut dyn std::io::Write,
+) -> Result<WrittenScan, PdfError> {
+    let meta = scan_metadata(s)?;
+    let job = Job {
+        d: d.digitized(),
+        files: Some(d),
+        cert: None,
+        meta: &meta,
+    };
+    let built = export(&job, s.pdfa)?;
+    Ok(WrittenScan {
+        bytes: built.write_to(out)?,
+        page_count: built.page_count,
+        pdfa: built.pdfa,
+    })
+}
+
+fn scan_metadata(s: &ScanContent) -> Result<Metadata, PdfError> {
     text::check_fonts().map_err(PdfError::Text)?;
-    let meta = Metadata::new()
+    Ok(Metadata::new()
         .title(s.title.clone())
         .authors(vec![s.agency.clone()])
         .keywords(keywords(&s.facts))
         .language("vi".into())
         .creator("saoy".into())
         .creation_date(krilla_date(time::OffsetDateTime::now_utc()))
-        .document_id(s.id.clone());
-    let job = Job {
-        d,
-        cert: None,
-        meta: &meta,
-    };
-    let built = export(&job, s.pdfa)?;
-    Ok(AssembledScan {
-        pdf: built.pdf,
-        page_count: built.page_count,
-        pdfa: built.pdfa,
-    })
+        .document_id(s.id.clone()))
 }
 
 /// What one export draws.
 struct Job<'a> {
     d: &'a Digitized,
+    /// Where JPEG pages left on disk are (the streaming path).
+    files: Option<&'a DigitizedFiles>,
     cert: Option<(&'a CopyContent, &'a QrSymbol)>,
     meta: &'a Metadata,
 }
 
-/// What one export produced.
-struct Built {
+/// What one export produced: krilla's file, and the JPEGs its placeholders stand for.
+struct Built<'a> {
     pdf: Vec<u8>,
+    jpegs: Vec<JpegRef<'a>>,
+    /// Every object is krilla's own (no embedded PDF page): the file may be compacted.
+    compact: bool,
     stamp_area: Option<Area>,
     cert_area: Option<Area>,
     page_count: usize,
     pdfa: bool,
 }
 
-fn export(job: &Job<'_>, pdfa: bool) -> Result<Built, PdfError> {
+impl Built<'_> {
+    /// The final file in memory.
+    fn into_vec(self) -> Result<Vec<u8>, PdfError> {
+        splice::fill_jpegs(&self.pdf, &self.jpegs, self.compact).map_err(PdfError::Export)
+    }
+
+    /// Writes the final file to `out`; returns its length.
+    fn write_to(&self, out: &mut dyn std::io::Write) -> Result<u64, PdfError> {
+        splice::write_pdf(&self.pdf, &self.jpegs, self.compact, out).map_err(|e| match e {
+            SpliceError::Structure(m) => PdfError::Export(m),
+            SpliceError::SourceChanged { path } => PdfError::SourceChanged(path),
+            SpliceError::Io(e) => PdfError::Write(e.to_string()),
+        })
+    }
+}
+
+fn export<'a>(job: &Job<'a>, pdfa: bool) -> Result<Built<'a>, PdfError> {
     let d = job.d;
     if d.pages.is_empty() {
         return Err(PdfError::NoPages);
@@ -276,7 +347,11 @@ impl From<PdfError> for Retry {
     }
 }
 
-fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<Built, Retry> {
+fn build<'a>(
+    job: &Job<'a>,
+    sources: &[Option<PdfDocument>],
+    mode: Mode,
+) -> Result<Built<'a>, Retry> {
     let d = job.d;
     let configuration = match mode {
         Mode::PdfA => ConfigurationBuilder::new().with_archival_validator(Archival::A2_B),
@@ -294,7 +369,7 @@ fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<B
 
     let mut stamp_area = None;
     let mut strips: Vec<StripRef<'_>> = Vec::new();
-    let mut jpegs: Vec<JpegRef<'_>> = Vec::new();
+    let mut jpegs: Vec<JpegRef<'a>> = Vec::new();
     for (i, page) in d.pages.iter().enumerate() {
         let (w, h) = page_size(page);
         let settings = PageSettings::from_wh(w, h).ok_or_else(|| PdfError::Image {
@@ -308,6 +383,7 @@ fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<B
         let mut later = Later {
             strips: &mut strips,
             jpegs: &mut jpegs,
+            jpeg_file: job.files.and_then(|f| f.jpeg_file(i)),
         };
         draw_original(&mut surface, i, page, (w, h), sources, ocr, &mut later)?;
         if i == 0
@@ -343,11 +419,10 @@ fn build(job: &Job<'_>, sources: &[Option<PdfDocument>], mode: Mode) -> Result<B
     if !strips.is_empty() {
         pdf = g4::fill_placeholders(&pdf, &strips).map_err(PdfError::Export)?;
     }
-    if !jpegs.is_empty() {
-        pdf = splice::fill_jpegs(&pdf, &jpegs).map_err(PdfError::Export)?;
-    }
     Ok(Built {
         pdf,
+        jpegs,
+        compact: !d.pages.iter().any(|p| matches!(p, Page::PdfPage { .. })),
         stamp_area,
         cert_area,
         page_count: last + usize::from(job.cert.is_some()),
@@ -455,6 +530,8 @@ struct Later<'p, 'a> {
     strips: &'p mut Vec<StripRef<'a>>,
     /// Grey and YCbCr JPEGs ([`splice`]).
     jpegs: &'p mut Vec<JpegRef<'a>>,
+    /// The file this page's JPEG is read from, when its bytes were not kept.
+    jpeg_file: Option<&'a FileJpeg>,
 }
 
 /// Draws page `i` of the original to fill a page of `size`; G4 strips and grey or colour
@@ -507,7 +584,10 @@ fn draw_original<'a>(
                     .map(|img| {
                         surface.draw_image(img, drawn);
                         later.jpegs.push(JpegRef {
-                            data,
+                            bytes: match later.jpeg_file {
+                                Some(f) => JpegBytes::File(f),
+                                None => JpegBytes::Memory(data),
+                            },
                             width: *width,
                             height: *height,
                         });

@@ -47,6 +47,14 @@ pub enum PdfError {
     #[error("PDF/A-2b validation failed: {0}")]
     PdfA(String),
 
+    /// A scan read again from its file while writing is not the file that was checked.
+    #[error("{0} changed after it was checked: digitise it again")]
+    SourceChanged(String),
+
+    /// Writing the PDF to its destination failed.
+    #[error("writing the PDF failed: {0}")]
+    Write(String),
+
     /// Any other export failure of the PDF writer.
     #[error("PDF export failed: {0}")]
     Export(String),

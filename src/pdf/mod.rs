@@ -12,7 +12,7 @@ mod text;
 mod textlayer;
 
 pub use assemble::{
-    ArchiveFacts, Area, AssembledCopy, AssembledScan, CopyContent, ScanContent, assemble,
-    assemble_scan, assemble_with,
+    ArchiveFacts, Area, AssembledCopy, AssembledScan, CopyContent, ScanContent, WrittenScan,
+    assemble, assemble_scan, assemble_scan_to, assemble_with,
 };
 pub use error::PdfError;

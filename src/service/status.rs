@@ -31,9 +31,12 @@ fn code_of(err: &Error) -> Code {
         Error::Records(RecordsError::Store(e)) => store_code(e),
         Error::Records(e) if e.is_invalid_input() => Code::InvalidArgument,
         Error::Records(_) => Code::Internal,
-        Error::Pdf(_) | Error::Sign(_) | Error::Key(_) | Error::Config(_) | Error::Internal(_) => {
-            Code::Internal
-        }
+        Error::Pdf(_)
+        | Error::Sign(_)
+        | Error::Key(_)
+        | Error::Config(_)
+        | Error::Trust(_)
+        | Error::Internal(_) => Code::Internal,
     }
 }
 

@@ -141,7 +141,7 @@ pub fn check(v: &[i64], src: &dyn Source) -> Result<ByteRange, ByteRangeError> {
         .strip_prefix(b"<")
         .and_then(|g| g.strip_suffix(b">"))
         .ok_or(ByteRangeError::GapNotContents)?;
-    if !inner.iter().all(u8::is_ascii_hexdigit) || inner.len() % 2 != 0 {
+    if !super::hexdigits::all_digits(inner) || inner.len() % 2 != 0 {
         return Err(ByteRangeError::GapNotContents);
     }
     Ok(ByteRange {
@@ -152,7 +152,7 @@ pub fn check(v: &[i64], src: &dyn Source) -> Result<ByteRange, ByteRangeError> {
 }
 
 fn decode_hex(h: &[u8]) -> Option<Vec<u8>> {
-    hex::decode(h).ok()
+    super::hexdigits::decode_strict(h)
 }
 
 #[cfg(test)]

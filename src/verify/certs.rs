@@ -159,3 +159,35 @@ pub fn parse_all<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> Vec<CertInfo> 
     }
     out
 }
+
+/// Trust anchors parsed once and reused while the policy's DER list stays the same (a
+/// service verifies many files against one set). Clones share the cache.
+#[derive(Clone, Default)]
+pub struct ParsedAnchors(std::sync::Arc<std::sync::Mutex<Option<AnchorSet>>>);
+
+/// The DER list a cached parse came from, and the parse.
+type AnchorSet = (Vec<Vec<u8>>, std::sync::Arc<Vec<CertInfo>>);
+
+impl ParsedAnchors {
+    /// The parsed form of `ders`, from the cache when `ders` is the list parsed last time.
+    pub fn get(&self, ders: &[Vec<u8>]) -> std::sync::Arc<Vec<CertInfo>> {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((key, parsed)) = slot.as_ref()
+            && key.as_slice() == ders
+        {
+            return parsed.clone();
+        }
+        let parsed = std::sync::Arc::new(parse_all(ders.iter().map(Vec::as_slice)));
+        *slot = Some((ders.to_vec(), parsed.clone()));
+        parsed
+    }
+}
+
+impl std::fmt::Debug for ParsedAnchors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParsedAnchors")
+    }
+}

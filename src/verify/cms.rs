@@ -24,6 +24,8 @@ pub mod oid {
     pub const SIGNING_CERTIFICATE: &str = "1.2.840.113549.1.9.16.2.12";
     /// signing-certificate-v2 attribute
     pub const SIGNING_CERTIFICATE_V2: &str = "1.2.840.113549.1.9.16.2.47";
+    /// id-ri-ocsp-response (OtherRevocationInfoFormat holding an OCSPResponse)
+    pub const OCSP_RESPONSE: &str = "1.3.6.1.5.5.7.16.2";
     /// signature time-stamp token (unsigned attribute)
     pub const SIGNATURE_TIMESTAMP: &str = "1.2.840.113549.1.9.16.2.14";
 }
@@ -119,6 +121,8 @@ pub struct SignedData<'a> {
     pub certificates: Vec<&'a [u8]>,
     /// Raw DER of each embedded CRL.
     pub crls: Vec<&'a [u8]>,
+    /// Raw DER of each OCSPResponse in `crls` as OtherRevocationInfoFormat (id-ri-ocsp-response).
+    pub ocsp_responses: Vec<&'a [u8]>,
     /// The signer infos.
     pub signer_infos: Vec<SignerInfo<'a>>,
 }
@@ -176,6 +180,7 @@ pub fn parse_signed_data(input: &[u8]) -> Result<(SignedData<'_>, usize), CmsErr
     };
     let mut certificates = Vec::new();
     let mut crls = Vec::new();
+    let mut ocsp_responses = Vec::new();
     if let Some(t) = it.peek().filter(|t| t.is_context(0)) {
         for c in t.children()? {
             // Only plain certificates (SEQUENCE); attribute certificates etc. are skipped.
@@ -189,6 +194,13 @@ pub fn parse_signed_data(input: &[u8]) -> Result<(SignedData<'_>, usize), CmsErr
         for c in t.children()? {
             if c.is(tag::SEQUENCE) {
                 crls.push(c.raw);
+            } else if c.is_context(1)
+                && let Ok(other) = c.children()
+                && let (Some(format), Some(info)) = (other.first(), other.get(1))
+                && format.oid().ok().as_deref() == Some(oid::OCSP_RESPONSE)
+            {
+                // other [1] IMPLICIT OtherRevocationInfoFormat { format, info }
+                ocsp_responses.push(info.raw);
             }
         }
         it.next();
@@ -207,6 +219,7 @@ pub fn parse_signed_data(input: &[u8]) -> Result<(SignedData<'_>, usize), CmsErr
             econtent,
             certificates,
             crls,
+            ocsp_responses,
             signer_infos,
         },
         used,

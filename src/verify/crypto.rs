@@ -158,6 +158,14 @@ pub fn verify_signature(
             return Ok(Verified { weak });
         }
     }
+    if let Scheme::Ecdsa = scheme
+        && let Some(curve) = EcCurve::of(&key_kind)
+        && !curve.ring_supports(hash)
+    {
+        // ring pairs each curve with SHA-256/384 only: verify the digest with RustCrypto.
+        ecdsa_prehash(curve, key_bytes, &hash.digest(msg), sig)?;
+        return Ok(Verified { weak });
+    }
     let algorithm: &'static dyn VerificationAlgorithm = match (&scheme, &key_kind) {
         (Scheme::Pkcs1, KeyKind::Rsa { modulus_bits }) => {
             let legacy = *modulus_bits < 2048;
@@ -229,6 +237,56 @@ pub fn verify_signature(
         .verify(msg, sig)
         .map_err(|_| CryptoError::BadSignature)?;
     Ok(Verified { weak })
+}
+
+/// The NIST curves ECDSA keys may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EcCurve {
+    P256,
+    P384,
+}
+
+impl EcCurve {
+    fn of(k: &KeyKind) -> Option<Self> {
+        match k {
+            KeyKind::EcP256 => Some(EcCurve::P256),
+            KeyKind::EcP384 => Some(EcCurve::P384),
+            _ => None,
+        }
+    }
+
+    /// ring verifies both curves with SHA-256 and SHA-384 only.
+    fn ring_supports(self, hash: DigestAlg) -> bool {
+        matches!(hash, DigestAlg::Sha256 | DigestAlg::Sha384)
+    }
+}
+
+/// Verifies a DER ECDSA signature over a message digest (any length: the digest is truncated
+/// to the curve's order size, or left-padded, as FIPS 186-4 says) with a SEC1 public key.
+fn ecdsa_prehash(
+    curve: EcCurve,
+    sec1_key: &[u8],
+    digest: &[u8],
+    sig: &[u8],
+) -> Result<(), CryptoError> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let bad_key = |_| CryptoError::Malformed("invalid elliptic-curve public key".into());
+    match curve {
+        EcCurve::P256 => {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1_key).map_err(bad_key)?;
+            let sig = p256::ecdsa::DerSignature::from_bytes(sig)
+                .map_err(|_| CryptoError::BadSignature)?;
+            key.verify_prehash(digest, &sig)
+                .map_err(|_| CryptoError::BadSignature)
+        }
+        EcCurve::P384 => {
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(sec1_key).map_err(bad_key)?;
+            let sig = p384::ecdsa::DerSignature::from_bytes(sig)
+                .map_err(|_| CryptoError::BadSignature)?;
+            key.verify_prehash(digest, &sig)
+                .map_err(|_| CryptoError::BadSignature)
+        }
+    }
 }
 
 /// Verifies a signed X.509 structure (certificate or CRL: SEQUENCE { tbs, algorithm, BIT STRING })
@@ -461,6 +519,17 @@ fn pss_salt(params: Option<&[u8]>) -> usize {
         .unwrap_or(20)
 }
 
+/// The subjectPublicKey bits of a SubjectPublicKeyInfo (what OCSP's key hashes cover).
+pub fn spki_public_key(spki: &[u8]) -> Result<&[u8], CryptoError> {
+    let malformed = |e: asn1::Asn1Error| CryptoError::Malformed(e.to_string());
+    let (t, _) = asn1::parse(spki).map_err(malformed)?;
+    let c = t.seq().map_err(malformed)?;
+    let key = c
+        .get(1)
+        .ok_or_else(|| CryptoError::Malformed("SubjectPublicKeyInfo needs two parts".into()))?;
+    asn1::bit_string_bytes(key).map_err(malformed)
+}
+
 fn parse_spki(spki: &[u8]) -> Result<(KeyKind, &[u8]), CryptoError> {
     let malformed = |e: asn1::Asn1Error| CryptoError::Malformed(e.to_string());
     let (t, _) = asn1::parse(spki).map_err(malformed)?;
@@ -568,9 +637,128 @@ mod tests {
             oid: "1.2.840.10045.4.3.4".into(),
             params: None,
         };
-        assert!(matches!(
+        // A SHA-256 signature read as SHA-512 (verified by RustCrypto) does not verify.
+        assert_eq!(
             verify_signature(&sha512, None, &spki, b"hello", sig.as_ref()),
-            Err(CryptoError::Unsupported(_))
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    fn ec_spki(curve_oid: &[u8], public: &[u8]) -> Vec<u8> {
+        // SEQUENCE { SEQUENCE { ecPublicKey, curve }, BIT STRING }
+        let mut alg = vec![0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        alg.extend_from_slice(curve_oid);
+        let mut body = vec![0x30, alg.len() as u8];
+        body.extend(alg);
+        body.extend_from_slice(&[0x03, (public.len() + 1) as u8, 0x00]);
+        body.extend_from_slice(public);
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend(body);
+        out
+    }
+
+    const P256_OID: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384_OID: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+
+    fn ecdsa_alg(hash: DigestAlg) -> AlgId {
+        let oid = match hash {
+            DigestAlg::Sha1 => "1.2.840.10045.4.1",
+            DigestAlg::Sha256 => "1.2.840.10045.4.3.2",
+            DigestAlg::Sha384 => "1.2.840.10045.4.3.3",
+            DigestAlg::Sha512 => "1.2.840.10045.4.3.4",
+        };
+        AlgId {
+            oid: oid.into(),
+            params: None,
+        }
+    }
+
+    /// (SubjectPublicKeyInfo, DER signature of SHA-x(msg)) from a fixed key on each curve.
+    fn ec_sign(p384: bool, hash: DigestAlg, msg: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        let digest = hash.digest(msg);
+        if p384 {
+            let k = p384::ecdsa::SigningKey::from_slice(&[0x5a; 48]).expect("P-384 scalar");
+            let s: p384::ecdsa::Signature = k.sign_prehash(&digest).expect("sign");
+            let public = k.verifying_key().to_encoded_point(false);
+            (
+                ec_spki(P384_OID, public.as_bytes()),
+                s.to_der().as_bytes().to_vec(),
+            )
+        } else {
+            let k = p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).expect("P-256 scalar");
+            let s: p256::ecdsa::Signature = k.sign_prehash(&digest).expect("sign");
+            let public = k.verifying_key().to_encoded_point(false);
+            (
+                ec_spki(P256_OID, public.as_bytes()),
+                s.to_der().as_bytes().to_vec(),
+            )
+        }
+    }
+
+    #[test]
+    fn ecdsa_every_sha2_on_both_curves() {
+        for p384 in [false, true] {
+            for hash in [DigestAlg::Sha256, DigestAlg::Sha384, DigestAlg::Sha512] {
+                let (spki, sig) = ec_sign(p384, hash, b"certified copy");
+                let alg = ecdsa_alg(hash);
+                let what = format!("P-{} {}", if p384 { 384 } else { 256 }, hash.name());
+                assert_eq!(
+                    verify_signature(&alg, None, &spki, b"certified copy", &sig),
+                    Ok(Verified { weak: None }),
+                    "{what}"
+                );
+                // CMS form: ecPublicKey as the signature algorithm, the digest beside it.
+                let bare = AlgId {
+                    oid: "1.2.840.10045.2.1".into(),
+                    params: None,
+                };
+                assert!(
+                    verify_signature(&bare, Some(hash), &spki, b"certified copy", &sig).is_ok(),
+                    "{what} with a digest hint"
+                );
+                assert_eq!(
+                    verify_signature(&alg, None, &spki, b"certified cop!", &sig),
+                    Err(CryptoError::BadSignature),
+                    "{what} tampered"
+                );
+                let mut flipped = sig.clone();
+                if let Some(b) = flipped.last_mut() {
+                    *b ^= 1;
+                }
+                assert_eq!(
+                    verify_signature(&alg, None, &spki, b"certified copy", &flipped),
+                    Err(CryptoError::BadSignature),
+                    "{what} flipped"
+                );
+                assert_eq!(
+                    verify_signature(&alg, None, &spki, b"certified copy", b"\x30\x00"),
+                    Err(CryptoError::BadSignature),
+                    "{what} garbage signature"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ecdsa_sha1_verifies_but_is_weak() {
+        let (spki, sig) = ec_sign(false, DigestAlg::Sha1, b"old");
+        let v = verify_signature(&ecdsa_alg(DigestAlg::Sha1), None, &spki, b"old", &sig);
+        assert!(v.is_ok_and(|v| v.weak.is_some()));
+    }
+
+    #[test]
+    fn ecdsa_bad_point_is_malformed() {
+        let spki = ec_spki(P256_OID, &[0x04; 65]);
+        assert!(matches!(
+            verify_signature(
+                &ecdsa_alg(DigestAlg::Sha512),
+                None,
+                &spki,
+                b"x",
+                b"\x30\x00"
+            ),
+            Err(CryptoError::Malformed(_))
         ));
     }
 

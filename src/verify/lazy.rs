@@ -377,27 +377,14 @@ impl P<'_> {
     }
 
     fn hex(&mut self) -> PResult<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut hi: Option<u8> = None;
-        loop {
-            let c = self.peek()?;
-            self.i += 1;
-            let v = match c {
-                b'>' => break,
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                c if is_ws(c) => continue,
-                _ => return bad("bad hex string"),
-            };
-            match hi.take() {
-                Some(h) => out.push(h << 4 | v),
-                None => hi = Some(v),
-            }
-        }
-        if let Some(h) = hi {
-            out.push(h << 4);
-        }
+        let rest = self.b.get(self.i..).ok_or(PErr::Incomplete)?;
+        let len = rest
+            .iter()
+            .position(|&c| c == b'>')
+            .ok_or(PErr::Incomplete)?;
+        let out =
+            super::hexdigits::decode_pdf(&rest[..len]).ok_or(PErr::Bad("bad hex string".into()))?;
+        self.i += len + 1;
         Ok(out)
     }
 
@@ -967,36 +954,24 @@ const CHUNK: usize = 1 << 20;
 
 /// Offsets of every occurrence of `needle` (at most `max`), found by streaming `src`.
 pub fn find_all(src: &dyn Source, needle: &[u8], max: usize) -> Vec<u64> {
-    use std::io::BufRead;
     let mut out = Vec::new();
-    let (Some(&first), len) = (needle.first(), src.len()) else {
+    if needle.is_empty() || max == 0 {
         return out;
-    };
+    }
+    let finder = memchr::memmem::Finder::new(needle);
     let overlap = needle.len() - 1;
+    let len = src.len();
     let mut at = 0u64;
-    while at < len && out.len() < max {
+    while at < len {
         let Some(chunk) = src.bytes(at, CHUNK + overlap) else {
             break;
         };
-        let buf: &[u8] = &chunk;
-        let mut pos = 0usize;
-        while pos < buf.len().min(CHUNK) {
-            let mut r = buf.get(pos..).unwrap_or_default();
-            let n = r.skip_until(first).unwrap_or(0);
-            if n == 0 {
-                break;
+        // A match starting in the overlap is found again, whole, in the next chunk.
+        for idx in finder.find_iter(&chunk).take_while(|&i| i < CHUNK) {
+            out.push(at + idx as u64);
+            if out.len() >= max {
+                return out;
             }
-            let idx = pos + n - 1;
-            if buf.get(idx) != Some(&first) || idx >= CHUNK {
-                break;
-            }
-            if buf.get(idx..idx + needle.len()) == Some(needle) {
-                out.push(at + idx as u64);
-                if out.len() >= max {
-                    break;
-                }
-            }
-            pos = idx + 1;
         }
         at += CHUNK as u64;
     }

@@ -3,12 +3,13 @@
 //!
 //! For each signature: /ByteRange sanity → CMS decode → message digest and signature value →
 //! signing-certificate binding → time-stamp → path to the trust anchors (signatures, validity,
-//! basicConstraints, keyUsage) → CRL revocation → modifications made after signing.
+//! basicConstraints, keyUsage) → revocation (CRLs, OCSP) → modifications made after signing.
 //!
 //! Policy decisions (documented in the report's checks):
 //! - changes after a signature that are not allowed (see [`diff`]) make it
 //!   INDETERMINATE/SIG_CONSTRAINTS_FAILURE with `modified_after_signing` true;
-//! - a certificate without any supplied CRL is not checked for revocation (soft fail, noted);
+//! - a certificate without any usable CRL or OCSP response is not checked for revocation
+//!   (soft fail, noted); revocation data that cannot be used is ignored and noted;
 //! - SHA-1 and RSA below 2048 bits give at best INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE;
 //! - a signing certificate revoked at or before the claimed signing time (and not covered by
 //!   a trusted earlier time-stamp) gives FAILED/REVOKED; revoked later, INDETERMINATE/REVOKED_NO_POE.
@@ -19,7 +20,9 @@ mod certs;
 mod cms;
 mod crypto;
 mod diff;
+mod hexdigits;
 mod lazy;
+mod ocsp;
 mod path;
 mod pdf;
 mod pss;
@@ -39,7 +42,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lopdf::{Document, Object};
 
 pub use report::{
-    Block, BlockResult, Check, Indication, ModificationLevel, Report, RevisionReport,
+    AnchorLabel, Block, BlockResult, Check, Indication, ModificationLevel, Report, RevisionReport,
     SignatureReport, SignerSummary, SubIndication, TrustAnchorInfo,
 };
 
@@ -65,7 +68,11 @@ pub struct ValidationPolicy {
     pub crls: Vec<Vec<u8>>,
     /// The validation time; `None` means now.
     pub validation_time: Option<SystemTime>,
+    /// Where each trust anchor comes from and why it is trusted, shown in the report.
+    pub anchor_labels: Vec<AnchorLabel>,
     memo: crypto::SignatureMemo,
+    /// The trust anchors parsed, kept while `trust_anchors` stays the same.
+    parsed_anchors: certs::ParsedAnchors,
 }
 
 impl ValidationPolicy {
@@ -80,7 +87,9 @@ impl ValidationPolicy {
             trust_anchors,
             crls,
             validation_time,
+            anchor_labels: Vec::new(),
             memo: crypto::SignatureMemo::default(),
+            parsed_anchors: certs::ParsedAnchors::default(),
         }
     }
 
@@ -147,7 +156,10 @@ pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
         }
     };
     match catch_unwind(AssertUnwindSafe(|| crypto::memo_scope(&policy.memo, run))) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.label_anchors(&policy.anchor_labels);
+            r
+        }
         Err(_) => Report::document_failure(
             Indication::Indeterminate,
             SubIndication::FormatFailure,
@@ -179,9 +191,11 @@ struct Context<'a> {
     src: &'a dyn Source,
     doc: &'a Document,
     docs: &'a Docs<'a>,
-    anchors: Vec<CertInfo>,
+    anchors: std::sync::Arc<Vec<CertInfo>>,
     extra_certs: Vec<CertInfo>,
     crls: Vec<Vec<u8>>,
+    /// OCSP responses from /DSS (DER).
+    ocsps: Vec<Vec<u8>>,
     now: i64,
     /// Why the cross-reference data cannot be trusted, if lopdf had to rebuild it.
     xref_repaired: Option<String>,
@@ -191,6 +205,27 @@ struct Context<'a> {
     permitted: ModificationLevel,
     /// Digest states of the file's first bytes, shared by nested signatures.
     prefixes: lazy::Prefixes,
+    /// Comparisons already made, by (earlier end, later end): revision classification and
+    /// each signature's modification check ask for some of the same ones.
+    diffs: Diffs,
+    /// Where each revision ends (after `%%EOF` and its end of line).
+    revision_ends: Vec<usize>,
+}
+
+/// Remembered document comparisons, keyed by the two revision ends.
+#[derive(Default)]
+struct Diffs(RefCell<HashMap<(usize, usize), Rc<diff::DiffResult>>>);
+
+impl Diffs {
+    /// The changes from `a` to `b` (each: revision end, document), compared once.
+    fn between(&self, a: (usize, &Document), b: (usize, &Document)) -> Rc<diff::DiffResult> {
+        if let Some(r) = self.0.borrow().get(&(a.0, b.0)) {
+            return r.clone();
+        }
+        let r = Rc::new(diff::compare(a.1, b.1));
+        self.0.borrow_mut().insert((a.0, b.0), r.clone());
+        r
+    }
 }
 
 /// The document at each revision end, read lazily (or with lopdf from `full`), cached.
@@ -280,7 +315,7 @@ fn verify_inner(
     };
     let doc: &Document = &doc;
     let mut messages = Vec::new();
-    let (dss_certs, dss_crls) = dss_data(doc, docs.lazy.as_ref());
+    let (dss_certs, dss_crls, dss_ocsps) = dss_data(doc, docs.lazy.as_ref());
     let mut crls = policy.crls.clone();
     crls.extend(dss_crls);
     let found = pdf::find_signatures(doc);
@@ -303,21 +338,35 @@ fn verify_inner(
     if let Some(m) = &xref_repaired {
         messages.push(m.clone());
     }
+    let diffs = Diffs::default();
+    let revision_ends = if found.is_empty() {
+        Vec::new()
+    } else {
+        revisions::ends(src)
+    };
+    let revisions = if found.is_empty() {
+        Vec::new()
+    } else {
+        let ends = &revision_ends;
+        revisions::classify(
+            ends,
+            len,
+            &mut |e| docs.at(e).ok(),
+            &mut |a, b| diffs.between(a, b).level(),
+            doc,
+        )
+    };
     let ctx = Context {
         src,
         doc,
         docs: &docs,
-        anchors: certs::parse_all(policy.trust_anchors.iter().map(Vec::as_slice)),
+        anchors: policy.parsed_anchors.get(&policy.trust_anchors),
         extra_certs: certs::parse_all(dss_certs.iter().map(Vec::as_slice)),
         crls,
+        ocsps: dss_ocsps,
         now: unix(policy.validation_time.unwrap_or_else(SystemTime::now)),
         xref_repaired,
-        revisions: if found.is_empty() {
-            Vec::new()
-        } else {
-            let ends = revisions::ends(src);
-            revisions::classify(&ends, len, &mut |e| docs.at(e).ok(), doc)
-        },
+        revisions,
         permitted: match docmdp {
             Some(3) => ModificationLevel::Annotations,
             Some(2) => ModificationLevel::FormFilling,
@@ -329,6 +378,8 @@ fn verify_inner(
                 .filter_map(|f| first_range_len(doc, &f.dict))
                 .collect(),
         ),
+        diffs,
+        revision_ends,
     };
     if ctx.anchors.len() < policy.trust_anchors.len() {
         messages.push("some trust anchors could not be parsed and were ignored".into());
@@ -389,15 +440,27 @@ fn enforce_no_changes(done: &mut [Done]) {
     }
 }
 
-fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+/// (certificates, CRLs, OCSP responses) of the /DSS dictionary, DER.
+type DssData = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> DssData {
     let mut certs = Vec::new();
     let mut crls = Vec::new();
+    let mut ocsps = Vec::new();
     let Some(dss) = pdf::catalog(doc)
         .and_then(|c| c.get(b"DSS").ok())
         .and_then(|d| pdf::as_dict(doc, d))
     else {
-        return (certs, crls);
+        return (certs, crls, ocsps);
     };
+    for s in revocation::dss_ocsp_streams(doc, dss) {
+        if let Some(bytes) = match lazy {
+            Some(r) => r.stream_bytes(s),
+            None => pdf::stream_bytes(s),
+        } {
+            ocsps.push(bytes);
+        }
+    }
     for (key, out) in [
         (b"Certs".as_slice(), &mut certs),
         (b"CRLs".as_slice(), &mut crls),
@@ -415,7 +478,7 @@ fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> (Vec<Vec<u8>>, V
             }
         }
     }
-    (certs, crls)
+    (certs, crls, ocsps)
 }
 
 /// The length of the first range of a signature's /ByteRange `[0 n ...]`, if it has that form
@@ -499,9 +562,10 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     r.ok(
         "validation_context",
         format!(
-            "{} trust anchor(s), {} CRL(s), {} extra certificate(s) from /DSS, validation time {}",
+            "{} trust anchor(s), {} CRL(s), {} OCSP response(s) and {} extra certificate(s) from /DSS, validation time {}",
             ctx.anchors.len(),
             ctx.crls.len(),
+            ctx.ocsps.len(),
             ctx.extra_certs.len(),
             fmt_time(ctx.now)
         ),
@@ -816,6 +880,8 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             subject: a.subject.clone(),
             sha256: hex::encode(crypto::DigestAlg::Sha256.digest(&a.raw)),
             source: "supplied as a trust anchor in the validation policy".into(),
+            file: None,
+            reason: None,
         });
     }
     let violations = path::check_constraints(&path, false);
@@ -831,40 +897,62 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         );
     }
 
-    // Revocation: supplied CRLs, /DSS CRLs and CRLs inside the CMS (all signature-checked).
+    // Revocation: supplied CRLs, /DSS CRLs and OCSP responses, and those inside the CMS and
+    // its revocationInfoArchival attribute (all signature-checked; see `revocation`).
     let mut crls = ctx.crls.clone();
     crls.extend(sd.crls.iter().map(|c| c.to_vec()));
+    let embedded = revocation::embedded(&sd, si);
+    crls.extend(embedded.crls);
+    let mut ocsps = ctx.ocsps.clone();
+    ocsps.extend(embedded.ocsps);
+    let evidence = revocation::Evidence {
+        crls: &crls,
+        ocsps: &ocsps,
+        certs: &pool,
+        now: ctx.now,
+    };
     let mut signer_status = None;
     for (i, pair) in path.certs.windows(2).enumerate() {
         let (Some(c), Some(issuer)) = (pair.first(), pair.get(1)) else {
             continue;
         };
-        let st = revocation::check(c, issuer, &crls);
+        let outcome = revocation::check_all(c, issuer, &evidence);
+        for note in outcome.notes {
+            // Ignored revocation data: noted, never a failure by itself.
+            if !r.checks.iter().any(|x| x.detail == note) {
+                r.checks.push(Check {
+                    name: "revocation".into(),
+                    passed: false,
+                    detail: note,
+                    indication: None,
+                    sub_indication: None,
+                });
+            }
+        }
+        let st = outcome.status;
         match &st {
             RevocationStatus::Good { next_update, .. } => {
                 let stale = next_update.is_some_and(|n| n < ctx.now);
                 r.ok(
                     "revocation",
                     format!(
-                        "{} not revoked{}",
+                        "{} not revoked according to the {}{}",
                         c.subject,
-                        if stale {
-                            " (CRL past its nextUpdate)"
-                        } else {
-                            ""
-                        }
+                        outcome.source,
+                        if stale { " (past its nextUpdate)" } else { "" }
                     ),
                 );
             }
             RevocationStatus::Revoked { date, reason } => {
                 let what = format!(
-                    "{} revoked on {}{}",
+                    "{} revoked on {} ({}{})",
                     c.subject,
                     fmt_time(*date),
                     reason
                         .as_ref()
-                        .map(|x| format!(" ({x})"))
-                        .unwrap_or_default()
+                        .map(|x| format!("{x}; "))
+                        .unwrap_or_default(),
+                    outcome.source
                 );
                 if poe.is_some_and(|p| p < *date) {
                     r.ok(
@@ -984,7 +1072,15 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
         constraint(r, "the signed bytes do not end at the end of a revision; the rest of the file is unsigned".into());
         return;
     }
-    let signed = match ctx.docs.at(br.end()) {
+    // A signature usually covers `%%EOF` but not the end of line after it: read the revision
+    // at its recorded end, so the document and comparisons made for it are reused.
+    let end = ctx
+        .revision_ends
+        .iter()
+        .copied()
+        .find(|&e| e >= br.end() && e - br.end() <= 2)
+        .unwrap_or(br.end());
+    let signed = match ctx.docs.at(end) {
         Ok(d) => d,
         Err(e) => {
             r.modification_level = Some(ModificationLevel::Other);
@@ -992,7 +1088,9 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
             return;
         }
     };
-    let res = diff::compare(&signed, ctx.doc);
+    let res = ctx
+        .diffs
+        .between((end, &signed), (ctx.src.len() as usize, ctx.doc));
     let per_revision = revisions::worst(&r.later_revisions);
     let level = res.level().max(per_revision);
     r.modification_level = Some(level);
@@ -1062,6 +1160,7 @@ pub mod fuzzing {
                 &ends,
                 data.len(),
                 &mut |e| data.get(..e).and_then(|p| pdf::load(p).ok()).map(Rc::new),
+                &mut |a, b| super::diff::compare(a.1, b.1).level(),
                 &doc,
             );
         }

@@ -169,6 +169,24 @@ pub struct TrustAnchorInfo {
     pub sha256: String,
     /// Why it is trusted (e.g. the file it was loaded from).
     pub source: String,
+    /// The file it was loaded from, when the policy labels it (see [`AnchorLabel`]).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Why the operator trusts it, when the policy's label says.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Where a trust anchor of a validation policy comes from and why it is trusted, so that
+/// the report can say so: matched to the anchor by the SHA-256 of its DER.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AnchorLabel {
+    /// SHA-256 of the anchor's DER, hexadecimal.
+    pub sha256: String,
+    /// The file it was loaded from.
+    pub file: String,
+    /// Why it is trusted, when the operator said.
+    pub reason: Option<String>,
 }
 
 /// Who signed: taken from the signing certificate.
@@ -422,6 +440,9 @@ impl Report {
             if let Some(t) = &s.timestamp {
                 out.push_str(&format!("  time-stamp: {t}\n"));
             }
+            if let Some(a) = &s.trust_anchor {
+                out.push_str(&format!("  trust anchor: {} ({})\n", a.subject, a.source));
+            }
             out.push_str(&format!(
                 "  level: {}\n  covers whole document: {}\n  modified after signing: {}\n",
                 s.level.as_deref().unwrap_or("-"),
@@ -449,6 +470,28 @@ impl Report {
             {
                 a.source = r;
             }
+        }
+    }
+
+    /// Names the file and reason of each trust anchor used that `labels` knows (matched by
+    /// SHA-256); the first label of an anchor wins.
+    pub fn label_anchors(&mut self, labels: &[AnchorLabel]) {
+        for s in &mut self.signatures {
+            let Some(a) = &mut s.trust_anchor else {
+                continue;
+            };
+            let Some(l) = labels
+                .iter()
+                .find(|l| l.sha256.eq_ignore_ascii_case(&a.sha256))
+            else {
+                continue;
+            };
+            a.source = match &l.reason {
+                Some(r) => format!("trust anchor file {}: {r}", l.file),
+                None => format!("trust anchor file {}", l.file),
+            };
+            a.file = Some(l.file.clone());
+            a.reason = l.reason.clone();
         }
     }
 

@@ -37,11 +37,13 @@ pub fn ends(src: &dyn Source) -> Vec<usize> {
 
 /// Every readable revision after the first, classified against its predecessor; the whole
 /// file (`current`, of `len` bytes) counts as the last revision. `load` gives the document
-/// as it was at a revision end.
+/// as it was at a revision end; `compare` classes the changes from one (end, document) to a
+/// later one (the caller may remember results: signatures ask for the same comparisons).
 pub fn classify(
     all: &[usize],
     len: usize,
     load: &mut dyn FnMut(usize) -> Option<Rc<Document>>,
+    compare: &mut dyn FnMut((usize, &Document), (usize, &Document)) -> ModificationLevel,
     current: &Document,
 ) -> Vec<RevisionReport> {
     let mut docs: Vec<(usize, Rc<Document>)> = Vec::new();
@@ -55,20 +57,20 @@ pub fn classify(
         }
     }
     let mut out = Vec::new();
-    let mut prev: Option<&Document> = None;
+    let mut prev: Option<(usize, &Document)> = None;
     for (end, d) in &docs {
         if let Some(p) = prev {
             out.push(RevisionReport {
                 end: *end,
-                modification_level: diff::compare(p, d).level(),
+                modification_level: compare(p, (*end, d)),
             });
         }
-        prev = Some(d);
+        prev = Some((*end, d));
     }
     if let Some(p) = prev {
         out.push(RevisionReport {
             end: len,
-            modification_level: diff::compare(p, current).level(),
+            modification_level: compare(p, (len, current)),
         });
     }
     out

@@ -1,0 +1,212 @@
+//! The trust anchors in force for verification: the `trust.anchors` files (read at start)
+//! plus the current set of `trust.anchors_dir` (re-read while the service runs), turned into
+//! the verifier's policy with a label per anchor (file and reason) for the report.
+//!
+//! The policy is rebuilt only when the set changes, from a clone of the previous one, so the
+//! verifier's memo of checked certificate and CRL signatures survives reloads (its facts do
+//! not depend on the anchors). Every verification takes the policy in force when it starts.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crate::config::TrustConfig;
+use crate::error::Result;
+use crate::pki::trust::{self, Anchor, Reloaded, TrustStore};
+use crate::verify::{AnchorLabel, ValidationPolicy};
+
+/// What verification trusts now, and how the anchors directory fared at its last look.
+#[derive(Clone, Debug)]
+pub struct TrustStatus {
+    /// Every anchor in force: the configured files first, then the directory's.
+    pub anchors: Vec<Anchor>,
+    /// Why the last look at the anchors directory failed (the previous set stayed in force);
+    /// `None` when it succeeded or there is no directory.
+    pub last_error: Option<String>,
+}
+
+/// The DER certificates and their labels, for a [`ValidationPolicy`].
+pub fn policy_parts(anchors: &[Anchor]) -> (Vec<Vec<u8>>, Vec<AnchorLabel>) {
+    let ders = anchors.iter().map(|a| a.der.clone()).collect();
+    let labels = anchors
+        .iter()
+        .map(|a| AnchorLabel {
+            sha256: a.sha256.clone(),
+            file: a.source.display().to_string(),
+            reason: a.reason.clone(),
+        })
+        .collect();
+    (ders, labels)
+}
+
+/// Trust anchors from files and a reloadable directory, with the policy built from them.
+#[derive(Debug)]
+pub(crate) struct Trust {
+    /// From `trust.anchors`, read once.
+    files: Vec<Anchor>,
+    /// `trust.anchors_dir`, when configured.
+    dir: Option<TrustStore>,
+    /// The policy in force.
+    policy: RwLock<Arc<ValidationPolicy>>,
+    /// Why the last look at the directory failed.
+    last_error: Mutex<Option<String>>,
+    /// Time between looks at the directory.
+    interval: Option<Duration>,
+}
+
+impl Trust {
+    /// Reads the configured anchor files, the anchors directory and the CRLs.
+    pub(crate) fn load(config: &TrustConfig) -> Result<Self> {
+        let mut files = Vec::new();
+        for path in &config.anchors {
+            files.extend(trust::load_anchors(path)?);
+        }
+        let mut crls = Vec::new();
+        for path in &config.crls {
+            crls.extend(trust::load_crls(path)?);
+        }
+        let dir = config.anchors_dir().map(TrustStore::open).transpose()?;
+        let this = Trust {
+            files,
+            dir,
+            policy: RwLock::new(Arc::new(ValidationPolicy::new(Vec::new(), crls, None))),
+            last_error: Mutex::new(None),
+            interval: config.reload_interval(),
+        };
+        this.rebuild_policy();
+        let anchors = this.anchors();
+        if anchors.is_empty() {
+            tracing::warn!(
+                dir = ?this.dir.as_ref().map(TrustStore::dir),
+                "no trust anchors: every signature is NO_CERTIFICATE_CHAIN_FOUND until some \
+                 are added to trust.anchors_dir"
+            );
+        }
+        for a in &anchors {
+            tracing::info!(
+                file = %a.source.display(),
+                subject = %a.subject,
+                sha256 = %a.sha256,
+                reason = a.reason.as_deref().unwrap_or("-"),
+                "trust anchor"
+            );
+        }
+        Ok(this)
+    }
+
+    /// The policy in force (a snapshot: a concurrent reload does not change it).
+    pub(crate) fn policy(&self) -> Arc<ValidationPolicy> {
+        match self.policy.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Every anchor in force: the files first, then the directory's.
+    pub(crate) fn anchors(&self) -> Vec<Anchor> {
+        let mut all = self.files.clone();
+        if let Some(d) = &self.dir {
+            all.extend(d.anchors().iter().cloned());
+        }
+        all
+    }
+
+    /// The anchors in force and the state of the directory.
+    pub(crate) fn status(&self) -> TrustStatus {
+        TrustStatus {
+            anchors: self.anchors(),
+            last_error: lock(&self.last_error).clone(),
+        }
+    }
+
+    /// Time between looks at the directory; `None` when there is none to look at.
+    pub(crate) fn interval(&self) -> Option<Duration> {
+        self.dir.as_ref().and(self.interval)
+    }
+
+    /// Re-reads the anchors directory when its files changed (always when `force`), logs
+    /// what changed, and puts a new policy in force. A broken directory logs an error naming
+    /// the file once and keeps the previous set. Returns true when the set changed.
+    pub(crate) fn refresh(&self, force: bool) -> bool {
+        let Some(dir) = &self.dir else {
+            return false;
+        };
+        match dir.refresh(force) {
+            Ok(None) => false,
+            Ok(Some(reloaded)) => {
+                *lock(&self.last_error) = None;
+                log_changes(dir, &reloaded);
+                if reloaded.is_unchanged() {
+                    return false;
+                }
+                self.rebuild_policy();
+                true
+            }
+            Err(e) => {
+                tracing::error!(
+                    dir = %dir.dir().display(),
+                    error = %e,
+                    "trust anchors not reloaded; the previous set stays in force"
+                );
+                *lock(&self.last_error) = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Puts a policy with the current anchors in force, sharing the previous one's memo.
+    fn rebuild_policy(&self) {
+        let (ders, labels) = policy_parts(&self.anchors());
+        let mut guard = match self.policy.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut next = ValidationPolicy::clone(&guard);
+        next.trust_anchors = ders;
+        next.anchor_labels = labels;
+        *guard = Arc::new(next);
+    }
+}
+
+fn log_changes(dir: &TrustStore, r: &Reloaded) {
+    for a in &r.added {
+        tracing::info!(
+            file = %a.source.display(),
+            subject = %a.subject,
+            sha256 = %a.sha256,
+            reason = a.reason.as_deref().unwrap_or("-"),
+            "trust anchor added"
+        );
+    }
+    for a in &r.removed {
+        tracing::info!(
+            file = %a.source.display(),
+            subject = %a.subject,
+            sha256 = %a.sha256,
+            "trust anchor removed"
+        );
+    }
+    for a in &r.reason_changed {
+        tracing::info!(
+            file = %a.source.display(),
+            sha256 = %a.sha256,
+            reason = a.reason.as_deref().unwrap_or("-"),
+            "trust anchor reason changed"
+        );
+    }
+    if r.is_unchanged() {
+        tracing::debug!(dir = %dir.dir().display(), "trust anchors re-read: no change");
+    } else {
+        tracing::info!(
+            dir = %dir.dir().display(),
+            anchors = r.total,
+            "trust anchors reloaded"
+        );
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
