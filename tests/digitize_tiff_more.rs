@@ -673,7 +673,10 @@ fn tiled_black_and_white_is_recoded_as_g4_pixel_exactly() {
         .map(|i| u16::from((i % 40 + i / 40) % 5 != 0))
         .collect();
     let d = digitize::digitize(
-        &[upload("bw.tif", write_tiff(&[p.clone()], false))],
+        &[upload(
+            "bw.tif",
+            write_tiff(std::slice::from_ref(&p), false),
+        )],
         &DigitizeOptions::default(),
     )
     .expect("digitize");
@@ -711,7 +714,11 @@ fn limits_and_damage_are_judged_before_decoding() {
 
     // A palette page over the decode budget (its RGB expansion counts).
     let palette = Page::palette(100, 100, 8, colours(256));
-    let err = run(write_tiff(&[palette.clone()], false), &tight(20_000)).unwrap_err();
+    let err = run(
+        write_tiff(std::slice::from_ref(&palette), false),
+        &tight(30_000),
+    )
+    .unwrap_err();
     assert!(matches!(err, DigitizeError::TooMuchMemory { .. }), "{err}");
     assert!(run(write_tiff(&[palette], false), &tight(100_000)).is_ok());
 
@@ -799,20 +806,4 @@ fn patch_tile_offset(tif: &mut [u8], index: usize, value: u32) {
         }
     }
     panic!("no TileOffsets");
-}
-
-#[test]
-fn zz_scratch() {
-    let mut p = Page::new(50, 40, 8, 1, 1).layout(Layout::Tiles(32, 32)).comp(Comp::Lzw);
-    p.pixels = Page::palette(50, 40, 8, colours(256)).pixels;
-    let tif = write_tiff(&[p.clone()], false);
-    let mut dec = tiff::decoder::Decoder::new(Cursor::new(&tif)).unwrap();
-    for t in 0..4 {
-        eprintln!("chunk {t}: {:?}", dec.read_chunk(t).map(|r| match r { tiff::decoder::DecodingResult::U8(v) => v.len(), _ => 0 }));
-    }
-    eprintln!("image: {:?}", dec.read_image().map(|_| ()));
-    for (k, chunk) in p.chunks(false).iter().enumerate() {
-        let coded = Comp::Lzw.compress(chunk);
-        eprintln!("tile {k}: raw {} coded {} tail {:02x?}", chunk.len(), coded.len(), &coded[coded.len()-4..]);
-    }
 }

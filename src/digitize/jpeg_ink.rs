@@ -581,11 +581,15 @@ impl<'a> Bits<'a> {
     }
 
     /// Makes at least 56 bits available (enough for a code and its extra bits).
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self) {
-        if self.count >= 32 {
-            return;
+        if self.count < 32 {
+            self.refill_now();
         }
+    }
+
+    #[inline(never)]
+    fn refill_now(&mut self) {
         // Fast path: the next bytes hold no 0xFF, take them at once.
         let take = (63 - self.count) / 8;
         if !self.ended

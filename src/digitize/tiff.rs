@@ -169,9 +169,17 @@ fn read_page(
         .unwrap_or(1) as u8;
     let density = read_density(d).map_err(corrupt)?;
     let tiled = d.find_tag(Tag::TileWidth).map_err(corrupt)?.is_some();
-    if tiled {
-        check_tile(d, page, limits)?;
-    }
+    let view = View {
+        page,
+        width,
+        height,
+        padded: if tiled {
+            Some(check_tile(d, page, width, height, limits)?)
+        } else {
+            None
+        },
+        palette: photometric == Some(PALETTE),
+    };
 
     let base = |image, colour, ink| TiffPage {
         image,
@@ -183,8 +191,8 @@ fn read_page(
         ink,
     };
 
-    if photometric == Some(PALETTE) {
-        let (raster, ink, colour) = palette_page(d, data, page, width, height, limits)?;
+    if view.palette {
+        let (raster, ink, colour) = palette_page(d, data, view, limits)?;
         return Ok(base(TiffImage::Raster(raster), colour, Some(ink)));
     }
     let colortype = d
@@ -225,12 +233,13 @@ fn read_page(
             )));
         }
     };
+    let (decoded_w, decoded_h) = view.decoded_size();
     let needed =
-        u64::from(width) * u64::from(height) * channels * u64::from(bits).div_ceil(8).max(1);
+        u64::from(decoded_w) * u64::from(decoded_h) * channels * u64::from(bits).div_ceil(8).max(1);
     if needed > limits.max_decoded_bytes {
         return Err(TiffProblem::TooMuchMemory { page, needed });
     }
-    let decoded = d.read_image().map_err(|e| decode_problem(page, e))?;
+    let decoded = decode(d, data, view, u64::from(bits) * channels, limits)?;
     if bits == 1 {
         let DecodingResult::U8(packed) = decoded else {
             return Err(TiffProblem::Corrupt(format!(
@@ -271,12 +280,43 @@ fn read_page(
 /// PhotometricInterpretation of palette (indexed colour) pages.
 const PALETTE: u16 = 3;
 
-/// A decoding error: unsupported variants as such, the rest as damage.
-fn decode_problem(page: usize, e: tiff::TiffError) -> TiffProblem {
+/// How the samples of the current page are decoded (see [`decode`]).
+#[derive(Debug, Clone, Copy)]
+struct View {
+    /// Page index.
+    page: usize,
+    /// Image width.
+    width: u32,
+    /// Image height.
+    height: u32,
+    /// Tiled pages: the image size rounded up to whole tiles.
+    padded: Option<(u32, u32)>,
+    /// Palette pages: the indices are read as grey samples.
+    palette: bool,
+}
+
+impl View {
+    /// The size of the buffer the decoder fills.
+    fn decoded_size(&self) -> (u32, u32) {
+        self.padded.unwrap_or((self.width, self.height))
+    }
+
+    fn problem(&self, message: impl std::fmt::Display) -> TiffProblem {
+        TiffProblem::Corrupt(format!("page {}: {message}", self.page + 1))
+    }
+}
+
+/// A decoding error: unsupported variants as such, a limit of `tiff` as a memory problem,
+/// the rest as damage.
+fn decode_problem(page: usize, e: tiff::TiffError, limits: TiffLimits) -> TiffProblem {
     match e {
         tiff::TiffError::UnsupportedError(_) => {
             TiffProblem::Unsupported(format!("page {}: {e}", page + 1))
         }
+        tiff::TiffError::LimitsExceeded => TiffProblem::TooMuchMemory {
+            page,
+            needed: limits.max_decoded_bytes.saturating_add(1),
+        },
         _ => TiffProblem::Corrupt(format!("page {}: {e}", page + 1)),
     }
 }
@@ -293,9 +333,16 @@ fn sample_layout(d: &mut Dec<'_>) -> tiff::TiffResult<(u16, u16)> {
     Ok((bits, samples))
 }
 
-/// One tile must fit the decode budget: its decoder holds a whole tile (JPEG tiles are
+/// Checks the tiles of a tiled page and returns the image size rounded up to whole tiles.
+/// One tile must fit the decode budget: a decoder may hold a whole tile (JPEG tiles are
 /// decoded whole), whatever the size of the image.
-fn check_tile(d: &mut Dec<'_>, page: usize, limits: TiffLimits) -> Result<(), TiffProblem> {
+fn check_tile(
+    d: &mut Dec<'_>,
+    page: usize,
+    width: u32,
+    height: u32,
+    limits: TiffLimits,
+) -> Result<(u32, u32), TiffProblem> {
     let corrupt = |e: tiff::TiffError| TiffProblem::Corrupt(format!("page {}: {e}", page + 1));
     let tile_w = d
         .find_tag_unsigned::<u32>(Tag::TileWidth)
@@ -317,7 +364,100 @@ fn check_tile(d: &mut Dec<'_>, page: usize, limits: TiffLimits) -> Result<(), Ti
     if needed > limits.max_decoded_bytes {
         return Err(TiffProblem::TooMuchMemory { page, needed });
     }
-    Ok(())
+    let round_up =
+        |size: u32, tile: u32| u32::try_from(u64::from(size.div_ceil(tile)) * u64::from(tile));
+    match (round_up(width, tile_w), round_up(height, tile_h)) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err(TiffProblem::Unsupported(format!(
+            "page {}: {width} × {height} pixels in tiles of {tile_w} × {tile_h}",
+            page + 1
+        ))),
+    }
+}
+
+/// Decodes the current page's samples (`bits_per_pixel` bits per pixel, rows padded to a
+/// byte for packed samples), cropped to the image.
+///
+/// Plain strip pages are read by `tiff` as they are. The others are read by a second
+/// decoder through [`Patched`], a view of the upload with a few bytes replaced (nothing is
+/// copied) that shows this page's directory as the file's first and:
+/// - palette pages as grey (PhotometricInterpretation 1): `tiff` does not decode palette
+///   pages but decodes their indices as grey samples, any compression, strips or tiles;
+/// - tiled pages with their size rounded up to whole tiles, so that every tile is read whole
+///   (`tiff` 0.11 loses its place in an LZW tile it reads only in part) and the padding is
+///   cropped here.
+fn decode(
+    d: &mut Dec<'_>,
+    data: &[u8],
+    view: View,
+    bits_per_pixel: u64,
+    limits: TiffLimits,
+) -> Result<DecodingResult, TiffProblem> {
+    let problem = |e| decode_problem(view.page, e, limits);
+    if !view.palette && view.padded.is_none() {
+        return d.read_image().map_err(problem);
+    }
+    let mut set = Vec::new();
+    if view.palette {
+        set.push((Tag::PhotometricInterpretation, 1));
+    }
+    if let Some((w, h)) = view.padded {
+        set.push((Tag::ImageWidth, w));
+        set.push((Tag::ImageLength, h));
+    }
+    let ifd = d
+        .ifd_pointer()
+        .ok_or_else(|| view.problem("no directory"))?
+        .0;
+    let patches = patches_for(data, ifd, &set).map_err(|m| view.problem(m))?;
+    let mut decoder = Decoder::new(Patched {
+        data,
+        pos: 0,
+        patches,
+    })
+    .map_err(problem)?
+    .with_limits(tiff_limits(limits));
+    let mut decoded = decoder.read_image().map_err(problem)?;
+    if let Some((padded_w, padded_h)) = view.padded {
+        let ok = match &mut decoded {
+            DecodingResult::U8(v) => crop(
+                v,
+                (u64::from(padded_w) * bits_per_pixel).div_ceil(8),
+                (u64::from(view.width) * bits_per_pixel).div_ceil(8),
+                padded_h,
+                view.height,
+            ),
+            DecodingResult::U16(v) => crop(
+                v,
+                u64::from(padded_w) * bits_per_pixel / 16,
+                u64::from(view.width) * bits_per_pixel / 16,
+                padded_h,
+                view.height,
+            ),
+            _ => true,
+        };
+        if !ok {
+            return Err(view.problem("fewer samples than the tiles declare"));
+        }
+    }
+    Ok(decoded)
+}
+
+/// Keeps the first `row` elements of the first `rows` rows of `padded_row` elements, in
+/// place; false when `v` is shorter than `padded_rows` rows.
+fn crop<T: Copy>(v: &mut Vec<T>, padded_row: u64, row: u64, padded_rows: u32, rows: u32) -> bool {
+    let (Ok(padded_row), Ok(row)) = (usize::try_from(padded_row), usize::try_from(row)) else {
+        return false;
+    };
+    let (padded_rows, rows) = (padded_rows as usize, rows as usize);
+    if row > padded_row || v.len() < padded_row.saturating_mul(padded_rows) {
+        return false;
+    }
+    for y in 1..rows {
+        v.copy_within(y * padded_row..y * padded_row + row, y * row);
+    }
+    v.truncate(row * rows);
+    true
 }
 
 /// A palette page expanded through its colour map; the flag says whether a colour that is
@@ -325,14 +465,14 @@ fn check_tile(d: &mut Dec<'_>, page: usize, limits: TiffLimits) -> Result<(), Ti
 fn palette_page(
     d: &mut Dec<'_>,
     data: &Bytes,
-    page: usize,
-    width: u32,
-    height: u32,
+    view: View,
     limits: TiffLimits,
 ) -> Result<(Raster, InkMeter, bool), TiffProblem> {
+    let page = view.page;
+    let (width, height) = (view.width, view.height);
     let at = |m: String| format!("page {}: {m}", page + 1);
-    let corrupt = |e: tiff::TiffError| TiffProblem::Corrupt(at(e.to_string()));
-    let (bits, samples) = sample_layout(d).map_err(corrupt)?;
+    let problem = |e| decode_problem(page, e, limits);
+    let (bits, samples) = sample_layout(d).map_err(problem)?;
     if samples != 1 || !matches!(bits, 1 | 2 | 4 | 8 | 16) {
         return Err(TiffProblem::Unsupported(at(format!(
             "palette pixels of {samples} samples of {bits} bits"
@@ -340,7 +480,7 @@ fn palette_page(
     }
     let map = d
         .find_tag_unsigned_vec::<u16>(Tag::ColorMap)
-        .map_err(corrupt)?
+        .map_err(problem)?
         .ok_or_else(|| TiffProblem::Corrupt(at("a palette page without its ColorMap".into())))?;
     let entries = map.len() / 3;
     if entries == 0 || map.len() % 3 != 0 || entries > 1usize << bits {
@@ -351,7 +491,8 @@ fn palette_page(
     }
     let (red, rest) = map.split_at(entries);
     let (green, blue) = rest.split_at(entries);
-    let grey = (0..entries).all(|i| red[i] == green[i] && green[i] == blue[i]);
+    let is_grey = |i: usize| red[i] == green[i] && green[i] == blue[i];
+    let grey = (0..entries).all(is_grey);
     let exact8 = map.iter().all(|v| v % 257 == 0);
     let (colour, channels) = if grey {
         (Colour::Gray, 1u64)
@@ -360,27 +501,19 @@ fn palette_page(
     };
     let out_bits: u8 = if exact8 { 8 } else { 16 };
 
-    let row_bytes = (u64::from(width) * u64::from(bits)).div_ceil(8);
-    let pixels = u64::from(width) * u64::from(height);
-    let out_len = pixels * channels * u64::from(out_bits / 8);
-    let needed = row_bytes * u64::from(height) + out_len;
+    let (decoded_w, decoded_h) = view.decoded_size();
+    let out_len = u64::from(width) * u64::from(height) * channels * u64::from(out_bits / 8);
+    let needed =
+        (u64::from(decoded_w) * u64::from(bits)).div_ceil(8) * u64::from(decoded_h) + out_len;
     if needed > limits.max_decoded_bytes {
         return Err(TiffProblem::TooMuchMemory { page, needed });
     }
-    let indices = palette_indices(d, data, limits).map_err(|e| match e {
-        IndexError::Decode(e) => decode_problem(page, e),
-        IndexError::Layout(m) => TiffProblem::Corrupt(at(m)),
-    })?;
-    let short = || TiffProblem::Corrupt(at("fewer pixels than the page declares".into()));
+    let indices = decode(d, data, view, u64::from(bits), limits)?;
     let (width_px, rows) = (width as usize, height as usize);
     let stride = match &indices {
-        DecodingResult::U8(_) if bits <= 8 => row_bytes as usize,
+        DecodingResult::U8(_) if bits <= 8 => (width_px * usize::from(bits)).div_ceil(8),
         DecodingResult::U16(_) if bits == 16 => width_px,
-        _ => {
-            return Err(TiffProblem::Corrupt(at(
-                "palette indices of an odd kind".into()
-            )));
-        }
+        _ => return Err(view.problem("palette indices of an odd kind")),
     };
     let available = match &indices {
         DecodingResult::U8(v) => v.len(),
@@ -388,7 +521,7 @@ fn palette_page(
         _ => 0,
     };
     if available < stride * rows {
-        return Err(short());
+        return Err(view.problem("fewer pixels than the page declares"));
     }
 
     let mut samples_out = Vec::with_capacity(usize::try_from(out_len).unwrap_or(0));
@@ -398,18 +531,18 @@ fn palette_page(
         row.clear();
         match &indices {
             DecodingResult::U8(v) => {
-                unpack_row(&v[y * stride..][..stride], bits, width_px, &mut row)
+                unpack_row(&v[y * stride..][..stride], bits, width_px, &mut row);
             }
             DecodingResult::U16(v) => {
-                row.extend(v[y * stride..][..width_px].iter().map(|&i| usize::from(i)))
+                row.extend(v[y * stride..][..width_px].iter().map(|&i| usize::from(i)));
             }
             _ => {}
         }
         for &i in &row {
             let (Some(&r), Some(&g), Some(&b)) = (red.get(i), green.get(i), blue.get(i)) else {
-                return Err(TiffProblem::Corrupt(at(format!(
+                return Err(view.problem(format!(
                     "pixel index {i} beyond the {entries} colours of the ColorMap"
-                ))));
+                )));
             };
             used[i] = true;
             let rgb = [r, g, b];
@@ -422,7 +555,7 @@ fn palette_page(
             }
         }
     }
-    let in_colour = (0..entries).any(|i| used[i] && !(red[i] == green[i] && green[i] == blue[i]));
+    let in_colour = (0..entries).any(|i| used[i] && !is_grey(i));
     let mut ink = InkMeter::default();
     let row_len = width_px * channels as usize * usize::from(out_bits / 8);
     for row in samples_out.chunks_exact(row_len.max(1)) {
@@ -465,50 +598,18 @@ fn unpack_row(packed: &[u8], bits: u16, width: usize, out: &mut Vec<usize>) {
     }
 }
 
-/// Why the indices of a palette page could not be read.
-enum IndexError {
-    Decode(tiff::TiffError),
-    Layout(String),
-}
-
-/// The index samples of the decoder's current (palette) page, rows padded to a byte.
-///
-/// `tiff` does not decode palette pages, but it decodes their indices as grey samples (any
-/// compression, strips or tiles) when the page is presented as grey: a second decoder reads
-/// the upload through [`Patched`], which shows this page's directory as the file's first and
-/// its PhotometricInterpretation as BlackIsZero. Nothing is copied.
-fn palette_indices(
-    d: &mut Dec<'_>,
-    data: &[u8],
-    limits: TiffLimits,
-) -> Result<DecodingResult, IndexError> {
-    let ifd = d
-        .ifd_pointer()
-        .ok_or_else(|| IndexError::Layout("no directory for this page".into()))?
-        .0;
-    let patches = grey_view(data, ifd).map_err(IndexError::Layout)?;
-    let view = Patched {
-        data,
-        pos: 0,
-        patches,
-    };
-    let mut grey = Decoder::new(view)
-        .map_err(IndexError::Decode)?
-        .with_limits(tiff_limits(limits));
-    grey.read_image().map_err(IndexError::Decode)
-}
-
-/// The byte patches that present directory `ifd` as the file's first one, with
-/// PhotometricInterpretation 1 (BlackIsZero) instead of 3 (palette).
-fn grey_view(data: &[u8], ifd: u64) -> Result<Vec<(usize, Vec<u8>)>, String> {
+/// The byte patches that present directory `ifd` as the file's first one, with each tag of
+/// `set` (which must be in that directory, as one SHORT, LONG or LONG8) holding its value.
+fn patches_for(data: &[u8], ifd: u64, set: &[(Tag, u32)]) -> Result<Vec<(usize, Vec<u8>)>, String> {
     let big_endian = match data.get(..2) {
         Some(b"MM") => true,
         Some(b"II") => false,
         _ => return Err("not a TIFF header".into()),
     };
     let get = |at: usize, n: usize| -> Result<u64, String> {
-        let b = data
-            .get(at..at.checked_add(n).ok_or("offset out of range")?)
+        let b = at
+            .checked_add(n)
+            .and_then(|end| data.get(at..end))
             .ok_or("a directory lies past the end of the file")?;
         Ok(if big_endian {
             b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
@@ -517,8 +618,7 @@ fn grey_view(data: &[u8], ifd: u64) -> Result<Vec<(usize, Vec<u8>)>, String> {
         })
     };
     let put = |value: u64, n: usize| -> Vec<u8> {
-        let le = value.to_le_bytes();
-        let mut out = le[..n].to_vec();
+        let mut out = value.to_le_bytes()[..n].to_vec();
         if big_endian {
             out.reverse();
         }
@@ -526,32 +626,48 @@ fn grey_view(data: &[u8], ifd: u64) -> Result<Vec<(usize, Vec<u8>)>, String> {
     };
     let big = get(2, 2)? == 43;
     let at = usize::try_from(ifd).map_err(|_| "directory offset out of range")?;
-    let (count, first, entry_len, value_at, header) = if big {
-        (get(at, 8)?, at + 8, 20, 12, (8, put(ifd, 8)))
+    let (count, first, entry_len, value_at) = if big {
+        (get(at, 8)?, at.saturating_add(8), 20, 12)
+    } else {
+        (get(at, 2)?, at.saturating_add(2), 12, 8)
+    };
+    let mut patches = vec![if big {
+        (8, put(ifd, 8))
     } else {
         let ifd32 = u32::try_from(ifd).map_err(|_| "directory offset out of range")?;
-        (get(at, 2)?, at + 2, 12, 8, (4, put(u64::from(ifd32), 4)))
-    };
-    for k in 0..usize::try_from(count).map_err(|_| "too many entries")? {
-        let e = k
-            .checked_mul(entry_len)
-            .and_then(|o| o.checked_add(first))
-            .ok_or("directory out of range")?;
-        if get(e, 2)? != u64::from(Tag::PhotometricInterpretation.to_u16()) {
-            continue;
+        (4, put(u64::from(ifd32), 4))
+    }];
+    for &(tag, value) in set {
+        let mut found = false;
+        for k in 0..usize::try_from(count).map_err(|_| "too many directory entries")? {
+            let e = k
+                .checked_mul(entry_len)
+                .and_then(|o| o.checked_add(first))
+                .ok_or("directory out of range")?;
+            if get(e, 2)? != u64::from(tag.to_u16()) {
+                continue;
+            }
+            let size = match get(e + 2, 2)? {
+                3 if value <= u32::from(u16::MAX) => 2,
+                4 => 4,
+                16 if big => 8,
+                other => return Err(format!("{tag:?} of field type {other} for {value}")),
+            };
+            if get(e + 4, if big { 8 } else { 4 })? != 1 {
+                return Err(format!("{tag:?} holds more than one value"));
+            }
+            patches.push((e + value_at, put(u64::from(value), size)));
+            found = true;
+            break;
         }
-        let width = match get(e + 2, 2)? {
-            3 => 2,         // SHORT
-            4 => 4,         // LONG
-            16 if big => 8, // LONG8
-            other => return Err(format!("PhotometricInterpretation of field type {other}")),
-        };
-        return Ok(vec![header, (e + value_at, put(1, width))]);
+        if !found {
+            return Err(format!("no {tag:?} entry"));
+        }
     }
-    Err("no PhotometricInterpretation entry".into())
+    Ok(patches)
 }
 
-/// The upload read through a few replaced bytes (see [`palette_indices`]).
+/// The upload read through a few replaced bytes (see [`decode`]).
 struct Patched<'a> {
     data: &'a [u8],
     pos: u64,
@@ -807,4 +923,68 @@ fn to_raster(
         samples: Arc::new(samples),
         alpha,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_keeps_the_image_part_of_padded_rows() {
+        let mut v: Vec<u8> = (0..12).collect();
+        assert!(crop(&mut v, 4, 3, 3, 2));
+        assert_eq!(v, vec![0, 1, 2, 4, 5, 6]);
+        let mut short: Vec<u16> = vec![0; 5];
+        assert!(!crop(&mut short, 4, 3, 2, 2));
+        let mut wider: Vec<u8> = vec![0; 8];
+        assert!(!crop(&mut wider, 2, 3, 2, 2));
+    }
+
+    #[test]
+    fn rows_of_packed_indices_unpack_most_significant_first() {
+        let mut out = Vec::new();
+        unpack_row(&[0b1011_0100, 0b1100_0000], 2, 5, &mut out);
+        assert_eq!(out, vec![2, 3, 1, 0, 3]);
+        out.clear();
+        unpack_row(&[0xA5], 4, 2, &mut out);
+        assert_eq!(out, vec![10, 5]);
+        out.clear();
+        unpack_row(&[0b1000_0001], 1, 8, &mut out);
+        assert_eq!(out, vec![1, 0, 0, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn patches_name_what_they_cannot_change() {
+        assert!(patches_for(b"XX", 8, &[]).is_err());
+        // A little-endian header whose directory lies past the end.
+        let header = b"II*\0\x08\0\0\0";
+        assert!(patches_for(header, 8, &[]).is_err());
+        // One entry: ImageWidth as a SHORT.
+        let mut tif = header.to_vec();
+        tif.extend_from_slice(&1u16.to_le_bytes());
+        tif.extend_from_slice(&256u16.to_le_bytes());
+        tif.extend_from_slice(&3u16.to_le_bytes());
+        tif.extend_from_slice(&1u32.to_le_bytes());
+        tif.extend_from_slice(&[10, 0, 0, 0]);
+        let p = patches_for(&tif, 8, &[(Tag::ImageWidth, 16)]).unwrap();
+        assert_eq!(p, vec![(4, vec![8, 0, 0, 0]), (18, vec![16, 0])]);
+        let err = patches_for(&tif, 8, &[(Tag::ImageWidth, 70_000)]).unwrap_err();
+        assert!(err.contains("ImageWidth"), "{err}");
+        let err = patches_for(&tif, 8, &[(Tag::ImageLength, 16)]).unwrap_err();
+        assert!(err.contains("ImageLength"), "{err}");
+        // Read through the patches.
+        let mut view = Patched {
+            data: &tif,
+            pos: 0,
+            patches: p,
+        };
+        let mut all = Vec::new();
+        view.read_to_end(&mut all).unwrap();
+        assert_eq!(&all[18..20], &[16, 0]);
+        view.seek(SeekFrom::Start(17)).unwrap();
+        let mut two = [0u8; 2];
+        view.read_exact(&mut two).unwrap();
+        assert_eq!(two, [0, 16]);
+        assert!(view.seek(SeekFrom::Current(-100)).is_err());
+    }
 }

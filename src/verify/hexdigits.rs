@@ -41,7 +41,7 @@ pub fn all_digits(h: &[u8]) -> bool {
 
 /// Decodes an even number of hex digits with nothing else in between; `None` otherwise.
 pub fn decode_strict(h: &[u8]) -> Option<Vec<u8>> {
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(h.len() / 2);

@@ -5,7 +5,6 @@ use std::rc::Rc;
 
 use lopdf::Document;
 
-use super::diff;
 use super::lazy::{Source, find_all};
 use super::report::{ModificationLevel, RevisionReport};
 
@@ -35,6 +34,9 @@ pub fn ends(src: &dyn Source) -> Vec<usize> {
     out
 }
 
+/// Classes the changes from one revision (its end, its document) to a later one.
+pub type Comparer<'a> = dyn FnMut((usize, &Document), (usize, &Document)) -> ModificationLevel + 'a;
+
 /// Every readable revision after the first, classified against its predecessor; the whole
 /// file (`current`, of `len` bytes) counts as the last revision. `load` gives the document
 /// as it was at a revision end; `compare` classes the changes from one (end, document) to a
@@ -43,7 +45,7 @@ pub fn classify(
     all: &[usize],
     len: usize,
     load: &mut dyn FnMut(usize) -> Option<Rc<Document>>,
-    compare: &mut dyn FnMut((usize, &Document), (usize, &Document)) -> ModificationLevel,
+    compare: &mut Comparer<'_>,
     current: &Document,
 ) -> Vec<RevisionReport> {
     let mut docs: Vec<(usize, Rc<Document>)> = Vec::new();
