@@ -35,6 +35,26 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // For profilers: only saoy's pages, many times.
+    if let Ok(runs) = std::env::var("SAOY_BENCH_PROFILE") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = make_set(dir.path(), 50);
+        let blank = if std::env::var_os("SAOY_BENCH_NO_BLANK").is_some() {
+            Blank::Skip
+        } else {
+            Blank::Check
+        };
+        for _ in 0..runs.parse().unwrap_or(100) {
+            let (_, steps) = saoy_run(&files, Mode::Pages, blank);
+            println!(
+                "read {:.1} ms, digitise {:.1} ms, assemble {:.1} ms",
+                steps[0] * 1e3,
+                steps[1] * 1e3,
+                steps[2] * 1e3
+            );
+        }
+        return;
+    }
     ensure_img2pdf();
     let dir = tempfile::tempdir().expect("temp dir");
     let files100 = make_set(dir.path(), 100);

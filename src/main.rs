@@ -118,6 +118,8 @@ enum Command {
 enum Format {
     Text,
     Json,
+    /// ETSI TS 119 102-2 XML validation report.
+    EtsiXml,
 }
 
 #[derive(Subcommand)]
@@ -581,6 +583,7 @@ fn verify(
     match format {
         Format::Json => println!("{}", report.to_json()),
         Format::Text => println!("{}", report.render_text()),
+        Format::EtsiXml => print!("{}", report.to_etsi_xml()),
     }
     Ok(if report.is_passed() {
         ExitCode::SUCCESS

@@ -466,7 +466,7 @@ struct Huffman {
     /// `length << 8 | symbol` by the next bits; 0 when the code is longer.
     fast: Vec<u16>,
     /// `value << 16 | run << 8 | bits used` when code and extra bits fit (run 0 for DC),
-    /// else 0.
+    /// [`END_OF_BLOCK`] or [`ZEROS16`] with the bits used for those AC codes, else 0.
     fast_value: Vec<i32>,
     /// Largest code of each length (1..=16), -1 when none.
     maxcode: [i32; 17],
@@ -512,10 +512,19 @@ impl Huffman {
                                 (u32::from(symbol >> 4), u32::from(symbol & 15))
                             };
                             let used = len as u32 + s;
-                            if s > 0 && s <= 15 && used <= FAST_BITS {
-                                let index = first + i;
-                                let extra = (index >> (FAST_BITS - used)) as u32 & ((1 << s) - 1);
-                                let value = extend(extra, s);
+                            let index = first + i;
+                            if !dc && s == 0 {
+                                // End of block, or sixteen zeros (run 15).
+                                let flag = if run == 15 { ZEROS16 } else { END_OF_BLOCK };
+                                t.fast_value[index] = flag | len as i32;
+                            } else if s <= 15 && used <= FAST_BITS {
+                                let value = if s == 0 {
+                                    0
+                                } else {
+                                    let extra =
+                                        (index >> (FAST_BITS - used)) as u32 & ((1 << s) - 1);
+                                    extend(extra, s)
+                                };
                                 t.fast_value[index] = value << 16 | (run << 8 | used) as i32;
                             }
                         }
@@ -530,6 +539,11 @@ impl Huffman {
         Some(t)
     }
 }
+
+/// In [`Huffman::fast_value`] of an AC table: the code is an end of block.
+const END_OF_BLOCK: i32 = 1 << 12;
+/// In [`Huffman::fast_value`] of an AC table: the code stands for sixteen zeros.
+const ZEROS16: i32 = 1 << 13;
 
 /// JPEG's EXTEND: `s` extra bits `v` as a signed value.
 #[inline]
@@ -580,7 +594,7 @@ impl<'a> Bits<'a> {
         }
     }
 
-    /// Makes at least 56 bits available (enough for a code and its extra bits).
+    /// Makes at least 32 bits available (enough for a code and its extra bits).
     #[inline(always)]
     fn refill(&mut self) {
         if self.count < 32 {
@@ -588,6 +602,7 @@ impl<'a> Bits<'a> {
         }
     }
 
+    /// Fills the accumulator up to at least 56 bits.
     #[inline(never)]
     fn refill_now(&mut self) {
         // Fast path: the next bytes hold no 0xFF, take them at once.
@@ -689,9 +704,15 @@ impl<'a> Bits<'a> {
         let e = t.fast_value[self.peek(FAST_BITS) as usize];
         if e != 0 {
             self.consume((e & 0xFF) as u32)?;
-            return Some(Coefficient::Value {
-                run: ((e >> 8) & 15) as usize,
-                value: e >> 16,
+            return Some(if e & END_OF_BLOCK != 0 {
+                Coefficient::EndOfBlock
+            } else if e & ZEROS16 != 0 {
+                Coefficient::Zeros16
+            } else {
+                Coefficient::Value {
+                    run: ((e >> 8) & 15) as usize,
+                    value: e >> 16,
+                }
             });
         }
         let rs = self.decode(t)?;

@@ -1,9 +1,10 @@
 //! Page images for krilla: uploaded JPEG/PNG as they are, decoded samples as a custom
-//! image (Flate), and for every CCITT G4 strip a tiny tagged placeholder that
-//! [`super::g4`] swaps for the strip's bytes after export.
+//! image (Flate), and tiny tagged placeholders swapped for the real bytes after export:
+//! for every CCITT G4 strip ([`super::g4`]) and every grey or colour JPEG
+//! ([`super::splice`]).
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use krilla::Data;
 use krilla::image::{BitsPerComponent, CustomImage, Image, ImageColorspace};
@@ -126,21 +127,55 @@ pub fn placeholder_index(samples: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(rest.try_into().ok()?))
 }
 
-/// Marker at the start of a JPEG placeholder's samples.
+/// Marker of a JPEG placeholder, in a comment segment right after its start marker.
 pub const JPEG_PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-JP:";
 
 /// The placeholder for JPEG number `index` (in document order), in the JPEG's colour
-/// model: grey for one component, RGB for three (YCbCr is shown as RGB).
+/// model: grey for one component, YCbCr for three. It is itself a tiny JPEG
+/// ([`PLACEHOLDER_WIDTH`] × 1), so krilla embeds it as it is (nothing to compress) and
+/// gives it the colour space and checks the real JPEG gets; a comment segment carries the
+/// marker and the index.
 pub fn jpeg_placeholder(index: u64, rgb: bool) -> Result<Image, String> {
-    marked(JPEG_PLACEHOLDER_MAGIC, index, rgb)
+    static GREY: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    static COLOUR: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    let tiny = if rgb { &COLOUR } else { &GREY }
+        .get_or_init(|| tiny_jpeg(rgb))
+        .as_ref()
+        .map_err(Clone::clone)?;
+    let mut data = Vec::with_capacity(tiny.len() + 20);
+    data.extend_from_slice(&tiny[..2]);
+    data.extend_from_slice(&[0xFF, 0xFE, 0, 18]);
+    data.extend_from_slice(JPEG_PLACEHOLDER_MAGIC);
+    data.extend_from_slice(&index.to_be_bytes());
+    data.extend_from_slice(&tiny[2..]);
+    Image::from_jpeg(Data::from(data), false)
 }
 
-/// The index a JPEG placeholder's decoded samples name, if they are one's.
-pub fn jpeg_placeholder_index(samples: &[u8]) -> Option<u64> {
-    if samples.len() != 16 && samples.len() != 48 {
-        return None;
+/// A [`PLACEHOLDER_WIDTH`] × 1 black JPEG, grey or colour.
+fn tiny_jpeg(rgb: bool) -> Result<Vec<u8>, String> {
+    use image::codecs::jpeg::JpegEncoder;
+    let mut out = Vec::new();
+    let mut encoder = JpegEncoder::new_with_quality(&mut out, 10);
+    let samples = [0u8; 3 * PLACEHOLDER_WIDTH as usize];
+    let colour = if rgb {
+        image::ExtendedColorType::Rgb8
+    } else {
+        image::ExtendedColorType::L8
+    };
+    let len = if rgb { 48 } else { 16 };
+    encoder
+        .encode(&samples[..len], PLACEHOLDER_WIDTH, 1, colour)
+        .map_err(|e| e.to_string())?;
+    if !out.starts_with(&[0xFF, 0xD8]) {
+        return Err("the placeholder JPEG has no start marker".into());
     }
-    let rest = samples.strip_prefix(JPEG_PLACEHOLDER_MAGIC.as_slice())?;
+    Ok(out)
+}
+
+/// The index a JPEG placeholder's data names, if it is one's.
+pub fn jpeg_placeholder_index(data: &[u8]) -> Option<u64> {
+    let rest = data.strip_prefix(&[0xFF, 0xD8, 0xFF, 0xFE, 0, 18])?;
+    let rest = rest.strip_prefix(JPEG_PLACEHOLDER_MAGIC.as_slice())?;
     Some(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
 }
 

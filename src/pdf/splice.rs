@@ -145,14 +145,15 @@ fn find_placeholders(
             .is_ok_and(|n| n == b"Image")
             && dict.get(b"Width").and_then(Object::as_i64).ok()
                 == Some(i64::from(PLACEHOLDER_WIDTH))
-            && dict.get(b"Height").and_then(Object::as_i64).ok() == Some(1);
+            && dict.get(b"Height").and_then(Object::as_i64).ok() == Some(1)
+            && dict
+                .get(b"Filter")
+                .and_then(Object::as_name)
+                .is_ok_and(|n| n == b"DCTDecode");
         if !placeholder_shape {
             continue;
         }
-        let Some(index) = stream
-            .decompressed_content()
-            .ok()
-            .and_then(|s| jpeg_placeholder_index(&s))
+        let Some(index) = jpeg_placeholder_index(&stream.content)
             .and_then(|i| usize::try_from(i).ok())
             .filter(|&i| i < count && !done[i])
         else {

@@ -20,6 +20,7 @@ mod certs;
 mod cms;
 mod crypto;
 mod diff;
+mod etsi_xml;
 mod hexdigits;
 mod lazy;
 mod ocsp;
@@ -43,8 +44,10 @@ use lopdf::{Document, Object};
 
 pub use report::{
     AnchorLabel, Block, BlockResult, Check, Indication, ModificationLevel, Report, RevisionReport,
-    SignatureReport, SignerSummary, SubIndication, TrustAnchorInfo,
+    SignatureMaterial, SignatureReport, SignerSummary, SubIndication, TrustAnchorInfo,
 };
+
+pub use etsi_xml::ETSI_VR_NAMESPACE;
 
 use byterange::ByteRange;
 use certs::CertInfo;
@@ -158,6 +161,10 @@ pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
     match catch_unwind(AssertUnwindSafe(|| crypto::memo_scope(&policy.memo, run))) {
         Ok(mut r) => {
             r.label_anchors(&policy.anchor_labels);
+            if r.validation_time.is_none() {
+                let now = policy.validation_time.unwrap_or_else(SystemTime::now);
+                r.validation_time = Some(fmt_time(unix(now)));
+            }
             r
         }
         Err(_) => Report::document_failure(
@@ -394,7 +401,7 @@ fn verify_inner(
     done.sort_by_key(|d| d.end.unwrap_or(usize::MAX));
     enforce_no_changes(&mut done);
     assign_levels(&mut done, doc);
-    Some(Report::from_signatures(
+    let mut report = Report::from_signatures(
         done.into_iter()
             .map(|mut d| {
                 d.report.compute_blocks();
@@ -402,7 +409,9 @@ fn verify_inner(
             })
             .collect(),
         messages,
-    ))
+    );
+    report.validation_time = Some(fmt_time(ctx.now));
+    Some(report)
 }
 
 /// DocMDP P=1: after a certification signature that forbids changes, only document
@@ -666,8 +675,11 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     if is_doc_ts {
         let ts = timestamp::check(&contents, &signed, &ctx.extra_certs, &ctx.anchors);
         r.timestamp = ts.gen_time.map(fmt_time);
+        r.material.document_timestamp = true;
+        r.material.timestamp_token = asn1::parse(&contents).ok().map(|(t, _)| t.raw.to_vec());
         if let Some(tsa) = &ts.tsa {
             r.signer = Some(summary(tsa));
+            r.material.signer_certificate = Some(tsa.raw.clone());
         }
         if !ts.imprint_ok {
             r.fail(
@@ -785,6 +797,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
     let Some(si) = sd.signer_infos.first() else {
         return finish(out, r, done_end);
     };
+    r.material.signature_value = Some(si.signature.clone());
     let mut pool = certs::parse_all(sd.certificates.iter().copied());
     pool.extend(ctx.extra_certs.iter().cloned());
     let so = match &content_parts {
@@ -809,6 +822,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         return finish(out, r, done_end);
     };
     r.signer = Some(summary(&cert));
+    r.material.signer_certificate = Some(cert.raw.clone());
     if so
         .steps
         .iter()
@@ -851,6 +865,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             });
         }
         poe = ts.poe();
+        r.material.best_signature_time = poe.map(fmt_time);
     }
 
     // Certification path.
@@ -875,6 +890,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
             .collect::<Vec<_>>()
             .join(" → "),
     );
+    r.material.certificate_chain = path.certs.iter().map(|c| c.raw.clone()).collect();
     if let Some(a) = path.certs.last() {
         r.trust_anchor = Some(TrustAnchorInfo {
             subject: a.subject.clone(),

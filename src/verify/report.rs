@@ -217,6 +217,27 @@ pub struct Check {
     pub sub_indication: Option<SubIndication>,
 }
 
+/// Raw material of one signature kept for renderings other than the JSON one (the ETSI
+/// TS 119 102-2 XML report). Never serialised: the JSON contract does not carry it, and a
+/// report read back from JSON has it empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignatureMaterial {
+    /// The entry is a document time-stamp (an RFC 3161 token over the document).
+    pub document_timestamp: bool,
+    /// DER of the signing certificate (the time-stamping authority's for a document
+    /// time-stamp), when it was found.
+    pub signer_certificate: Option<Vec<u8>>,
+    /// DER of the certification path that was built: signer first, trust anchor last.
+    pub certificate_chain: Vec<Vec<u8>>,
+    /// The SignerInfo's signature value.
+    pub signature_value: Option<Vec<u8>>,
+    /// The DER time-stamp token of a document time-stamp.
+    pub timestamp_token: Option<Vec<u8>>,
+    /// Proof of existence of the signature (RFC 3339): the genTime of a signature time-stamp
+    /// that verifies and whose authority is trusted.
+    pub best_signature_time: Option<String>,
+}
+
 /// The result for one signature (or document time-stamp).
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct SignatureReport {
@@ -255,6 +276,9 @@ pub struct SignatureReport {
     /// The trust anchor that ended the signer's path.
     #[serde(default)]
     pub trust_anchor: Option<TrustAnchorInfo>,
+    /// Certificates, signature value and proof of existence (not in the JSON).
+    #[serde(skip)]
+    pub material: SignatureMaterial,
 }
 
 impl SignatureReport {
@@ -276,6 +300,7 @@ impl SignatureReport {
             later_revisions: Vec::new(),
             docmdp_permission: None,
             trust_anchor: None,
+            material: SignatureMaterial::default(),
         }
     }
 
@@ -358,6 +383,9 @@ pub struct Report {
     pub signatures: Vec<SignatureReport>,
     /// Document-level messages (parse problems, notes).
     pub messages: Vec<String>,
+    /// The validation time (RFC 3339); not in the JSON.
+    #[serde(skip)]
+    pub validation_time: Option<String>,
 }
 
 impl Report {
@@ -372,6 +400,7 @@ impl Report {
             sub_indication: Some(sub),
             signatures: Vec::new(),
             messages: vec![message.into()],
+            validation_time: None,
         }
     }
 
@@ -385,6 +414,7 @@ impl Report {
                 sub_indication: Some(SubIndication::SignedDataNotFound),
                 signatures,
                 messages,
+                validation_time: None,
             };
         }
         let mut status = Indication::Passed;
@@ -400,6 +430,7 @@ impl Report {
             sub_indication: sub,
             signatures,
             messages,
+            validation_time: None,
         }
     }
 
