@@ -46,3 +46,23 @@ pub fn fixture_dir() -> PathBuf {
     std::fs::create_dir_all(&d).expect("fixture dir");
     d
 }
+
+/// The report as text, for assertion messages.
+pub fn show(r: &saoy::verify::Report) -> String {
+    r.render_text()
+}
+
+/// True when signature `index` of `r` has a passed check `name` whose detail mentions `needle`.
+pub fn check_mentions(r: &saoy::verify::Report, index: usize, name: &str, needle: &str) -> bool {
+    r.signatures.get(index).is_some_and(|s| {
+        s.checks
+            .iter()
+            .any(|c| c.name == name && c.passed && c.detail.contains(needle))
+    })
+}
+
+/// Asserts the document's sub-indication, showing the whole report when it differs.
+#[track_caller]
+pub fn assert_sub(r: &saoy::verify::Report, expected: saoy::verify::SubIndication) {
+    assert_eq!(r.sub_indication, Some(expected), "{}", show(r));
+}
