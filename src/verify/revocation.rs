@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use lopdf::{Dictionary, Document, Object};
 use x509_parser::prelude::{CertificateRevocationList, FromDer};
 
+use super::asn1;
 use super::certs::{CertInfo, strip_zeros};
 use super::cms::{SignedData, SignerInfo};
 use super::crypto;
@@ -92,7 +93,14 @@ fn check_crls(
 ) -> (Option<RevocationStatus>, Vec<String>) {
     let mut notes = Vec::new();
     let mut best_good: Option<(i64, Option<i64>)> = None;
+    if cert.issuer_raw != issuer.subject_raw {
+        return (None, notes);
+    }
     for der in crls {
+        // Most CRLs at hand are some other CA's: skip those before parsing them whole.
+        if crl_issuer(der).is_some_and(|name| name != issuer.subject_raw.as_slice()) {
+            continue;
+        }
         let Ok((_, crl)) = CertificateRevocationList::from_der(der) else {
             continue;
         };
@@ -135,6 +143,16 @@ fn check_crls(
         next_update,
     });
     (status, notes)
+}
+
+/// The DER issuer Name of a CRL, read without decoding the rest (`None`: not readable so).
+fn crl_issuer(der: &[u8]) -> Option<&[u8]> {
+    let (crl, _) = asn1::parse(der).ok()?;
+    let tbs = crl.children().ok()?.into_iter().next()?;
+    let fields = tbs.children().ok()?;
+    // TBSCertList: version INTEGER OPTIONAL, signature AlgorithmIdentifier, issuer Name, ...
+    let skip = usize::from(fields.first()?.is(2));
+    fields.get(skip + 1).map(|t| t.raw)
 }
 
 /// Revocation data a signature carries itself: the CRLs of Adobe's revocationInfoArchival
@@ -283,5 +301,28 @@ pub fn check_all(cert: &CertInfo, issuer: &CertInfo, ev: &Evidence<'_>) -> Outco
         status: RevocationStatus::Unknown(why),
         source: String::new(),
         notes: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The DER of a PEM file of certs-test/.
+    fn pem_der(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("certs-test")
+            .join(name);
+        let text = std::fs::read(&path).expect("certs-test file");
+        pem::parse(text).expect("PEM").into_contents()
+    }
+
+    #[test]
+    fn crl_issuer_is_the_name_x509_parser_reads() {
+        let der = pem_der("issuing-ca.crl.pem");
+        let (_, crl) = CertificateRevocationList::from_der(&der).expect("test CRL");
+        assert_eq!(crl_issuer(&der), Some(crl.issuer().as_raw()));
+        assert_eq!(crl_issuer(b"\x30\x03\x02\x01\x00"), None);
+        assert_eq!(crl_issuer(&der[..der.len() / 2]), None);
     }
 }
