@@ -11,7 +11,9 @@
 //! streams the scans from their files into the output file, is timed too. Peak memory
 //! (VmHWM / ru_maxrss) is measured in child processes for 10, 50 and 100 pages: the batch
 //! (streaming) and the certified copy (in memory, as the gRPC service builds it). Figures
-//! are printed, never asserted.
+//! are printed, never asserted. `SAOY_BENCH_PROFILE=N` (with `SAOY_BENCH_NO_BLANK` to skip
+//! the blank-page check) only builds saoy's pages N times and prints each run's steps, for
+//! profilers.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +26,7 @@ use saoy::digitize::{
 };
 use saoy::pdf::{ArchiveFacts, CopyContent, ScanContent, assemble_scan, assemble_with};
 
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 
 fn main() {
     if let Some(pos) = std::env::args().position(|a| a == "--child") {
@@ -85,7 +87,10 @@ fn main() {
     row("saoy digitise + PDF/A pages", saoy_scan_s);
     row("saoy same, blank-page check off", saoy_fast_s);
     row("saoy digitise + certified copy", saoy_copy_s);
-    row("saoy batch: files → PDF/A file (streaming)", saoy_batch_s);
+    row(
+        "saoy batch: files → PDF/A file (streaming, fsync)",
+        saoy_batch_s,
+    );
     row("img2pdf (in-process, Python)", img2pdf_s);
     row("img2pdf --pdfa (PDF/A-1b, same sRGB profile)", img2pdfa_s);
     println!(

@@ -72,10 +72,16 @@ where
             .into())
         })
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_WORKERS)
-        .min(names.len());
+    // Without the blank-page check a file is only sniffed and walked through, faster
+    // than a thread starts.
+    let workers = if run.measure_ink {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_WORKERS)
+            .min(names.len())
+    } else {
+        1
+    };
     if workers <= 1 {
         for i in 0..names.len() {
             merge.add(i, guarded(i))?;

@@ -18,7 +18,8 @@
 //!   page is decided after its first lines, so only a blank page is read to its end.
 //!
 //! Codes and their extra bits are looked up together in one table for the common short
-//! codes; the bit reader takes up to seven bytes at once when none of them is `0xFF`.
+//! codes, and a block of paper (a DC difference, then end of block) in a single lookup;
+//! the bit reader takes up to seven bytes at once when none of them is `0xFF`.
 //!
 //! Baseline and extended Huffman JPEGs with one (grey) or three (YCbCr) components are
 //! measured this way; anything else (progressive, arithmetic, CMYK, RGB-coded) returns
@@ -247,6 +248,7 @@ impl Frame {
             .iter()
             .map(|&(_, td, ta)| Some((self.dc[td].as_ref()?, self.ac[ta].as_ref()?)))
             .collect::<Option<_>>()?;
+        let combos: Vec<Option<Combo>> = tables.iter().map(|(dc, ac)| Combo::new(dc, ac)).collect();
         let mut bits = Bits::new(data.get(self.scan_start..)?);
         let mut pred = vec![0i32; self.scan.len()];
         let mut ink = 0u64;
@@ -270,13 +272,27 @@ impl Frame {
                     for by in 0..v {
                         for bx in 0..h {
                             bits.refill();
-                            let diff = bits.decode_dc(dc)?;
-                            pred[k] = pred[k].wrapping_add(diff);
-                            if !is_luma {
-                                bits.skip_ac(ac)?;
-                                continue;
+                            // Most blocks of paper: a DC difference, then end of block.
+                            let flat = combos[k].as_ref().and_then(|c| {
+                                let e = c.0[bits.peek_combo()];
+                                (e != 0).then_some(e)
+                            });
+                            if let Some(e) = flat {
+                                bits.consume((e & 0xFF) as u32)?;
+                                pred[k] = pred[k].wrapping_add(e >> 16);
+                                if !is_luma {
+                                    continue;
+                                }
+                                block.flat(pred[k], q);
+                            } else {
+                                let diff = bits.decode_dc(dc)?;
+                                pred[k] = pred[k].wrapping_add(diff);
+                                if !is_luma {
+                                    bits.skip_ac(ac)?;
+                                    continue;
+                                }
+                                block.read(&mut bits, ac, pred[k], q)?;
                             }
-                            block.read(&mut bits, ac, pred[k], q)?;
                             let x0 = (mx * h + bx) * 8;
                             let y0 = (my * v + by) * 8;
                             if x0 < self.width && y0 < self.height {
@@ -333,6 +349,15 @@ impl Default for Block {
 }
 
 impl Block {
+    /// A block without AC coefficients whose DC (not dequantised) is `dc`.
+    #[inline]
+    fn flat(&mut self, dc: i32, q: &[u16; 64]) {
+        self.dc = (i64::from(dc) * i64::from(q[0])) as f32;
+        self.len = 0;
+        self.energy = 0.0;
+        self.l1 = 0.0;
+    }
+
     /// Reads the AC coefficients of a luma block whose DC (not dequantised) is `dc`.
     #[inline]
     fn read(&mut self, bits: &mut Bits<'_>, ac: &Huffman, dc: i32, q: &[u16; 64]) -> Option<()> {
@@ -400,15 +425,14 @@ impl Block {
         }
         // tmp[v][x] = Σ_u basis[x][u] f[v][u], for the rows v that have coefficients.
         let mut tmp = [[0f32; 8]; 8];
-        for v in 0..8 {
+        for (v, (row, out)) in f.iter().zip(tmp.iter_mut()).enumerate() {
             if used & (1 << v) == 0 {
                 continue;
             }
-            for u in 0..8 {
-                let c = f[v][u];
+            for (&c, b) in row.iter().zip(&basis.t) {
                 if c != 0.0 {
-                    for x in 0..8 {
-                        tmp[v][x] += c * basis.t[u][x];
+                    for (o, &bx) in out.iter_mut().zip(b) {
+                        *o += c * bx;
                     }
                 }
             }
@@ -416,11 +440,11 @@ impl Block {
         let mut count = 0u64;
         for y in 0..rows {
             let mut px = [0f32; 8];
-            for v in 0..8 {
+            for (v, (row, b)) in tmp.iter().zip(&basis.t).enumerate() {
                 if used & (1 << v) != 0 {
-                    let b = basis.t[v][y];
-                    for x in 0..8 {
-                        px[x] += b * tmp[v][x];
+                    let b = b[y];
+                    for (p, &t) in px.iter_mut().zip(row) {
+                        *p += b * t;
                     }
                 }
             }
@@ -459,31 +483,48 @@ fn idct_basis() -> &'static Basis {
 
 /// Bits looked up at once in a Huffman table.
 const FAST_BITS: u32 = 10;
+/// Entries of the lookup tables.
+const FAST_SIZE: usize = 1 << FAST_BITS;
 
 /// A Huffman table: lookups of the next [`FAST_BITS`] bits for short codes (for AC tables
 /// also with their value when it fits), canonical limits for the rest.
 struct Huffman {
     /// `length << 8 | symbol` by the next bits; 0 when the code is longer.
-    fast: Vec<u16>,
+    fast: Box<[u16; FAST_SIZE]>,
     /// `value << 16 | run << 8 | bits used` when code and extra bits fit (run 0 for DC),
     /// [`END_OF_BLOCK`] or [`ZEROS16`] with the bits used for those AC codes, else 0.
-    fast_value: Vec<i32>,
+    fast_value: Box<[i32; FAST_SIZE]>,
     /// Largest code of each length (1..=16), -1 when none.
     maxcode: [i32; 17],
     /// Index into `values` of the first code of each length, minus that code.
     offset: [i32; 17],
     values: Vec<u8>,
+    /// Every code: (code, length, symbol).
+    codes: Vec<(u32, u32, u8)>,
 }
 
 impl Huffman {
+    /// Every code with its length and symbol.
+    fn codes(&self) -> impl Iterator<Item = (u32, u32, u8)> + '_ {
+        self.codes.iter().copied()
+    }
+
+    /// The code and length of `symbol`, if the table has it.
+    fn code_of(&self, symbol: u8) -> Option<(u32, u32)> {
+        self.codes
+            .iter()
+            .find(|c| c.2 == symbol)
+            .map(|&(code, len, _)| (code, len))
+    }
+
     fn new(counts: &[u8; 16], values: &[u8], dc: bool) -> Option<Self> {
-        let size = 1usize << FAST_BITS;
         let mut t = Huffman {
-            fast: vec![0; size],
-            fast_value: vec![0; size],
+            fast: Box::new([0; FAST_SIZE]),
+            fast_value: Box::new([0; FAST_SIZE]),
             maxcode: [-1; 17],
             offset: [0; 17],
             values: values.to_vec(),
+            codes: Vec::with_capacity(values.len()),
         };
         let mut code = 0i32;
         let mut k = 0usize;
@@ -529,6 +570,7 @@ impl Huffman {
                             }
                         }
                     }
+                    t.codes.push((code as u32, len as u32, *values.get(k)?));
                     code += 1;
                     k += 1;
                 }
@@ -544,6 +586,37 @@ impl Huffman {
 const END_OF_BLOCK: i32 = 1 << 12;
 /// In [`Huffman::fast_value`] of an AC table: the code stands for sixteen zeros.
 const ZEROS16: i32 = 1 << 13;
+
+/// Bits looked up at once for a DC difference followed by an end of block.
+const COMBO_BITS: u32 = 14;
+
+/// `value << 16 | bits used` by the next [`COMBO_BITS`] bits when they start with a DC
+/// code, its extra bits and the AC end-of-block code; else 0.
+struct Combo(Box<[i32; 1 << COMBO_BITS]>);
+
+impl Combo {
+    fn new(dc: &Huffman, ac: &Huffman) -> Option<Self> {
+        let (eob, eob_len) = ac.code_of(0x00)?;
+        let mut table = Box::new([0i32; 1 << COMBO_BITS]);
+        for (code, len, symbol) in dc.codes() {
+            let s = u32::from(symbol);
+            let used = len + s + eob_len;
+            if s > 15 || used > COMBO_BITS {
+                continue;
+            }
+            for extra in 0..1u32 << s {
+                let value = if s == 0 { 0 } else { extend(extra, s) };
+                let prefix = ((code << s | extra) << eob_len) | eob;
+                let free = COMBO_BITS - used;
+                let first = (prefix << free) as usize;
+                for e in table.get_mut(first..first + (1 << free))? {
+                    *e = value << 16 | used as i32;
+                }
+            }
+        }
+        Some(Combo(table))
+    }
+}
 
 /// JPEG's EXTEND: `s` extra bits `v` as a signed value.
 #[inline]
@@ -667,10 +740,22 @@ impl<'a> Bits<'a> {
         Some(())
     }
 
+    /// The next [`COMBO_BITS`] bits, as an index into a [`Combo`] table.
+    #[inline]
+    fn peek_combo(&self) -> usize {
+        (self.acc >> (64 - COMBO_BITS)) as usize & ((1 << COMBO_BITS) - 1)
+    }
+
+    /// The next [`FAST_BITS`] bits, as an index into the lookup tables.
+    #[inline]
+    fn peek_fast(&self) -> usize {
+        (self.acc >> (64 - FAST_BITS)) as usize & (FAST_SIZE - 1)
+    }
+
     /// Decodes one symbol (at least 16 bits must be available).
     #[inline]
     fn decode(&mut self, t: &Huffman) -> Option<u8> {
-        let e = t.fast[self.peek(FAST_BITS) as usize];
+        let e = t.fast[self.peek_fast()];
         if e != 0 {
             self.consume(u32::from(e >> 8))?;
             return Some(e as u8);
@@ -689,7 +774,7 @@ impl<'a> Bits<'a> {
     /// Decodes a DC difference (after [`Bits::refill`]).
     #[inline]
     fn decode_dc(&mut self, t: &Huffman) -> Option<i32> {
-        let e = t.fast_value[self.peek(FAST_BITS) as usize];
+        let e = t.fast_value[self.peek_fast()];
         if e != 0 {
             self.consume((e & 0xFF) as u32)?;
             return Some(e >> 16);
@@ -701,7 +786,7 @@ impl<'a> Bits<'a> {
     /// Decodes one AC symbol with its value (after [`Bits::refill`]).
     #[inline]
     fn decode_ac(&mut self, t: &Huffman) -> Option<Coefficient> {
-        let e = t.fast_value[self.peek(FAST_BITS) as usize];
+        let e = t.fast_value[self.peek_fast()];
         if e != 0 {
             self.consume((e & 0xFF) as u32)?;
             return Some(if e & END_OF_BLOCK != 0 {

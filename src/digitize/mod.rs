@@ -5,11 +5,17 @@
 //! anything is decoded, validated structurally, and turned into pages in upload order.
 //! Images are never re-encoded lossily: JPEG bytes are embedded as they are (DCTDecode),
 //! CCITT G4 strips of a TIFF as they are (CCITTFaxDecode), PNG and other TIFF pixels
-//! losslessly (Flate; 1-bit pages as G4). Resolution follows NĐ 30/2020 (at least 200 dpi,
+//! losslessly (Flate with PNG predictors; 1-bit pages as G4). Resolution follows NĐ 30/2020 (at least 200 dpi,
 //! more where the [`DocumentPolicy`] says so); a scan that declares no density is taken as
 //! 72 dpi (the usual convention), so it is refused unless
 //! [`DigitizeOptions::allow_low_resolution`] is set. The policy also refuses grey scans of
 //! sealed documents and blank pages; [`DecodeLimits`] bound memory and time (image bombs).
+//!
+//! Files are checked on a few threads at once (the blank-page check of a JPEG reads its
+//! coded data without decoding it to pixels); results are merged in upload order, so the
+//! pages, warnings and error reported are those of a file-by-file run.
+//! [`files::digitize_files`] does the same from files on disk without keeping the JPEG
+//! bytes (the batch of [`batch`]).
 
 pub mod batch;
 pub mod batch_cli;

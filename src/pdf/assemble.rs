@@ -16,11 +16,16 @@
 //!   caption. (Fitting the block under the last scanned page would need free-space
 //!   detection; a separate page is simpler and always legible.)
 //!
-//! Scans that are not uploaded JPEG/PNG: decoded TIFF samples are deflated by krilla;
-//! CCITT G4 strips are drawn as placeholders and put in afterwards ([`super::g4`]). When
-//! the digitised original carries OCR text, an invisible text layer lies over each scan.
+//! Page images are drawn as tiny placeholders and put in after krilla's export, so that
+//! their bytes are written once: grey and colour JPEGs as uploaded, plain PNGs as their own
+//! `IDAT` data and decoded TIFF samples deflated here, both with PNG predictors, CCITT G4
+//! strips as they are (`splice`, `flate`, `g4`); the final pass also writes the file
+//! compactly. Alpha, palette or ICC-tagged PNGs and CMYK JPEGs are left to krilla. When the
+//! digitised original carries OCR text, an invisible text layer lies over each scan.
 //! [`assemble_scan`] builds the same pages without stamp or certification page (batch
-//! digitisation), and [`assemble_with`] adds the record's key facts to the XMP keywords.
+//! digitisation); [`assemble_scan_to`] writes them to any sink, reading JPEG pages from
+//! their files as it goes; [`assemble_with`] adds the record's key facts to the XMP
+//! keywords.
 //!
 //! The document is exported as PDF/A-2b when [`CopyContent::pdfa`] is set and the original
 //! has no PDF pages (krilla cannot vouch for embedded PDF content), and when krilla's
@@ -42,10 +47,11 @@ use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
+use super::flate::{self, FlateImage};
 use super::g4::{self, StripRef};
-use super::images::{jpeg_placeholder, placeholder, raster_image, shared};
+use super::images::{flate_placeholder, jpeg_placeholder, placeholder, raster_image, shared};
 use super::qr::{QUIET_ZONE, QrSymbol};
-use super::splice::{self, JpegBytes, JpegRef, SpliceError};
+use super::splice::{self, Images, JpegBytes, JpegRef, SpliceError};
 use super::text::{self, Face, Line};
 use super::textlayer;
 use crate::digitize::files::{DigitizedFiles, FileJpeg};
@@ -267,6 +273,8 @@ struct Job<'a> {
 struct Built<'a> {
     pdf: Vec<u8>,
     jpegs: Vec<JpegRef<'a>>,
+    /// PNG and decoded pages deflated with predictors ([`flate`]).
+    flates: Vec<FlateImage>,
     /// Every object is krilla's own (no embedded PDF page): the file may be compacted.
     compact: bool,
     stamp_area: Option<Area>,
@@ -276,14 +284,21 @@ struct Built<'a> {
 }
 
 impl Built<'_> {
+    fn images(&self) -> Images<'_, '_> {
+        Images {
+            jpegs: &self.jpegs,
+            flates: &self.flates,
+        }
+    }
+
     /// The final file in memory.
     fn into_vec(self) -> Result<Vec<u8>, PdfError> {
-        splice::fill_jpegs(&self.pdf, &self.jpegs, self.compact).map_err(PdfError::Export)
+        splice::fill_images(&self.pdf, self.images(), self.compact).map_err(PdfError::Export)
     }
 
     /// Writes the final file to `out`; returns its length.
     fn write_to(&self, out: &mut dyn std::io::Write) -> Result<u64, PdfError> {
-        splice::write_pdf(&self.pdf, &self.jpegs, self.compact, out).map_err(|e| match e {
+        splice::write_pdf(&self.pdf, self.images(), self.compact, out).map_err(|e| match e {
             SpliceError::Structure(m) => PdfError::Export(m),
             SpliceError::SourceChanged { path } => PdfError::SourceChanged(path),
             SpliceError::Io(e) => PdfError::Write(e.to_string()),
@@ -370,6 +385,7 @@ fn build<'a>(
     let mut stamp_area = None;
     let mut strips: Vec<StripRef<'_>> = Vec::new();
     let mut jpegs: Vec<JpegRef<'a>> = Vec::new();
+    let mut flates: Vec<FlateImage> = Vec::new();
     for (i, page) in d.pages.iter().enumerate() {
         let (w, h) = page_size(page);
         let settings = PageSettings::from_wh(w, h).ok_or_else(|| PdfError::Image {
@@ -383,6 +399,7 @@ fn build<'a>(
         let mut later = Later {
             strips: &mut strips,
             jpegs: &mut jpegs,
+            flates: &mut flates,
             jpeg_file: job.files.and_then(|f| f.jpeg_file(i)),
         };
         draw_original(&mut surface, i, page, (w, h), sources, ocr, &mut later)?;
@@ -422,6 +439,7 @@ fn build<'a>(
     Ok(Built {
         pdf,
         jpegs,
+        flates,
         compact: !d.pages.iter().any(|p| matches!(p, Page::PdfPage { .. })),
         stamp_area,
         cert_area,
@@ -532,6 +550,29 @@ struct Later<'p, 'a> {
     jpegs: &'p mut Vec<JpegRef<'a>>,
     /// The file this page's JPEG is read from, when its bytes were not kept.
     jpeg_file: Option<&'a FileJpeg>,
+    /// PNG and decoded pages deflated with predictors ([`flate`]).
+    flates: &'p mut Vec<FlateImage>,
+}
+
+impl Later<'_, '_> {
+    /// Draws a placeholder for `f` (put in by [`splice`]) filling `size`.
+    fn flate(
+        &mut self,
+        surface: &mut Surface<'_>,
+        f: FlateImage,
+        size: Size,
+    ) -> Result<(), String> {
+        let colour = match f.colours {
+            1 => crate::digitize::Colour::Gray,
+            3 => crate::digitize::Colour::Rgb,
+            4 => crate::digitize::Colour::Cmyk,
+            _ => return Err("unexpected number of colour components".into()),
+        };
+        let img = flate_placeholder(self.flates.len() as u64, colour)?;
+        surface.draw_image(img, size);
+        self.flates.push(f);
+        Ok(())
+    }
 }
 
 /// Draws page `i` of the original to fill a page of `size`; G4 strips and grey or colour
@@ -597,12 +638,18 @@ fn draw_original<'a>(
                 PageImage::Jpeg { data, .. } => Image::from_jpeg(shared(data), false)
                     .map(|img| surface.draw_image(img, drawn))
                     .map_err(image_err),
-                PageImage::Png { data, .. } => Image::from_png(shared(data), false)
-                    .map(|img| surface.draw_image(img, drawn))
-                    .map_err(image_err),
-                PageImage::Raster(r) => raster_image(r)
-                    .map(|img| surface.draw_image(img, drawn))
-                    .map_err(image_err),
+                PageImage::Png { data, .. } => match flate::png_as_is(data) {
+                    Some(f) => later.flate(surface, f, drawn).map_err(image_err),
+                    None => Image::from_png(shared(data), false)
+                        .map(|img| surface.draw_image(img, drawn))
+                        .map_err(image_err),
+                },
+                PageImage::Raster(r) => match flate::raster_with_predictors(r) {
+                    Some(f) => later.flate(surface, f, drawn).map_err(image_err),
+                    None => raster_image(r)
+                        .map(|img| surface.draw_image(img, drawn))
+                        .map_err(image_err),
+                },
                 PageImage::Bilevel(b) => {
                     draw_strips(surface, b, (w, h), later.strips).map_err(image_err)
                 }

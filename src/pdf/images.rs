@@ -71,21 +71,18 @@ pub const PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-G4:";
 /// Placeholder width in pixels (8 magic bytes + 8-byte index), 1 row, 8-bit grey.
 pub const PLACEHOLDER_WIDTH: u32 = 16;
 
-/// A 16×1 grey or RGB image whose first 16 samples are a marker and an index (the rest of
-/// an RGB one is zero): stands in for bytes spliced in after export.
+/// A 16×1 grey, RGB or CMYK image whose first 16 samples are a marker and an index (the
+/// rest is zero): stands in for bytes spliced in after export.
 #[derive(Clone, Hash)]
 struct Placeholder {
-    samples: [u8; 48],
-    rgb: bool,
+    samples: [u8; 64],
+    /// Colour components: 1 grey, 3 RGB, 4 CMYK.
+    channels: u8,
 }
 
 impl CustomImage for Placeholder {
     fn color_channel(&self) -> &[u8] {
-        if self.rgb {
-            &self.samples
-        } else {
-            &self.samples[..16]
-        }
+        &self.samples[..16 * usize::from(self.channels)]
     }
     fn alpha_channel(&self) -> Option<&[u8]> {
         None
@@ -100,25 +97,43 @@ impl CustomImage for Placeholder {
         None
     }
     fn color_space(&self) -> ImageColorspace {
-        if self.rgb {
-            ImageColorspace::Rgb
-        } else {
-            ImageColorspace::Luma
+        match self.channels {
+            1 => ImageColorspace::Luma,
+            3 => ImageColorspace::Rgb,
+            _ => ImageColorspace::Cmyk,
         }
     }
 }
 
 /// A placeholder marked with `magic` and `index`.
-fn marked(magic: &[u8; 8], index: u64, rgb: bool) -> Result<Image, String> {
-    let mut samples = [0u8; 48];
+fn marked(magic: &[u8; 8], index: u64, colour: Colour) -> Result<Image, String> {
+    let mut samples = [0u8; 64];
     samples[..8].copy_from_slice(magic);
     samples[8..16].copy_from_slice(&index.to_be_bytes());
-    Image::from_custom(Placeholder { samples, rgb }, false)
+    let channels = colour.channels() as u8;
+    Image::from_custom(Placeholder { samples, channels }, false)
 }
 
 /// The placeholder image for G4 strip number `index` (in document order).
 pub fn placeholder(index: u64) -> Result<Image, String> {
-    marked(PLACEHOLDER_MAGIC, index, false)
+    marked(PLACEHOLDER_MAGIC, index, Colour::Gray)
+}
+
+/// Marker at the start of a Flate image placeholder's samples ([`super::flate`]).
+pub const FLATE_PLACEHOLDER_MAGIC: &[u8; 8] = b"saoy-FL:";
+
+/// The placeholder for Flate image number `index` (in document order), in its colour model.
+pub fn flate_placeholder(index: u64, colour: Colour) -> Result<Image, String> {
+    marked(FLATE_PLACEHOLDER_MAGIC, index, colour)
+}
+
+/// The index a Flate placeholder's decoded samples name, if they are one's.
+pub fn flate_placeholder_index(samples: &[u8]) -> Option<u64> {
+    if !matches!(samples.len(), 16 | 48 | 64) {
+        return None;
+    }
+    let rest = samples.strip_prefix(FLATE_PLACEHOLDER_MAGIC.as_slice())?;
+    Some(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?))
 }
 
 /// The index a placeholder's decoded samples name, if they are a placeholder's.

@@ -3,6 +3,7 @@
 
 pub mod assemble;
 mod error;
+mod flate;
 mod g4;
 mod images;
 pub mod incremental;

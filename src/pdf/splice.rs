@@ -23,7 +23,8 @@ use std::io::{Read, Write};
 use bytes::Bytes;
 use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat, xref::XrefEntry};
 
-use super::images::{PLACEHOLDER_WIDTH, jpeg_placeholder_index};
+use super::flate::FlateImage;
+use super::images::{PLACEHOLDER_WIDTH, flate_placeholder_index, jpeg_placeholder_index};
 use crate::digitize::files::FileJpeg;
 
 /// Where a JPEG's bytes are.
@@ -75,20 +76,37 @@ fn structure(s: &str) -> SpliceError {
     SpliceError::Structure(s.to_owned())
 }
 
-/// Replaces the JPEG placeholders in `pdf` (a file with a classic cross-reference table,
-/// as krilla writes) by `jpegs`, in memory.
-pub fn fill_jpegs(pdf: &[u8], jpegs: &[JpegRef<'_>], compact: bool) -> Result<Vec<u8>, String> {
-    let extra: u64 = jpegs.iter().map(|j| j.bytes.len() + 160).sum();
-    let mut out = Vec::with_capacity(pdf.len() + usize::try_from(extra).unwrap_or(0));
-    write_pdf(pdf, jpegs, compact, &mut out).map_err(|e| e.to_string())?;
+/// The images put in for placeholders, by kind, in placeholder order.
+#[derive(Clone, Copy)]
+pub struct Images<'i, 'a> {
+    /// JPEGs.
+    pub jpegs: &'i [JpegRef<'a>],
+    /// Images deflated with PNG predictors.
+    pub flates: &'i [FlateImage],
+}
+
+impl Images<'_, '_> {
+    fn len(&self) -> u64 {
+        let jpegs: u64 = self.jpegs.iter().map(|j| j.bytes.len() + 160).sum();
+        let flates: u64 = self.flates.iter().map(|f| f.len() + 220).sum();
+        jpegs + flates
+    }
+}
+
+/// Replaces the placeholders in `pdf` (a file with a classic cross-reference table, as
+/// krilla writes) by `images`, in memory.
+pub fn fill_images(pdf: &[u8], images: Images<'_, '_>, compact: bool) -> Result<Vec<u8>, String> {
+    let extra = usize::try_from(images.len()).unwrap_or(0);
+    let mut out = Vec::with_capacity(pdf.len() + extra);
+    write_pdf(pdf, images, compact, &mut out).map_err(|e| e.to_string())?;
     Ok(out)
 }
 
-/// Writes `pdf` with its JPEG placeholders replaced by `jpegs` to `out`; compacts the
+/// Writes `pdf` with its placeholders replaced by `images` to `out`; compacts the
 /// structure when `compact` (see the module documentation). Returns the bytes written.
 pub fn write_pdf(
     pdf: &[u8],
-    jpegs: &[JpegRef<'_>],
+    images: Images<'_, '_>,
     compact: bool,
     out: &mut dyn Write,
 ) -> Result<u64, SpliceError> {
@@ -113,27 +131,35 @@ pub fn write_pdf(
     if order.first().is_none_or(|o| o.0 == 0) || order.iter().any(|o| o.0 >= xref_at) {
         return Err(structure("unexpected object layout in the copy"));
     }
-    let swaps = find_placeholders(&doc, &order, jpegs.len())?;
+    let swaps = find_placeholders(&doc, &order, images)?;
     let mut w = Counting { out, written: 0 };
     w.put(&pdf[..order[0].0])?;
     if compact {
-        write_compact(&doc, &order, &swaps, jpegs, &mut w)?;
+        write_compact(&doc, &order, &swaps, images, &mut w)?;
     } else {
-        write_as_is(pdf, &doc, &order, xref_at, &swaps, jpegs, &mut w)?;
+        write_as_is(pdf, &doc, &order, xref_at, &swaps, images, &mut w)?;
     }
     Ok(w.written)
 }
 
-/// Placeholder object number → (JPEG index, its colour space).
-type Swaps = HashMap<u32, (usize, Object)>;
+/// Which image a placeholder stands for.
+#[derive(Clone, Copy)]
+enum Kind {
+    Jpeg(usize),
+    Flate(usize),
+}
+
+/// Placeholder object number → (the image, the colour space krilla gave it).
+type Swaps = HashMap<u32, (Kind, Object)>;
 
 fn find_placeholders(
     doc: &Document,
     order: &[(usize, u32)],
-    count: usize,
+    images: Images<'_, '_>,
 ) -> Result<Swaps, SpliceError> {
     let mut swaps = Swaps::new();
-    let mut done = vec![false; count];
+    let mut jpegs_done = vec![false; images.jpegs.len()];
+    let mut flates_done = vec![false; images.flates.len()];
     for &(_, id) in order {
         let Ok(Object::Stream(stream)) = doc.get_object((id, 0)) else {
             continue;
@@ -145,29 +171,39 @@ fn find_placeholders(
             .is_ok_and(|n| n == b"Image")
             && dict.get(b"Width").and_then(Object::as_i64).ok()
                 == Some(i64::from(PLACEHOLDER_WIDTH))
-            && dict.get(b"Height").and_then(Object::as_i64).ok() == Some(1)
-            && dict
-                .get(b"Filter")
-                .and_then(Object::as_name)
-                .is_ok_and(|n| n == b"DCTDecode");
+            && dict.get(b"Height").and_then(Object::as_i64).ok() == Some(1);
         if !placeholder_shape {
             continue;
         }
-        let Some(index) = jpeg_placeholder_index(&stream.content)
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|&i| i < count && !done[i])
-        else {
+        let kind = match dict.get(b"Filter").and_then(Object::as_name) {
+            Ok(b"DCTDecode") => jpeg_placeholder_index(&stream.content)
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|&i| i < jpegs_done.len() && !jpegs_done[i])
+                .map(Kind::Jpeg),
+            Ok(b"FlateDecode") if !flates_done.is_empty() => stream
+                .decompressed_content()
+                .ok()
+                .and_then(|s| flate_placeholder_index(&s))
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|&i| i < flates_done.len() && !flates_done[i])
+                .map(Kind::Flate),
+            _ => None,
+        };
+        let Some(kind) = kind else {
             continue;
         };
         let colour_space = match dict.get(b"ColorSpace") {
             Ok(cs @ (Object::Reference(_) | Object::Name(_))) => cs.clone(),
-            _ => return Err(structure("unexpected colour space for a JPEG page")),
+            _ => return Err(structure("unexpected colour space for a page image")),
         };
-        swaps.insert(id, (index, colour_space));
-        done[index] = true;
+        match kind {
+            Kind::Jpeg(i) => jpegs_done[i] = true,
+            Kind::Flate(i) => flates_done[i] = true,
+        }
+        swaps.insert(id, (kind, colour_space));
     }
-    if done.iter().any(|d| !d) {
-        return Err(structure("a JPEG page could not be placed"));
+    if jpegs_done.iter().chain(&flates_done).any(|d| !d) {
+        return Err(structure("a page image could not be placed"));
     }
     Ok(swaps)
 }
@@ -179,7 +215,7 @@ fn write_as_is(
     order: &[(usize, u32)],
     xref_at: usize,
     swaps: &Swaps,
-    jpegs: &[JpegRef<'_>],
+    images: Images<'_, '_>,
     w: &mut Counting<'_>,
 ) -> Result<(), SpliceError> {
     let trailer_at =
@@ -196,8 +232,8 @@ fn write_as_is(
             .ok_or_else(|| structure("object number out of range"))? = Some(w.written);
         match swaps.get(&id) {
             None => w.put(&pdf[start..end])?,
-            Some((index, colour_space)) => {
-                write_jpeg(w, id, &jpegs[*index], colour_space, &identity)?;
+            Some((kind, colour_space)) => {
+                write_image(w, id, *kind, images, colour_space, &identity)?;
                 w.put(b"\n")?;
             }
         }
@@ -214,7 +250,7 @@ fn write_compact(
     doc: &Document,
     order: &[(usize, u32)],
     swaps: &Swaps,
-    jpegs: &[JpegRef<'_>],
+    images: Images<'_, '_>,
     w: &mut Counting<'_>,
 ) -> Result<(), SpliceError> {
     let get = |id: u32| doc.objects.get(&(id, 0));
@@ -309,8 +345,8 @@ fn write_compact(
             continue;
         }
         offsets[new_id as usize] = Some(w.written);
-        if let Some((index, colour_space)) = swaps.get(&id) {
-            write_jpeg(w, new_id, &jpegs[*index], colour_space, &resolve)?;
+        if let Some((kind, colour_space)) = swaps.get(&id) {
+            write_image(w, new_id, *kind, images, colour_space, &resolve)?;
             continue;
         }
         let object = get(id).ok_or_else(|| structure("object missing from the copy"))?;
@@ -362,34 +398,58 @@ fn write_xref(w: &mut Counting<'_>, offsets: &[Option<u64>]) -> Result<(), Splic
     w.put(&table)
 }
 
-/// Writes JPEG `j` as image object `id` with `colour_space`.
-fn write_jpeg(
+/// Writes the image `kind` stands for as object `id` with `colour_space`.
+fn write_image(
     w: &mut Counting<'_>,
     id: u32,
-    j: &JpegRef<'_>,
+    kind: Kind,
+    images: Images<'_, '_>,
     colour_space: &Object,
     resolve: &dyn Fn(ObjectId) -> Option<u32>,
 ) -> Result<(), SpliceError> {
-    let mut head = format!(
-        "{id} 0 obj\n<</Subtype/Image/Width {}/Height {}/ColorSpace",
-        j.width, j.height
-    )
-    .into_bytes();
+    let (width, height) = match kind {
+        Kind::Jpeg(i) => (images.jpegs[i].width, images.jpegs[i].height),
+        Kind::Flate(i) => (images.flates[i].width, images.flates[i].height),
+    };
+    let mut head = format!("{id} 0 obj\n<</Subtype/Image/Width {width}/Height {height}/ColorSpace")
+        .into_bytes();
     if !matches!(colour_space, Object::Name(_)) {
         head.push(b' ');
     }
     write_value(&mut head, colour_space, resolve);
-    head.extend_from_slice(
-        format!(
-            "/BitsPerComponent 8/Filter/DCTDecode/Length {}>>\nstream\n",
-            j.bytes.len()
-        )
-        .as_bytes(),
-    );
-    w.put(&head)?;
-    match j.bytes {
-        JpegBytes::Memory(data) => w.put(data)?,
-        JpegBytes::File(f) => copy_checked(f, w)?,
+    match kind {
+        Kind::Jpeg(i) => {
+            let j = &images.jpegs[i];
+            head.extend_from_slice(
+                format!(
+                    "/BitsPerComponent 8/Filter/DCTDecode/Length {}>>\nstream\n",
+                    j.bytes.len()
+                )
+                .as_bytes(),
+            );
+            w.put(&head)?;
+            match j.bytes {
+                JpegBytes::Memory(data) => w.put(data)?,
+                JpegBytes::File(f) => copy_checked(f, w)?,
+            }
+        }
+        Kind::Flate(i) => {
+            let f = &images.flates[i];
+            head.extend_from_slice(
+                format!(
+                    "/BitsPerComponent {b}/Filter/FlateDecode/DecodeParms<</Predictor 15/Colors {}\
+                     /BitsPerComponent {b}/Columns {width}>>/Length {}>>\nstream\n",
+                    f.colours,
+                    f.len(),
+                    b = f.bits,
+                )
+                .as_bytes(),
+            );
+            w.put(&head)?;
+            for chunk in &f.chunks {
+                w.put(chunk)?;
+            }
+        }
     }
     w.put(b"\nendstream\nendobj\n")
 }
