@@ -63,6 +63,9 @@ fn fuzz_corpus_replays_cleanly() {
             }
         }
     }
-    assert!(seen > 1000, "the kept fuzz corpus looks lost ({seen} files)");
+    assert!(
+        seen > 1000,
+        "the kept fuzz corpus looks lost ({seen} files)"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -120,7 +120,6 @@ fn policy(with_crl: bool) -> ValidationPolicy {
     )
 }
 
-
 #[test]
 fn valid_signature_passes() {
     let pdf = sign(&minimal_pdf(), "agency", &["--field", "AgencySig"]);
