@@ -186,34 +186,35 @@ mod tests {
     use super::*;
     use crate::digitize::Colour;
 
-    /// Undoes the predictors of a decoded stream (test helper).
-    fn unfilter(data: &[u8], row: usize, pixel: usize) -> Vec<u8> {
-        let mut out: Vec<u8> = Vec::new();
-        for (y, line) in data.chunks_exact(row + 1).enumerate() {
-            let start = out.len();
-            for i in 0..row {
-                let a = if i >= pixel {
-                    out[start + i - pixel]
-                } else {
-                    0
-                };
-                let b = if y > 0 { out[start - row + i] } else { 0 };
-                let c = if y > 0 && i >= pixel {
-                    out[start - row + i - pixel]
-                } else {
-                    0
-                };
-                let p = match line[0] {
-                    0 => 0,
-                    1 => a,
-                    2 => b,
-                    3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
-                    _ => paeth(a, b, c),
-                };
-                out.push(line[i + 1].wrapping_add(p));
-            }
+    /// Wraps a Flate stream of predicted rows in a PNG file, so that an independent decoder
+    /// (the `png` crate) undoes the predictors.
+    fn decode_as_png(zlib: &[u8], w: u32, h: u32, channels: usize, bits: u8) -> Vec<u8> {
+        let colour_type = match channels {
+            1 => 0u8,
+            3 => 2,
+            _ => 6,
+        };
+        let mut ihdr = Vec::new();
+        ihdr.extend(w.to_be_bytes());
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([bits, colour_type, 0, 0, 0]);
+        let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [(b"IHDR", &ihdr[..]), (b"IDAT", zlib), (b"IEND", &[][..])] {
+            file.extend((data.len() as u32).to_be_bytes());
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            file.extend(kind);
+            file.extend(data);
+            file.extend(crc.sum().to_be_bytes());
         }
-        out
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(file));
+        decoder.set_transformations(png::Transformations::IDENTITY);
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let n = reader.next_frame(&mut buf).unwrap().buffer_size();
+        buf.truncate(n);
+        buf
     }
 
     #[test]
@@ -233,13 +234,8 @@ mod tests {
                 alpha: None,
             };
             let f = raster_with_predictors(&r).unwrap();
-            let mut inflated = Vec::new();
-            flate2::read::ZlibDecoder::new(&f.chunks[0][..])
-                .read_to_end(&mut inflated)
-                .unwrap();
-            assert_eq!(unfilter(&inflated, w as usize * pixel, pixel), samples);
+            let decoded = decode_as_png(&f.chunks[0], w, h, colour.channels(), bits);
+            assert_eq!(decoded, samples, "{colour:?} {bits}-bit");
         }
     }
-
-    use std::io::Read;
 }
