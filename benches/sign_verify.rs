@@ -105,6 +105,10 @@ fn rate(mut f: impl FnMut()) -> f64 {
     }
 }
 
+/// The same global allocator as the `saoy` binary (src/main.rs), so the rates are the service's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let agency = credential("agency");
     let certifier = credential("certifier");

@@ -47,6 +47,10 @@ fn timed(program: &str, args: &[&str]) -> Command {
     c
 }
 
+/// The same global allocator as the `saoy` binary (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mb: usize = std::env::args()
         .skip(1)
