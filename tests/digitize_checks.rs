@@ -1,8 +1,9 @@
 //! The checks a document type's policy asks for, with the clerk's message: resolution,
 //! colour where a seal must show, blank pages.
 
+mod common;
+
 use bytes::Bytes;
-use image::codecs::jpeg::{JpegEncoder, PixelDensity, PixelDensityUnit};
 use saoy::digitize::{
     self, BlankPages, DecodeLimits, DigitizeError, DigitizeOptions, DocumentPolicy, PolicyBook,
     UploadedFile,
@@ -48,27 +49,13 @@ fn colour_jpeg(w: u32, h: u32, dpi: u16, blank: bool) -> Vec<u8> {
             image::Rgb([250 - noise, 250 - noise, 250 - noise])
         }
     });
-    let mut out = Vec::new();
-    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
-    enc.set_pixel_density(PixelDensity {
-        density: (dpi, dpi),
-        unit: PixelDensityUnit::Inches,
-    });
-    enc.encode_image(&img).unwrap();
-    out
+    common::jpeg_at_dpi(&img, dpi, 85)
 }
 
 /// A one-channel (grey mode) JPEG at 300 dpi.
 fn grey_jpeg() -> Vec<u8> {
     let img = image::GrayImage::from_fn(300, 200, |x, y| image::Luma([((x * 3 + y) % 256) as u8]));
-    let mut out = Vec::new();
-    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
-    enc.set_pixel_density(PixelDensity {
-        density: (300, 300),
-        unit: PixelDensityUnit::Inches,
-    });
-    enc.encode_image(&img).unwrap();
-    out
+    common::jpeg_at_dpi(&img, 300, 85)
 }
 
 fn white_png(w: u32, h: u32) -> Vec<u8> {
@@ -224,14 +211,7 @@ fn a4_scan(lines: u32) -> Vec<u8> {
             }
         }
     }
-    let mut out = Vec::new();
-    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
-    enc.set_pixel_density(PixelDensity {
-        density: (300, 300),
-        unit: PixelDensityUnit::Inches,
-    });
-    enc.encode_image(&img).unwrap();
-    out
+    common::jpeg_at_dpi(&img, 300, 85)
 }
 
 #[test]

@@ -2,11 +2,12 @@
 //! and copies it into the output when its page is written. Also: the blank-page check
 //! reads a page to its end when it has to, and the parallel run keeps upload order.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use image::codecs::jpeg::{JpegEncoder, PixelDensity, PixelDensityUnit};
 use saoy::digitize::files::{FilesError, digitize_files};
 use saoy::digitize::{
     self, BlankPages, DecodeLimits, DigitizeError, DigitizeOptions, DocumentPolicy, UploadedFile,
@@ -44,13 +45,7 @@ fn shelf(dir: &Path, n: usize) -> Vec<PathBuf> {
         })
         .collect();
     let grey = image::GrayImage::from_fn(600, 400, |x, y| image::Luma([((x + y) % 200) as u8]));
-    let mut out = Vec::new();
-    let mut enc = JpegEncoder::new_with_quality(&mut out, 80);
-    enc.set_pixel_density(PixelDensity {
-        density: (300, 300),
-        unit: PixelDensityUnit::Inches,
-    });
-    enc.encode_image(&grey).unwrap();
+    let out = common::jpeg_at_dpi(&grey, 300, 80);
     let p = dir.join("z-grey.jpg");
     std::fs::write(&p, out).unwrap();
     paths.push(p);
@@ -261,14 +256,7 @@ fn a4_with_mark_at_the_bottom(mark: u32) -> Vec<u8> {
             img.put_pixel(x, y, image::Rgb([20, 20, 25]));
         }
     }
-    let mut out = Vec::new();
-    let mut enc = JpegEncoder::new_with_quality(&mut out, 85);
-    enc.set_pixel_density(PixelDensity {
-        density: (300, 300),
-        unit: PixelDensityUnit::Inches,
-    });
-    enc.encode_image(&img).unwrap();
-    out
+    common::jpeg_at_dpi(&img, 300, 85)
 }
 
 #[test]

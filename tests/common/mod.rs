@@ -18,3 +18,21 @@ pub fn root() -> PathBuf {
 pub fn pki(file: &str) -> PathBuf {
     root().join("certs-test").join(file)
 }
+
+/// `img` encoded as a JPEG at `quality`, its JFIF header declaring `dpi` × `dpi` pixels per inch.
+pub fn jpeg_at_dpi<I>(img: &I, dpi: u16, quality: u8) -> Vec<u8>
+where
+    I: image::GenericImageView,
+    I::Pixel: image::PixelWithColorType,
+{
+    use image::codecs::jpeg::{JpegEncoder, PixelDensity, PixelDensityUnit};
+    let mut out = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut out, quality);
+    enc.set_pixel_density(PixelDensity {
+        density: (dpi, dpi),
+        unit: PixelDensityUnit::Inches,
+    });
+    enc.encode_image(img)
+        .expect("JPEG encoding of a test image");
+    out
+}
