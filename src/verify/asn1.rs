@@ -141,6 +141,25 @@ pub fn parse(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), Asn1Error> {
     parse_at(input, 0)
 }
 
+/// Checks that `t` is a well-formed tree to its leaves: every constructed element is exactly
+/// filled by its children, at every depth (`parse` alone reads only the outer length).
+pub fn check_tree(t: &Tlv<'_>) -> Result<(), Asn1Error> {
+    check_at(t, 0)
+}
+
+fn check_at(t: &Tlv<'_>, depth: usize) -> Result<(), Asn1Error> {
+    if !t.constructed {
+        return Ok(());
+    }
+    if depth > MAX_DEPTH {
+        return Err(Asn1Error::TooDeep);
+    }
+    for c in parse_all(t.value, depth + 1)? {
+        check_at(&c, depth + 1)?;
+    }
+    Ok(())
+}
+
 /// Parses every element of `input` (no trailing garbage allowed).
 pub fn parse_all(input: &[u8], depth: usize) -> Result<Vec<Tlv<'_>>, Asn1Error> {
     let mut out = Vec::new();

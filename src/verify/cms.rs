@@ -132,6 +132,9 @@ pub struct SignedData<'a> {
 pub fn parse_signed_data(input: &[u8]) -> Result<(SignedData<'_>, usize), CmsError> {
     let (ci, rest) = asn1::parse(input)?;
     let used = input.len() - rest.len();
+    // Most of a CMS object is not signed (only the signed attributes are): every part of it
+    // must be well formed, also the parts this reader does not interpret.
+    asn1::check_tree(&ci)?;
     let parts = ci.seq()?;
     let ct = parts
         .first()
@@ -153,12 +156,21 @@ pub fn parse_signed_data(input: &[u8]) -> Result<(SignedData<'_>, usize), CmsErr
     let mut it = fields.iter().peekable();
     let _version = it
         .next()
-        .filter(|t| t.is(tag::INTEGER))
-        .ok_or(CmsError::Structure("version"))?;
-    let _digest_algs = it
+        .filter(|t| t.is(tag::INTEGER) && matches!(t.value, [1] | [3] | [4] | [5]))
+        .ok_or(CmsError::Structure("version (must be 1, 3, 4 or 5)"))?;
+    let digest_algs = it
         .next()
         .filter(|t| t.is(tag::SET))
         .ok_or(CmsError::Structure("digestAlgorithms"))?;
+    for a in digest_algs.children()? {
+        let parts = a.seq()?;
+        let well_formed = parts.first().is_some_and(|o| o.oid().is_ok()) && parts.len() <= 2;
+        if !well_formed {
+            return Err(CmsError::Structure(
+                "digestAlgorithms holds something other than AlgorithmIdentifiers",
+            ));
+        }
+    }
     let encap = it
         .next()
         .ok_or(CmsError::Structure("encapContentInfo"))?

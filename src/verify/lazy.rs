@@ -146,7 +146,7 @@ fn bad<T>(m: &str) -> PResult<T> {
     Err(PErr::Bad(m.to_string()))
 }
 
-fn is_ws(b: u8) -> bool {
+pub(super) fn is_ws(b: u8) -> bool {
     matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
 
@@ -414,17 +414,25 @@ impl P<'_> {
 
 /// An object parsed at an offset: the object, its id, where it ends.
 #[derive(Clone)]
-struct Parsed {
-    id: ObjectId,
-    obj: Object,
-    end: u64,
+pub(super) struct Parsed {
+    /// Object number and generation from the `N G obj` header.
+    pub(super) id: ObjectId,
+    /// The object (stream contents above [`INLINE_STREAM`] left out).
+    pub(super) obj: Object,
+    /// The offset just after `endobj`.
+    pub(super) end: u64,
 }
 
 /// One xref section and its trailer.
-struct Section {
-    entries: Vec<(u32, XrefEntry)>,
-    trailer: Dictionary,
-    prev: Option<u64>,
+pub(super) struct Section {
+    /// The entries, in the order written.
+    pub(super) entries: Vec<(u32, XrefEntry)>,
+    /// The trailer (the stream dictionary for an xref stream).
+    pub(super) trailer: Dictionary,
+    /// The /Prev offset.
+    pub(super) prev: Option<u64>,
+    /// Where the section ends (after the trailer dictionary, or the xref stream's `endobj`).
+    pub(super) end: u64,
 }
 
 /// The lazy reader of one file.
@@ -478,7 +486,12 @@ impl<'a> Reader<'a> {
     }
 
     /// The indirect object at `off`, with bytes read only below `limit`.
-    fn object_at(&self, off: u64, limit: u64, depth: usize) -> Result<Rc<Parsed>, LazyError> {
+    pub(super) fn object_at(
+        &self,
+        off: u64,
+        limit: u64,
+        depth: usize,
+    ) -> Result<Rc<Parsed>, LazyError> {
         if let Some(p) = self.objects.borrow().get(&off)
             && p.end <= limit
         {
@@ -589,7 +602,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The offset named by the last `startxref` before `limit`.
-    fn startxref(&self, limit: u64) -> Result<u64, LazyError> {
+    pub(super) fn startxref(&self, limit: u64) -> Result<u64, LazyError> {
         let from = limit.saturating_sub(1024);
         let tail = self
             .src
@@ -616,7 +629,18 @@ impl<'a> Reader<'a> {
     }
 
     fn section(&self, off: u64, limit: u64) -> Result<Rc<Section>, LazyError> {
-        if let Some(s) = self.sections.borrow().get(&off) {
+        let s = self.any_section(off, limit)?;
+        if s.trailer.get(b"XRefStm").is_ok() {
+            return fb("hybrid cross-reference file");
+        }
+        Ok(s)
+    }
+
+    /// The xref section (table or stream) at `off`, read below `limit`; hybrid files allowed.
+    pub(super) fn any_section(&self, off: u64, limit: u64) -> Result<Rc<Section>, LazyError> {
+        if let Some(s) = self.sections.borrow().get(&off)
+            && s.end <= limit
+        {
             return Ok(s.clone());
         }
         if off >= limit {
@@ -628,16 +652,13 @@ impl<'a> Reader<'a> {
         } else {
             self.stream_section(off, limit)?
         };
-        if s.trailer.get(b"XRefStm").is_ok() {
-            return fb("hybrid cross-reference file");
-        }
         let s = Rc::new(s);
         self.sections.borrow_mut().insert(off, s.clone());
         Ok(s)
     }
 
     fn table_section(&self, off: u64, limit: u64) -> Result<Section, LazyError> {
-        let ((entries, trailer), _) = self.parse_at(off, limit, 64 * 1024 * 1024, |p| {
+        let ((entries, trailer), end) = self.parse_at(off, limit, 64 * 1024 * 1024, |p| {
             p.keyword(b"xref")?;
             let mut entries = Vec::new();
             loop {
@@ -679,6 +700,7 @@ impl<'a> Reader<'a> {
             entries,
             trailer,
             prev,
+            end,
         })
     }
 
@@ -755,6 +777,7 @@ impl<'a> Reader<'a> {
             entries,
             trailer: s.dict.clone(),
             prev,
+            end: p.end,
         })
     }
 
@@ -791,7 +814,11 @@ impl<'a> Reader<'a> {
             .ok_or(LazyError::Fallback("stream cannot be decoded".into()))
     }
 
-    fn objstm(&self, off: u64, limit: u64) -> Result<Rc<BTreeMap<ObjectId, Object>>, LazyError> {
+    pub(super) fn objstm(
+        &self,
+        off: u64,
+        limit: u64,
+    ) -> Result<Rc<BTreeMap<ObjectId, Object>>, LazyError> {
         if let Some(m) = self.objstms.borrow().get(&off) {
             return Ok(m.clone());
         }

@@ -14,6 +14,7 @@
 //! - a signing certificate revoked at or before the claimed signing time (and not covered by
 //!   a trusted earlier time-stamp) gives FAILED/REVOKED; revoked later, INDETERMINATE/REVOKED_NO_POE.
 
+mod accounting;
 mod asn1;
 mod byterange;
 mod certs;
@@ -149,6 +150,10 @@ pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
                     );
                 }
             };
+            // A file whose header was overwritten is still read (as other validators do):
+            // the parser sees a header in place of its first line, the digests the real bytes.
+            let patched = without_header(bytes).then(|| with_header(bytes)).flatten();
+            let bytes = patched.as_deref().unwrap_or(bytes);
             verify_inner(src, Some(bytes), policy).unwrap_or_else(|| {
                 Report::document_failure(
                     Indication::Indeterminate,
@@ -173,6 +178,34 @@ pub fn verify_source(src: &dyn Source, policy: &ValidationPolicy) -> Report {
             "internal error: the verifier could not process this file",
         ),
     }
+}
+
+/// True when the first KiB of `bytes` holds no `%PDF-` header.
+fn without_header(bytes: &[u8]) -> bool {
+    !bytes
+        .get(..bytes.len().min(1024))
+        .unwrap_or_default()
+        .windows(5)
+        .any(|w| w == b"%PDF-")
+}
+
+/// A copy of `bytes` whose first line (at least 8 bytes long) is replaced by a `%PDF-1.7`
+/// header padded with spaces, so that every offset stays the same; `None` if the line is short
+/// or the file over 64 MiB.
+fn with_header(bytes: &[u8]) -> Option<Vec<u8>> {
+    const HEADER: &[u8] = b"%PDF-1.7";
+    let eol = bytes
+        .iter()
+        .take(1024)
+        .position(|b| matches!(b, b'\r' | b'\n'))?;
+    // A second copy is made only of files small enough to hold twice.
+    if eol < HEADER.len() || bytes.len() > 64 << 20 {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    out[..HEADER.len()].copy_from_slice(HEADER);
+    out[HEADER.len()..eol].fill(b' ');
+    Some(out)
 }
 
 /// RFC 3339 form of Unix seconds.
@@ -285,12 +318,12 @@ fn verify_inner(
     policy: &ValidationPolicy,
 ) -> Option<Report> {
     let head = src.bytes(0, 1024).unwrap_or_default();
-    if !head.windows(5).any(|w| w == b"%PDF-") {
-        return Some(Report::document_failure(
-            Indication::Failed,
-            SubIndication::FormatFailure,
-            "not a PDF file (no %PDF- header)",
-        ));
+    // Without a header the file is not a PDF; its signatures are still read and reported
+    // (other validators read such files), each FAILED / FORMAT_FAILURE.
+    const NO_HEADER: &str = "not a PDF file (no %PDF- header)";
+    let no_header = !head.windows(5).any(|w| w == b"%PDF-");
+    if no_header && full.is_none() {
+        return None;
     }
     let len = usize::try_from(src.len()).ok()?;
     let docs = Docs {
@@ -312,6 +345,13 @@ fn verify_inner(
                 e.to_string(),
             ));
         }
+        Err(_) if no_header => {
+            return Some(Report::document_failure(
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                NO_HEADER,
+            ));
+        }
         Err(e) => {
             return Some(Report::document_failure(
                 Indication::Failed,
@@ -325,17 +365,14 @@ fn verify_inner(
     let (dss_certs, dss_crls, dss_ocsps) = dss_data(doc, docs.lazy.as_ref());
     let mut crls = policy.crls.clone();
     crls.extend(dss_crls);
-    let found = pdf::find_signatures(doc);
-    if found.is_empty() && !lazy::find_all(src, b"/ByteRange", 1).is_empty() {
-        return Some(Report::document_failure(
-            Indication::Indeterminate,
-            SubIndication::FormatFailure,
-            "the file holds signature dictionaries, but none is reachable from its current structure (hidden by a later update, or malformed)",
-        ));
+    let revision_ends = revisions::ends(src);
+    let found = every_signature(doc, &docs, &revision_ends, len);
+    if docs.failed.get() {
+        return None;
     }
     let docmdp = found
         .iter()
-        .find_map(|f| pdf::docmdp_permission(doc, &f.dict));
+        .find_map(|f| pdf::docmdp_permission(f.doc(doc), &f.found.dict));
     let xref_repaired = match doc.xref_recovery {
         Some(lopdf::xref::XrefRecovery::Reconstructed) => Some(
             "the cross-reference data is damaged or hides objects; the object table had to be rebuilt by scanning the file".to_string(),
@@ -346,15 +383,10 @@ fn verify_inner(
         messages.push(m.clone());
     }
     let diffs = Diffs::default();
-    let revision_ends = if found.is_empty() {
-        Vec::new()
-    } else {
-        revisions::ends(src)
-    };
     let revisions = if found.is_empty() {
         Vec::new()
     } else {
-        let ends = &revision_ends;
+        let ends: &[usize] = &revision_ends;
         revisions::classify(
             ends,
             len,
@@ -382,7 +414,7 @@ fn verify_inner(
         prefixes: lazy::Prefixes::new(
             found
                 .iter()
-                .filter_map(|f| first_range_len(doc, &f.dict))
+                .filter_map(|f| first_range_len(f.doc(doc), &f.found.dict))
                 .collect(),
         ),
         diffs,
@@ -394,11 +426,34 @@ fn verify_inner(
     if docs.failed.get() {
         return None;
     }
-    let mut done: Vec<Done> = found.iter().map(|f| verify_one(&ctx, f)).collect();
+    let mut done: Vec<Done> = found
+        .iter()
+        .map(|f| verify_one(&ctx, &f.found, f.doc(doc)))
+        .collect();
     if docs.failed.get() {
         return None;
     }
     done.sort_by_key(|d| d.end.unwrap_or(usize::MAX));
+    let strict;
+    let reader = match docs.lazy.as_ref() {
+        Some(r) => Some(r),
+        None => {
+            strict = lazy::Reader::new(src).ok();
+            strict.as_ref()
+        }
+    };
+    account_for_every_byte(src, reader, &ctx.revision_ends, &mut done, &mut messages);
+    if no_header {
+        for d in done.iter_mut() {
+            d.report.fail(
+                "file_structure",
+                Indication::Failed,
+                SubIndication::FormatFailure,
+                NO_HEADER,
+            );
+        }
+        messages.push(NO_HEADER.into());
+    }
     enforce_no_changes(&mut done);
     assign_levels(&mut done, doc);
     let mut report = Report::from_signatures(
@@ -412,6 +467,195 @@ fn verify_inner(
     );
     report.validation_time = Some(fmt_time(ctx.now));
     Some(report)
+}
+
+/// A signature found in the current document or in an earlier revision.
+struct Candidate {
+    found: pdf::FoundSignature,
+    /// The document of the revision it was found in; `None`: the current one.
+    revision: Option<Rc<Document>>,
+}
+
+impl Candidate {
+    /// The document its references resolve in.
+    fn doc<'a>(&'a self, current: &'a Document) -> &'a Document {
+        self.revision.as_deref().unwrap_or(current)
+    }
+}
+
+/// The /ByteRange of a signature dictionary, when every element is an integer.
+fn ranges_of(doc: &Document, d: &lopdf::Dictionary) -> Option<Vec<i64>> {
+    match pdf::get(doc, d, b"ByteRange") {
+        Some(Object::Array(a)) => a
+            .iter()
+            .map(|o| match pdf::resolve(doc, o) {
+                Some(Object::Integer(i)) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// Every signature that exists: each signed field of the current document and of the earlier
+/// revisions read (as many as [`revisions::MAX_REVISIONS`]), and each live signature
+/// dictionary of those documents that no field holds. A field is listed once (the same name
+/// and /ByteRange in several revisions), as in the newest revision holding it; two fields that
+/// hold one dictionary are two signatures, as in other validators.
+fn every_signature(
+    current: &Document,
+    docs: &Docs<'_>,
+    ends: &[usize],
+    len: usize,
+) -> Vec<Candidate> {
+    type FieldKey = (String, Option<Vec<i64>>, Option<String>);
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut fields: std::collections::HashSet<FieldKey> = std::collections::HashSet::new();
+    let mut ranges: std::collections::HashSet<Vec<i64>> = std::collections::HashSet::new();
+    let mut add = |doc: &Document, revision: Option<&Rc<Document>>, out: &mut Vec<Candidate>| {
+        for f in pdf::find_signatures(doc) {
+            let r = ranges_of(doc, &f.dict).filter(|_| f.broken.is_none());
+            if let Some(r) = &r {
+                ranges.insert(r.clone());
+            }
+            if fields.insert((f.field.clone(), r, f.broken.clone())) {
+                out.push(Candidate {
+                    found: f,
+                    revision: revision.cloned(),
+                });
+            }
+        }
+    };
+    add(current, None, &mut out);
+    let earlier: Vec<Rc<Document>> = ends
+        .iter()
+        .rev()
+        .filter(|e| **e < len)
+        .take(revisions::MAX_REVISIONS)
+        .filter_map(|&end| docs.at(end).ok())
+        .collect();
+    for d in &earlier {
+        add(d, Some(d), &mut out);
+    }
+    // Dictionaries no field holds, newest first.
+    let all = std::iter::once((current, None)).chain(earlier.iter().map(|d| (&**d, Some(d))));
+    for (doc, revision) in all {
+        for (id, d) in pdf::live_signature_dicts(doc) {
+            let new = match ranges_of(doc, d) {
+                Some(r) => ranges.insert(r),
+                // A malformed /ByteRange: reported unless a field holds this very dictionary.
+                None => !out.iter().any(|c| c.found.dict == *d),
+            };
+            if new {
+                out.push(Candidate {
+                    found: pdf::FoundSignature {
+                        field: format!(
+                            "(signature dictionary {} {} R without a field)",
+                            id.0, id.1
+                        ),
+                        field_id: None,
+                        dict: d.clone(),
+                        broken: None,
+                    },
+                    revision: revision.cloned(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Most `/ByteRange` occurrences looked at when scanning the bytes.
+const MAX_SCANNED: usize = 10_000;
+/// Most signature entries added for unreachable signature dictionaries.
+const MAX_UNREACHABLE: usize = 64;
+
+/// Holds the bytes after the last signed revision against [`accounting`]: an unreadable later
+/// revision makes every signature INDETERMINATE / FORMAT_FAILURE, and a signature dictionary
+/// in such bytes (or in an object no cross-reference entry names) is reported as a signature
+/// that is FAILED / FORMAT_FAILURE. Signature dictionaries found by scanning the signed bytes
+/// that no reported signature accounts for are noted.
+fn account_for_every_byte(
+    src: &dyn Source,
+    reader: Option<&lazy::Reader<'_>>,
+    ends: &[usize],
+    done: &mut Vec<Done>,
+    messages: &mut Vec<String>,
+) {
+    let len = src.len();
+    let signed_end = done.iter().filter_map(|d| d.end).max().map(|e| e as u64);
+    let hits = lazy::find_all(src, b"/ByteRange", MAX_SCANNED);
+    let acc = match (signed_end, reader) {
+        (Some(e), Some(r)) => accounting::account(src, r, ends, e),
+        (Some(e), None) if e + 2 >= len => accounting::Account::default(),
+        (Some(e), None) => accounting::Account {
+            unreadable: vec![accounting::Unreadable {
+                start: e,
+                end: len,
+                why: "the file does not start with %PDF- at byte 0, so the offsets of its later revisions cannot be checked".into(),
+            }],
+            ..Default::default()
+        },
+        (None, _) if done.is_empty() => accounting::Account {
+            unreadable: vec![accounting::Unreadable {
+                start: 0,
+                end: len,
+                why: "no signature is reachable from the file's structure".into(),
+            }],
+            ..Default::default()
+        },
+        (None, _) => accounting::Account::default(),
+    };
+    for u in &acc.unreadable {
+        let m = u.describe();
+        for d in done.iter_mut() {
+            d.report.fail(
+                "file_structure",
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                m.clone(),
+            );
+        }
+        messages.push(m);
+    }
+    messages.extend(acc.notes.iter().cloned());
+    let tail_start = signed_end.unwrap_or(0);
+    let before = hits.iter().filter(|p| **p < tail_start).count();
+    let signed = done.iter().filter(|d| d.end.is_some()).count();
+    if before > signed {
+        messages.push(format!(
+            "the signed bytes hold {before} /ByteRange entries but {signed} signature(s) were read: the others are in replaced or unreferenced objects, covered by the signatures that follow them"
+        ));
+    }
+    let unreachable: Vec<u64> = hits
+        .iter()
+        .copied()
+        .filter(|p| acc.is_unaccounted(*p))
+        .collect();
+    for p in unreachable.iter().take(MAX_UNREACHABLE) {
+        let mut r = SignatureReport::new(format!("(signature dictionary at byte {p})"));
+        r.fail(
+            "signature_dictionary",
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            format!(
+                "a signature dictionary (/ByteRange at byte {p}) lies in bytes that cannot be read, or in an object that no cross-reference entry names: it cannot be verified"
+            ),
+        );
+        done.push(Done {
+            report: r,
+            end: None,
+            doc_ts_ok: false,
+            is_doc_ts: false,
+            sig_ts_ok: false,
+        });
+    }
+    if unreachable.len() > MAX_UNREACHABLE {
+        messages.push(format!(
+            "{} more unreachable signature dictionaries are not listed",
+            unreachable.len() - MAX_UNREACHABLE
+        ));
+    }
 }
 
 /// DocMDP P=1: after a certification signature that forbids changes, only document
@@ -543,11 +787,10 @@ fn pdf_date(s: &[u8]) -> Option<i64> {
     Some(secs)
 }
 
-fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
+fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Done {
     let mut r = SignatureReport::new(f.field.clone());
     let mut done_end = None;
     let d = &f.dict;
-    let doc = ctx.doc;
     let sub_filter =
         pdf::get_name(doc, d, b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned());
     let is_doc_ts = pdf::get_name(doc, d, b"Type") == Some(b"DocTimeStamp")
@@ -564,6 +807,15 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature) -> Done {
         out.end = end;
         out
     };
+    if let Some(why) = &f.broken {
+        r.fail(
+            "signature_dictionary",
+            Indication::Failed,
+            SubIndication::FormatFailure,
+            why.clone(),
+        );
+        return finish(out, r, None);
+    }
     if let Some(Object::String(m, _)) = pdf::get(doc, d, b"M") {
         r.signing_time = pdf_date(m).map(fmt_time);
     }

@@ -149,8 +149,10 @@ pub struct FoundSignature {
     pub field: String,
     /// The field's object, when indirect.
     pub field_id: Option<ObjectId>,
-    /// The signature dictionary.
+    /// The signature dictionary (empty when `broken`).
     pub dict: Dictionary,
+    /// Why the field's value is not a signature dictionary that can be read, if it is not.
+    pub broken: Option<String>,
 }
 
 /// Every signed signature field (with /V), from the AcroForm and from page widgets.
@@ -330,8 +332,23 @@ fn push_signature(
     if let Some(id) = field_id {
         seen.insert(id);
     }
-    let Ok(v) = field.get(b"V") else { return };
-    let Some(dict) = as_dict(doc, v) else { return };
+    let v = match field.get(b"V") {
+        Ok(Object::Null) | Err(_) => return,
+        Ok(v) => v,
+    };
+    let (dict, broken) = match as_dict(doc, v) {
+        Some(d) => (d.clone(), None),
+        None => (
+            Dictionary::new(),
+            Some(match v {
+                Object::Reference(r) if !doc.objects.contains_key(r) => format!(
+                    "the field's value {} {} R is not an object of the document (missing or unreadable)",
+                    r.0, r.1
+                ),
+                _ => "the field's value is not a dictionary".to_string(),
+            }),
+        ),
+    };
     let field = if name.is_empty() {
         format!("Signature{}", out.len() + 1)
     } else {
@@ -340,6 +357,28 @@ fn push_signature(
     out.push(FoundSignature {
         field,
         field_id,
-        dict: dict.clone(),
+        dict,
+        broken,
     });
+}
+
+/// Every live object of `doc` that is a signature dictionary (`/Type /Sig` or
+/// `/DocTimeStamp` with a `/ByteRange`), attached to a field or not.
+pub fn live_signature_dicts(doc: &Document) -> Vec<(ObjectId, &Dictionary)> {
+    doc.objects
+        .iter()
+        .filter_map(|(id, o)| match o {
+            Object::Dictionary(d)
+                if d.get(b"ByteRange").is_ok()
+                    && matches!(
+                        d.get(b"Type"),
+                        Ok(Object::Name(n)) if n == b"Sig" || n == b"DocTimeStamp"
+                    ) =>
+            {
+                Some((*id, d))
+            }
+            _ => None,
+        })
+        .take(MAX_NODES)
+        .collect()
 }

@@ -128,9 +128,14 @@ impl Block {
     /// The block a named check belongs to.
     pub fn of_check(name: &str) -> Block {
         match name {
-            "sub_filter" | "byte_range" | "contents" | "cms" | "cms_padding" | "xref" => {
-                Block::FormatChecking
-            }
+            "sub_filter"
+            | "byte_range"
+            | "contents"
+            | "cms"
+            | "cms_padding"
+            | "xref"
+            | "signature_dictionary"
+            | "file_structure" => Block::FormatChecking,
             "signing_certificate" | "signing_certificate_attribute" => {
                 Block::IdentificationOfTheSigningCertificate
             }

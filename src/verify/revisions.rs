@@ -9,7 +9,7 @@ use super::lazy::{Source, find_all};
 use super::report::{ModificationLevel, RevisionReport};
 
 /// Most revisions read (each is parsed once); later ones are classed as one more revision.
-const MAX_REVISIONS: usize = 24;
+pub const MAX_REVISIONS: usize = 24;
 
 /// Byte offsets where a revision ends: after each `%%EOF` (and its end of line).
 pub fn ends(src: &dyn Source) -> Vec<usize> {
