@@ -30,8 +30,8 @@ use rand::{Rng, SeedableRng};
 use saoy::verify::{Indication, Report, ValidationPolicy, verify_pdf};
 use verify_support::{crate_dir, pki, policy};
 
-const DEFAULT_MUTANTS: usize = 3000;
-const DEFAULT_PEER_MUTANTS: usize = 150;
+const DEFAULT_MUTANTS: usize = 6000;
+const DEFAULT_PEER_MUTANTS: usize = 300;
 const DEFAULT_SEED: u64 = 20_261_203;
 /// A mutant that takes longer than this is a hang, not a slow input.
 const HANG: Duration = Duration::from_secs(120);

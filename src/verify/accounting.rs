@@ -284,26 +284,15 @@ fn between(
     Ok(())
 }
 
-/// The bytes `[from, to)` after the last `%%EOF`: only whitespace (and comments) may follow.
+/// The bytes `[from, to)` after the last `%%EOF`: only whitespace may follow (a comment there
+/// belongs to no revision, and readers that search backwards for `startxref` see it).
 fn gap(src: &dyn Source, from: u64, to: u64) -> Result<(), String> {
     let n = usize::try_from(to - from)
         .unwrap_or(usize::MAX)
         .min(MAX_GAP);
     let b = src.bytes(from, n).ok_or("I/O error")?;
-    let mut i = 0;
-    while i < b.len() {
-        if is_ws(b[i]) {
-            i += 1;
-        } else if b[i] == b'%' {
-            while i < b.len() && !matches!(b[i], b'\r' | b'\n') {
-                i += 1;
-            }
-        } else {
-            return Err(format!(
-                "byte {} is neither whitespace nor a comment",
-                from + i as u64
-            ));
-        }
+    if let Some(i) = b.iter().position(|c| !is_ws(*c)) {
+        return Err(format!("byte {} is not whitespace", from + i as u64));
     }
     if (n as u64) < to - from {
         return Err("too many bytes to check".into());

@@ -163,13 +163,7 @@ pub fn parse_signed_data(input: &[u8]) -> Result<(SignedData<'_>, usize), CmsErr
         .filter(|t| t.is(tag::SET))
         .ok_or(CmsError::Structure("digestAlgorithms"))?;
     for a in digest_algs.children()? {
-        let parts = a.seq()?;
-        let well_formed = parts.first().is_some_and(|o| o.oid().is_ok()) && parts.len() <= 2;
-        if !well_formed {
-            return Err(CmsError::Structure(
-                "digestAlgorithms holds something other than AlgorithmIdentifiers",
-            ));
-        }
+        AlgId::from_tlv(&a)?;
     }
     let encap = it
         .next()

@@ -111,7 +111,23 @@ impl AlgId {
             .first()
             .ok_or(asn1::Asn1Error::Unexpected("empty AlgorithmIdentifier"))?
             .oid()?;
+        if c.len() > 2 {
+            return Err(asn1::Asn1Error::Unexpected(
+                "AlgorithmIdentifier with more than two elements",
+            ));
+        }
         let params = c.get(1).map(|p| p.raw.to_vec());
+        // Digests, RSA PKCS#1 v1.5 and ECDSA take no parameters (NULL or absent, RFC 4055,
+        // 5754, 5758): anything else there is unsigned bytes no reader may depend on.
+        let no_params = oid == "1.3.14.3.2.26"
+            || oid.starts_with("2.16.840.1.101.3.4.2.")
+            || oid.starts_with("1.2.840.10045.4.3.")
+            || (oid.starts_with("1.2.840.113549.1.1.") && oid != "1.2.840.113549.1.1.10");
+        if no_params && !matches!(params.as_deref(), None | Some([0x05, 0x00])) {
+            return Err(asn1::Asn1Error::Unexpected(
+                "AlgorithmIdentifier parameters that the algorithm does not take",
+            ));
+        }
         Ok(AlgId { oid, params })
     }
 }
