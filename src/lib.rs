@@ -15,7 +15,7 @@ pub mod records;
 pub mod service;
 pub mod sign;
 pub mod store;
-pub mod verify;
+pub use saoy_verify as verify;
 
 /// Generated gRPC types for package `saoy.v1`.
 pub mod proto {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
-use super::pdf::{self, as_dict, get, get_name};
-use super::report::ModificationLevel;
+use crate::pdf::objects::{self as pdf, as_dict, get, get_name};
+use crate::report::ModificationLevel;
 
 /// Most objects visited in one reachability walk.
 const MAX_WALK: usize = 500_000;

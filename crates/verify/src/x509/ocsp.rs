@@ -9,9 +9,9 @@
 use thiserror::Error;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::asn1::{self, Tlv, tag};
-use super::certs::{self, CertInfo, strip_zeros};
-use super::crypto::{self, AlgId, DigestAlg};
+use crate::asn1::{self, Tlv, tag};
+use crate::crypto::{self, AlgId, DigestAlg};
+use crate::x509::certs::{self, CertInfo, strip_zeros};
 
 /// OIDs used by OCSP.
 pub mod oid {
@@ -349,7 +349,7 @@ pub fn judge(
     if resp.produced_at > now {
         return Finding::Unusable(format!(
             "{what} ignored: produced at {}, after the validation time",
-            super::fmt_time(resp.produced_at)
+            crate::fmt_time(resp.produced_at)
         ));
     }
     // A revoked answer outweighs a good one; among equals the freshest counts.
@@ -359,7 +359,7 @@ pub fn judge(
         if s.this_update > now {
             notes.push(format!(
                 "thisUpdate {} is after the validation time",
-                super::fmt_time(s.this_update)
+                crate::fmt_time(s.this_update)
             ));
             continue;
         }

@@ -5,8 +5,8 @@ use std::rc::Rc;
 
 use lopdf::Document;
 
-use super::lazy::{Source, find_all};
-use super::report::{ModificationLevel, RevisionReport};
+use crate::pdf::xref_reader::{Source, find_all};
+use crate::report::{ModificationLevel, RevisionReport};
 
 /// Most revisions read (each is parsed once); later ones are classed as one more revision.
 pub const MAX_REVISIONS: usize = 24;
@@ -92,6 +92,9 @@ mod tests {
     #[test]
     fn finds_revision_ends() {
         let pdf = b"%PDF-1.7\n...%%EOF\nmore%%EOF\r\nlast %%EOF";
-        assert_eq!(ends(&super::super::lazy::Mem(pdf)), vec![18, 29, pdf.len()]);
+        assert_eq!(
+            ends(&crate::pdf::xref_reader::Mem(pdf)),
+            vec![18, 29, pdf.len()]
+        );
     }
 }

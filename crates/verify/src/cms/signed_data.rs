@@ -3,8 +3,8 @@
 
 use thiserror::Error;
 
-use super::asn1::{self, Asn1Error, Tlv, tag};
-use super::crypto::AlgId;
+use crate::asn1::{self, Asn1Error, Tlv, tag};
+use crate::crypto::AlgId;
 
 /// OIDs used by the CMS layer.
 pub mod oid {

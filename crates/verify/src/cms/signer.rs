@@ -1,10 +1,10 @@
 //! Checks one CMS SignerInfo against the content it signs: message digest, signature value
 //! (with or without signed attributes) and the signing-certificate(-v2) binding.
 
-use super::certs::{CertInfo, strip_zeros};
-use super::cms::{self, SignedData, SignerId, SignerInfo};
-use super::crypto::{self, CryptoError, DigestAlg, Signed};
-use super::report::{Indication, SubIndication};
+use crate::cms::signed_data::{self as cms, SignedData, SignerId, SignerInfo};
+use crate::crypto::{self, CryptoError, DigestAlg, Signed};
+use crate::report::{Indication, SubIndication};
+use crate::x509::certs::{CertInfo, strip_zeros};
 
 /// One failed step: indication, sub-indication, detail.
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ pub fn check<C: Signed + ?Sized>(
         out.steps
             .push(("message_digest", Ok(format!("{} matches", digest.name()))));
         if let Some(t) = si.signed_attr(cms::oid::SIGNING_TIME).first() {
-            out.signing_time = super::asn1::parse_time(t).ok();
+            out.signing_time = crate::asn1::parse_time(t).ok();
         }
         signing_cert_binding(si, &cert, &mut out);
         verify_input = attrs;

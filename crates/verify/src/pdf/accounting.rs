@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use lopdf::Object;
 use lopdf::xref::XrefEntry;
 
-use super::lazy::{LazyError, Reader, Source, is_ws};
+use crate::pdf::xref_reader::{LazyError, Reader, Source, is_ws};
 
 /// Largest gap between objects read to check that it holds only whitespace and comments.
 const MAX_GAP: usize = 16 * 1024 * 1024;

@@ -21,8 +21,8 @@ use std::sync::OnceLock;
 use lopdf::xref::{Xref, XrefEntry, XrefType};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 
-use super::crypto::DigestAlg;
-use super::pdf::MAX_STREAM;
+use crate::crypto::DigestAlg;
+use crate::pdf::objects::MAX_STREAM;
 
 /// Streams up to this size are read with their dictionary; larger ones are read on demand.
 pub const INLINE_STREAM: usize = 16 * 1024;
@@ -146,7 +146,7 @@ fn bad<T>(m: &str) -> PResult<T> {
     Err(PErr::Bad(m.to_string()))
 }
 
-pub(super) fn is_ws(b: u8) -> bool {
+pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
 
@@ -382,8 +382,8 @@ impl P<'_> {
             .iter()
             .position(|&c| c == b'>')
             .ok_or(PErr::Incomplete)?;
-        let out =
-            super::hexdigits::decode_pdf(&rest[..len]).ok_or(PErr::Bad("bad hex string".into()))?;
+        let out = crate::pdf::hexdigits::decode_pdf(&rest[..len])
+            .ok_or(PErr::Bad("bad hex string".into()))?;
         self.i += len + 1;
         Ok(out)
     }
@@ -414,25 +414,25 @@ impl P<'_> {
 
 /// An object parsed at an offset: the object, its id, where it ends.
 #[derive(Clone)]
-pub(super) struct Parsed {
+pub(crate) struct Parsed {
     /// Object number and generation from the `N G obj` header.
-    pub(super) id: ObjectId,
+    pub(crate) id: ObjectId,
     /// The object (stream contents above [`INLINE_STREAM`] left out).
-    pub(super) obj: Object,
+    pub(crate) obj: Object,
     /// The offset just after `endobj`.
-    pub(super) end: u64,
+    pub(crate) end: u64,
 }
 
 /// One xref section and its trailer.
-pub(super) struct Section {
+pub(crate) struct Section {
     /// The entries, in the order written.
-    pub(super) entries: Vec<(u32, XrefEntry)>,
+    pub(crate) entries: Vec<(u32, XrefEntry)>,
     /// The trailer (the stream dictionary for an xref stream).
-    pub(super) trailer: Dictionary,
+    pub(crate) trailer: Dictionary,
     /// The /Prev offset.
-    pub(super) prev: Option<u64>,
+    pub(crate) prev: Option<u64>,
     /// Where the section ends (after the trailer dictionary, or the xref stream's `endobj`).
-    pub(super) end: u64,
+    pub(crate) end: u64,
 }
 
 /// The lazy reader of one file.
@@ -486,7 +486,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The indirect object at `off`, with bytes read only below `limit`.
-    pub(super) fn object_at(
+    pub(crate) fn object_at(
         &self,
         off: u64,
         limit: u64,
@@ -602,7 +602,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The offset named by the last `startxref` before `limit`.
-    pub(super) fn startxref(&self, limit: u64) -> Result<u64, LazyError> {
+    pub(crate) fn startxref(&self, limit: u64) -> Result<u64, LazyError> {
         let from = limit.saturating_sub(1024);
         let tail = self
             .src
@@ -637,7 +637,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The xref section (table or stream) at `off`, read below `limit`; hybrid files allowed.
-    pub(super) fn any_section(&self, off: u64, limit: u64) -> Result<Rc<Section>, LazyError> {
+    pub(crate) fn any_section(&self, off: u64, limit: u64) -> Result<Rc<Section>, LazyError> {
         if let Some(s) = self.sections.borrow().get(&off)
             && s.end <= limit
         {
@@ -806,7 +806,7 @@ impl<'a> Reader<'a> {
             allows_compression: true,
             start_position: s.start_position,
         };
-        super::pdf::stream_bytes(&full)
+        crate::pdf::objects::stream_bytes(&full)
     }
 
     fn decoded(&self, s: &Stream) -> Result<Vec<u8>, LazyError> {
@@ -814,7 +814,7 @@ impl<'a> Reader<'a> {
             .ok_or(LazyError::Fallback("stream cannot be decoded".into()))
     }
 
-    pub(super) fn objstm(
+    pub(crate) fn objstm(
         &self,
         off: u64,
         limit: u64,
@@ -1111,7 +1111,7 @@ impl Prefixes {
     }
 }
 
-impl super::crypto::Signed for Ranges<'_> {
+impl crate::crypto::Signed for Ranges<'_> {
     fn digest(&self, alg: DigestAlg) -> Vec<u8> {
         let (mut ctx, rest) = match (self.prefixes, self.ranges.split_first()) {
             (Some(p), Some((&(0, n), rest))) => match p.state(self.src, alg, n) {
@@ -1179,7 +1179,7 @@ mod tests {
 
     #[test]
     fn shared_prefix_digests_equal_separate_ones() {
-        use crate::verify::crypto::Signed;
+        use crate::crypto::Signed;
         let data: Vec<u8> = (0..CHUNK * 2 + 777)
             .map(|i| (i * 7 + i / 13) as u8)
             .collect();

@@ -14,25 +14,12 @@
 //! - a signing certificate revoked at or before the claimed signing time (and not covered by
 //!   a trusted earlier time-stamp) gives FAILED/REVOKED; revoked later, INDETERMINATE/REVOKED_NO_POE.
 
-mod accounting;
 mod asn1;
-mod byterange;
-mod certs;
 mod cms;
 mod crypto;
-mod diff;
-mod etsi_xml;
-mod hexdigits;
-mod lazy;
-mod ocsp;
-mod path;
 mod pdf;
-mod pss;
 mod report;
-mod revisions;
-mod revocation;
-mod signer;
-mod timestamp;
+mod x509;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -48,13 +35,16 @@ pub use report::{
     SignatureMaterial, SignatureReport, SignerSummary, SubIndication, TrustAnchorInfo,
 };
 
-pub use etsi_xml::ETSI_VR_NAMESPACE;
+pub use report::etsi_xml::ETSI_VR_NAMESPACE;
 
-use byterange::ByteRange;
-use certs::CertInfo;
+use cms::{signed_data, signer, timestamp};
 use crypto::Signed;
-pub use lazy::{FileSource, Mem, Source};
-use revocation::RevocationStatus;
+use pdf::byterange::{self, ByteRange};
+pub use pdf::xref_reader::{FileSource, Mem, Source};
+use pdf::{accounting, diff, objects, revisions, xref_reader};
+use x509::certs::CertInfo;
+use x509::revocation::RevocationStatus;
+use x509::{certs, path, revocation};
 
 /// What the verifier trusts and when it validates.
 ///
@@ -107,7 +97,7 @@ impl ValidationPolicy {
 /// Validates every signature of `pdf`. Never panics and never errors: a bad file yields a
 /// FAILED or INDETERMINATE report.
 pub fn verify_pdf(pdf: &[u8], policy: &ValidationPolicy) -> Report {
-    verify_source(&lazy::Mem(pdf), policy)
+    verify_source(&xref_reader::Mem(pdf), policy)
 }
 
 /// Validates the PDF file at `path` by streaming it: the byte ranges are hashed in chunks
@@ -244,7 +234,7 @@ struct Context<'a> {
     /// What the document's certification signature (DocMDP) permits after signing.
     permitted: ModificationLevel,
     /// Digest states of the file's first bytes, shared by nested signatures.
-    prefixes: lazy::Prefixes,
+    prefixes: xref_reader::Prefixes,
     /// Comparisons already made, by (earlier end, later end): revision classification and
     /// each signature's modification check ask for some of the same ones.
     diffs: Diffs,
@@ -270,32 +260,34 @@ impl Diffs {
 
 /// The document at each revision end, read lazily (or with lopdf from `full`), cached.
 struct Docs<'a> {
-    lazy: Option<lazy::Reader<'a>>,
+    lazy: Option<xref_reader::Reader<'a>>,
     full: Option<&'a [u8]>,
-    cache: RefCell<HashMap<usize, Result<Rc<Document>, pdf::PdfError>>>,
+    cache: RefCell<HashMap<usize, Result<Rc<Document>, objects::PdfError>>>,
     /// The lazy reader met something it leaves to lopdf: the verification is redone.
     failed: Cell<bool>,
 }
 
 impl Docs<'_> {
-    fn at(&self, end: usize) -> Result<Rc<Document>, pdf::PdfError> {
+    fn at(&self, end: usize) -> Result<Rc<Document>, objects::PdfError> {
         if let Some(d) = self.cache.borrow().get(&end) {
             return d.clone();
         }
         let d = match (&self.lazy, self.full) {
             (Some(r), _) => match r.document(end as u64) {
                 Ok(d) => Ok(Rc::new(d)),
-                Err(lazy::LazyError::Encrypted) => Err(pdf::PdfError::Encrypted),
-                Err(lazy::LazyError::Fallback(m)) => {
+                Err(xref_reader::LazyError::Encrypted) => Err(objects::PdfError::Encrypted),
+                Err(xref_reader::LazyError::Fallback(m)) => {
                     self.failed.set(true);
-                    Err(pdf::PdfError::Parse(m))
+                    Err(objects::PdfError::Parse(m))
                 }
             },
             (None, Some(full)) => match full.get(..end) {
-                Some(prefix) => pdf::load(prefix).map(Rc::new),
-                None => Err(pdf::PdfError::Parse("beyond the end of the file".into())),
+                Some(prefix) => objects::load(prefix).map(Rc::new),
+                None => Err(objects::PdfError::Parse(
+                    "beyond the end of the file".into(),
+                )),
             },
-            (None, None) => Err(pdf::PdfError::Parse("no source".into())),
+            (None, None) => Err(objects::PdfError::Parse("no source".into())),
         };
         self.cache.borrow_mut().insert(end, d.clone());
         d
@@ -329,7 +321,7 @@ fn verify_inner(
     let docs = Docs {
         lazy: match full {
             Some(_) => None,
-            None => Some(lazy::Reader::new(src).ok()?),
+            None => Some(xref_reader::Reader::new(src).ok()?),
         },
         full,
         cache: RefCell::default(),
@@ -338,7 +330,7 @@ fn verify_inner(
     let doc = match docs.at(len) {
         Ok(d) => d,
         Err(_) if docs.failed.get() => return None,
-        Err(e @ pdf::PdfError::Encrypted) => {
+        Err(e @ objects::PdfError::Encrypted) => {
             return Some(Report::document_failure(
                 Indication::Indeterminate,
                 SubIndication::FormatFailure,
@@ -372,7 +364,7 @@ fn verify_inner(
     }
     let docmdp = found
         .iter()
-        .find_map(|f| pdf::docmdp_permission(f.doc(doc), &f.found.dict));
+        .find_map(|f| objects::docmdp_permission(f.doc(doc), &f.found.dict));
     let xref_repaired = match doc.xref_recovery {
         Some(lopdf::xref::XrefRecovery::Reconstructed) => Some(
             "the cross-reference data is damaged or hides objects; the object table had to be rebuilt by scanning the file".to_string(),
@@ -411,7 +403,7 @@ fn verify_inner(
             Some(2) => ModificationLevel::FormFilling,
             _ => ModificationLevel::SignaturesAndValidationData,
         },
-        prefixes: lazy::Prefixes::new(
+        prefixes: xref_reader::Prefixes::new(
             found
                 .iter()
                 .filter_map(|f| first_range_len(f.doc(doc), &f.found.dict))
@@ -438,7 +430,7 @@ fn verify_inner(
     let reader = match docs.lazy.as_ref() {
         Some(r) => Some(r),
         None => {
-            strict = lazy::Reader::new(src).ok();
+            strict = xref_reader::Reader::new(src).ok();
             strict.as_ref()
         }
     };
@@ -471,7 +463,7 @@ fn verify_inner(
 
 /// A signature found in the current document or in an earlier revision.
 struct Candidate {
-    found: pdf::FoundSignature,
+    found: objects::FoundSignature,
     /// The document of the revision it was found in; `None`: the current one.
     revision: Option<Rc<Document>>,
 }
@@ -485,10 +477,10 @@ impl Candidate {
 
 /// The /ByteRange of a signature dictionary, when every element is an integer.
 fn ranges_of(doc: &Document, d: &lopdf::Dictionary) -> Option<Vec<i64>> {
-    match pdf::get(doc, d, b"ByteRange") {
+    match objects::get(doc, d, b"ByteRange") {
         Some(Object::Array(a)) => a
             .iter()
-            .map(|o| match pdf::resolve(doc, o) {
+            .map(|o| match objects::resolve(doc, o) {
                 Some(Object::Integer(i)) => Some(*i),
                 _ => None,
             })
@@ -513,7 +505,7 @@ fn every_signature(
     let mut fields: std::collections::HashSet<FieldKey> = std::collections::HashSet::new();
     let mut ranges: std::collections::HashSet<Vec<i64>> = std::collections::HashSet::new();
     let mut add = |doc: &Document, revision: Option<&Rc<Document>>, out: &mut Vec<Candidate>| {
-        for f in pdf::find_signatures(doc) {
+        for f in objects::find_signatures(doc) {
             let r = ranges_of(doc, &f.dict).filter(|_| f.broken.is_none());
             if let Some(r) = &r {
                 ranges.insert(r.clone());
@@ -540,7 +532,7 @@ fn every_signature(
     // Dictionaries no field holds, newest first.
     let all = std::iter::once((current, None)).chain(earlier.iter().map(|d| (&**d, Some(d))));
     for (doc, revision) in all {
-        for (id, d) in pdf::live_signature_dicts(doc) {
+        for (id, d) in objects::live_signature_dicts(doc) {
             let new = match ranges_of(doc, d) {
                 Some(r) => ranges.insert(r),
                 // A malformed /ByteRange: reported unless a field holds this very dictionary.
@@ -548,7 +540,7 @@ fn every_signature(
             };
             if new {
                 out.push(Candidate {
-                    found: pdf::FoundSignature {
+                    found: objects::FoundSignature {
                         field: format!(
                             "(signature dictionary {} {} R without a field)",
                             id.0, id.1
@@ -577,14 +569,14 @@ const MAX_UNREACHABLE: usize = 64;
 /// that no reported signature accounts for are noted.
 fn account_for_every_byte(
     src: &dyn Source,
-    reader: Option<&lazy::Reader<'_>>,
+    reader: Option<&xref_reader::Reader<'_>>,
     ends: &[usize],
     done: &mut Vec<Done>,
     messages: &mut Vec<String>,
 ) {
     let len = src.len();
     let signed_end = done.iter().filter_map(|d| d.end).max().map(|e| e as u64);
-    let hits = lazy::find_all(src, b"/ByteRange", MAX_SCANNED);
+    let hits = xref_reader::find_all(src, b"/ByteRange", MAX_SCANNED);
     let acc = match (signed_end, reader) {
         (Some(e), Some(r)) => accounting::account(src, r, ends, e),
         (Some(e), None) if e + 2 >= len => accounting::Account::default(),
@@ -696,20 +688,20 @@ fn enforce_no_changes(done: &mut [Done]) {
 /// (certificates, CRLs, OCSP responses) of the /DSS dictionary, DER.
 type DssData = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
 
-fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> DssData {
+fn dss_data(doc: &Document, lazy: Option<&xref_reader::Reader<'_>>) -> DssData {
     let mut certs = Vec::new();
     let mut crls = Vec::new();
     let mut ocsps = Vec::new();
-    let Some(dss) = pdf::catalog(doc)
+    let Some(dss) = objects::catalog(doc)
         .and_then(|c| c.get(b"DSS").ok())
-        .and_then(|d| pdf::as_dict(doc, d))
+        .and_then(|d| objects::as_dict(doc, d))
     else {
         return (certs, crls, ocsps);
     };
     for s in revocation::dss_ocsp_streams(doc, dss) {
         if let Some(bytes) = match lazy {
             Some(r) => r.stream_bytes(s),
-            None => pdf::stream_bytes(s),
+            None => objects::stream_bytes(s),
         } {
             ocsps.push(bytes);
         }
@@ -718,12 +710,12 @@ fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> DssData {
         (b"Certs".as_slice(), &mut certs),
         (b"CRLs".as_slice(), &mut crls),
     ] {
-        if let Some(Object::Array(a)) = pdf::get(doc, dss, key) {
+        if let Some(Object::Array(a)) = objects::get(doc, dss, key) {
             for o in a.iter().take(2000) {
-                if let Some(Object::Stream(s)) = pdf::resolve(doc, o)
+                if let Some(Object::Stream(s)) = objects::resolve(doc, o)
                     && let Some(bytes) = match lazy {
                         Some(r) => r.stream_bytes(s),
-                        None => pdf::stream_bytes(s),
+                        None => objects::stream_bytes(s),
                     }
                 {
                     out.push(bytes);
@@ -737,10 +729,10 @@ fn dss_data(doc: &Document, lazy: Option<&lazy::Reader<'_>>) -> DssData {
 /// The length of the first range of a signature's /ByteRange `[0 n ...]`, if it has that form
 /// (only a hint for sharing digest work: the range is checked where it is used).
 fn first_range_len(doc: &Document, d: &lopdf::Dictionary) -> Option<u64> {
-    let Some(Object::Array(a)) = pdf::get(doc, d, b"ByteRange") else {
+    let Some(Object::Array(a)) = objects::get(doc, d, b"ByteRange") else {
         return None;
     };
-    let int = |i: usize| match a.get(i).and_then(|o| pdf::resolve(doc, o)) {
+    let int = |i: usize| match a.get(i).and_then(|o| objects::resolve(doc, o)) {
         Some(Object::Integer(v)) => u64::try_from(*v).ok(),
         _ => None,
     };
@@ -787,13 +779,13 @@ fn pdf_date(s: &[u8]) -> Option<i64> {
     Some(secs)
 }
 
-fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Done {
+fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) -> Done {
     let mut r = SignatureReport::new(f.field.clone());
     let mut done_end = None;
     let d = &f.dict;
     let sub_filter =
-        pdf::get_name(doc, d, b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned());
-    let is_doc_ts = pdf::get_name(doc, d, b"Type") == Some(b"DocTimeStamp")
+        objects::get_name(doc, d, b"SubFilter").map(|n| String::from_utf8_lossy(n).into_owned());
+    let is_doc_ts = objects::get_name(doc, d, b"Type") == Some(b"DocTimeStamp")
         || sub_filter.as_deref() == Some("ETSI.RFC3161");
     let mut out = Done {
         report: SignatureReport::new(String::new()),
@@ -816,10 +808,10 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
         );
         return finish(out, r, None);
     }
-    if let Some(Object::String(m, _)) = pdf::get(doc, d, b"M") {
+    if let Some(Object::String(m, _)) = objects::get(doc, d, b"M") {
         r.signing_time = pdf_date(m).map(fmt_time);
     }
-    r.docmdp_permission = pdf::docmdp_permission(doc, d);
+    r.docmdp_permission = objects::docmdp_permission(doc, d);
     r.ok(
         "validation_context",
         format!(
@@ -860,10 +852,10 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
         }
     }
     // /ByteRange
-    let br_vals: Option<Vec<i64>> = match pdf::get(doc, d, b"ByteRange") {
+    let br_vals: Option<Vec<i64>> = match objects::get(doc, d, b"ByteRange") {
         Some(Object::Array(a)) => a
             .iter()
-            .map(|o| match pdf::resolve(doc, o) {
+            .map(|o| match objects::resolve(doc, o) {
                 Some(Object::Integer(i)) => Some(*i),
                 _ => None,
             })
@@ -896,7 +888,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
         "byte_range",
         format!("[0 {} {} {}]", br.first_len, br.second_start, br.second_len),
     );
-    let contents = match (pdf::get(doc, d, b"Contents"), br.gap_contents(ctx.src)) {
+    let contents = match (objects::get(doc, d, b"Contents"), br.gap_contents(ctx.src)) {
         (Some(Object::String(c, _)), Some(gap)) if *c == gap => gap,
         (Some(Object::String(_, _)), Some(_)) => {
             r.fail(
@@ -917,7 +909,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
             return finish(out, r, done_end);
         }
     };
-    let signed = lazy::Ranges {
+    let signed = xref_reader::Ranges {
         src: ctx.src,
         ranges: br.ranges().to_vec(),
         prefixes: Some(&ctx.prefixes),
@@ -967,7 +959,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
     }
 
     // CMS
-    let (sd, used) = match cms::parse_signed_data(&contents) {
+    let (sd, used) = match signed_data::parse_signed_data(&contents) {
         Ok(x) => x,
         Err(e) => {
             r.fail(
@@ -1033,7 +1025,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
         );
         return finish(out, r, done_end);
     }
-    if sd.econtent_type != cms::oid::DATA {
+    if sd.econtent_type != signed_data::oid::DATA {
         r.fail(
             "cms",
             Indication::Failed,
@@ -1065,10 +1057,12 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
     if let Some(t) = so.signing_time {
         r.signing_time = Some(fmt_time(t));
     }
-    let claimed = so.signing_time.or_else(|| match pdf::get(doc, d, b"M") {
-        Some(Object::String(m, _)) => pdf_date(m),
-        _ => None,
-    });
+    let claimed = so
+        .signing_time
+        .or_else(|| match objects::get(doc, d, b"M") {
+            Some(Object::String(m, _)) => pdf_date(m),
+            _ => None,
+        });
     let Some(cert) = so.cert.clone() else {
         check_modifications(ctx, &br, &mut r);
         return finish(out, r, done_end);
@@ -1089,7 +1083,7 @@ fn verify_one(ctx: &Context<'_>, f: &pdf::FoundSignature, doc: &Document) -> Don
     if let Some(tok) = si
         .unsigned_attrs
         .iter()
-        .find(|a| a.oid == cms::oid::SIGNATURE_TIMESTAMP)
+        .find(|a| a.oid == signed_data::oid::SIGNATURE_TIMESTAMP)
         .and_then(|a| a.values.first())
     {
         let ts = timestamp::check(tok.raw, &[si.signature.as_slice()][..], &pool, &ctx.anchors);
@@ -1383,7 +1377,7 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
 }
 
 fn assign_levels(done: &mut [Done], doc: &Document) {
-    let has_dss = pdf::catalog(doc).is_some_and(|c| c.get(b"DSS").is_ok());
+    let has_dss = objects::catalog(doc).is_some_and(|c| c.get(b"DSS").is_ok());
     let ts_ends: Vec<usize> = done
         .iter()
         .filter(|d| d.is_doc_ts && d.doc_ts_ok)
@@ -1413,21 +1407,25 @@ fn assign_levels(done: &mut [Done], doc: &Document) {
 /// Entry points for the fuzz targets in `fuzz/` (not a stable API).
 #[doc(hidden)]
 pub mod fuzzing {
-    use super::{cms, pdf, revisions, signer};
+    use super::{objects, revisions, signed_data, signer};
     use std::rc::Rc;
 
     /// Loads `data` as a PDF, finds its signatures and classifies its revisions.
     pub fn pdf(data: &[u8]) {
-        if let Ok(doc) = pdf::load(data) {
-            let found = pdf::find_signatures(&doc);
+        if let Ok(doc) = objects::load(data) {
+            let found = objects::find_signatures(&doc);
             for f in &found {
-                let _ = pdf::docmdp_permission(&doc, &f.dict);
+                let _ = objects::docmdp_permission(&doc, &f.dict);
             }
-            let ends = revisions::ends(&super::lazy::Mem(data));
+            let ends = revisions::ends(&super::xref_reader::Mem(data));
             let _ = revisions::classify(
                 &ends,
                 data.len(),
-                &mut |e| data.get(..e).and_then(|p| pdf::load(p).ok()).map(Rc::new),
+                &mut |e| {
+                    data.get(..e)
+                        .and_then(|p| objects::load(p).ok())
+                        .map(Rc::new)
+                },
                 &mut |a, b| super::diff::compare(a.1, b.1).level(),
                 &doc,
             );
@@ -1436,7 +1434,7 @@ pub mod fuzzing {
 
     /// Decodes `data` as CMS SignedData and checks its SignerInfos over fixed content.
     pub fn cms(data: &[u8]) {
-        if let Ok((sd, _)) = cms::parse_signed_data(data) {
+        if let Ok((sd, _)) = signed_data::parse_signed_data(data) {
             let pool = super::certs::parse_all(sd.certificates.iter().copied());
             for si in sd.signer_infos.iter().take(4) {
                 let _ = signer::check(&sd, si, &[b"fuzz".as_slice()][..], &pool);

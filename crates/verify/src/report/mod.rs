@@ -1,5 +1,7 @@
 //! The validation report: ETSI EN 319 102-1 indications, per-signature results, JSON and text output.
 
+pub mod etsi_xml;
+
 use serde::{Deserialize, Serialize};
 
 /// Main status indication (ETSI EN 319 102-1, clause 5.1.3).

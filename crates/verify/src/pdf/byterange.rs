@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use super::lazy::Source;
+use crate::pdf::xref_reader::Source;
 
 /// Why a /ByteRange is rejected.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -141,7 +141,7 @@ pub fn check(v: &[i64], src: &dyn Source) -> Result<ByteRange, ByteRangeError> {
         .strip_prefix(b"<")
         .and_then(|g| g.strip_suffix(b">"))
         .ok_or(ByteRangeError::GapNotContents)?;
-    if !super::hexdigits::all_digits(inner) || inner.len() % 2 != 0 {
+    if !crate::pdf::hexdigits::all_digits(inner) || inner.len() % 2 != 0 {
         return Err(ByteRangeError::GapNotContents);
     }
     Ok(ByteRange {
@@ -152,13 +152,13 @@ pub fn check(v: &[i64], src: &dyn Source) -> Result<ByteRange, ByteRangeError> {
 }
 
 fn decode_hex(h: &[u8]) -> Option<Vec<u8>> {
-    super::hexdigits::decode_strict(h)
+    crate::pdf::hexdigits::decode_strict(h)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::lazy::Mem;
+    use crate::pdf::xref_reader::Mem;
 
     fn sample() -> Vec<u8> {
         b"%PDF-1.7\n1 0 obj<</Contents <0a0b00> /ByteRange [...]>>endobj\n%%EOF\n".to_vec()

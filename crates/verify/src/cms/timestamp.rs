@@ -1,12 +1,12 @@
 //! RFC 3161 time-stamp tokens: the signature time-stamp in the CMS unsigned attributes and
 //! document time-stamps (/SubFilter /ETSI.RFC3161).
 
-use super::asn1::{self, tag};
-use super::certs::{self, CertInfo};
-use super::cms;
-use super::crypto::{AlgId, DigestAlg, Signed};
-use super::path;
-use super::signer;
+use crate::asn1::{self, tag};
+use crate::cms::signed_data as cms;
+use crate::cms::signer;
+use crate::crypto::{AlgId, DigestAlg, Signed};
+use crate::x509::certs::{self, CertInfo};
+use crate::x509::path;
 
 /// What a time-stamp token says and how well it checks.
 #[derive(Debug, Clone)]

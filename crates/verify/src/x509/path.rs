@@ -1,8 +1,8 @@
 //! Certification path building (signer → embedded certificates → trust anchor) and the
 //! per-certificate constraints: signatures, validity, basicConstraints, keyUsage.
 
-use super::certs::CertInfo;
-use super::crypto;
+use crate::crypto;
+use crate::x509::certs::CertInfo;
 
 /// Longest path built.
 const MAX_PATH: usize = 10;
@@ -195,7 +195,7 @@ pub fn check_validity(path: &CertPath, t: i64) -> Vec<(usize, Violation)> {
                 Violation::NotYetValid(format!(
                     "{} is not valid before {}",
                     c.subject,
-                    super::fmt_time(c.not_before)
+                    crate::fmt_time(c.not_before)
                 )),
             ));
         } else if t > c.not_after {
@@ -204,7 +204,7 @@ pub fn check_validity(path: &CertPath, t: i64) -> Vec<(usize, Violation)> {
                 Violation::Expired(format!(
                     "{} expired on {}",
                     c.subject,
-                    super::fmt_time(c.not_after)
+                    crate::fmt_time(c.not_after)
                 )),
             ));
         }

@@ -1,6 +1,8 @@
 //! Digests and signature checks: one function verifies any signature given the algorithm
 //! identifier, the signer's SubjectPublicKeyInfo and the signed bytes (CMS, certificates, CRLs).
 
+pub mod pss;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,7 +11,7 @@ use ring::digest;
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use thiserror::Error;
 
-use super::asn1::{self, tag};
+use crate::asn1::{self, tag};
 
 /// Errors from digest and signature checks.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -170,7 +172,7 @@ pub fn verify_signature(
                     "RSA-PSS with a {modulus_bits}-bit key"
                 )));
             }
-            super::pss::verify(key_bytes, hash, salt, msg, sig)?;
+            crate::crypto::pss::verify(key_bytes, hash, salt, msg, sig)?;
             return Ok(Verified { weak });
         }
     }

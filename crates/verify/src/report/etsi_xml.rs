@@ -39,8 +39,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::crypto::DigestAlg;
-use super::report::{Check, Indication, Report, SignatureReport, SubIndication};
+use crate::crypto::DigestAlg;
+use crate::report::{Check, Indication, Report, SignatureReport, SubIndication};
 
 /// The TS 119 102-2 (v1.2.1) namespace.
 pub const ETSI_VR_NAMESPACE: &str = "http://uri.etsi.org/19102/v1.2.1#";
@@ -570,7 +570,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::report::{SignerSummary, TrustAnchorInfo};
+    use crate::report::{SignerSummary, TrustAnchorInfo};
 
     fn escaped(s: &str, attribute: bool) -> String {
         let mut out = String::new();

@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use lopdf::{Dictionary, Document, Object};
 use x509_parser::prelude::{CertificateRevocationList, FromDer};
 
-use super::asn1;
-use super::certs::{CertInfo, strip_zeros};
-use super::cms::{SignedData, SignerInfo};
-use super::crypto;
-use super::ocsp;
-use super::pdf;
+use crate::asn1;
+use crate::cms::signed_data::{SignedData, SignerInfo};
+use crate::crypto;
+use crate::pdf::objects as pdf;
+use crate::x509::certs::{CertInfo, strip_zeros};
+use crate::x509::ocsp;
 
 /// Most OCSP responses (after removing duplicates) judged for one certificate.
 pub const MAX_OCSP_RESPONSES: usize = 256;
@@ -311,7 +311,7 @@ mod tests {
     /// The DER of a PEM file of certs-test/.
     fn pem_der(name: &str) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("certs-test")
+            .join("../../certs-test")
             .join(name);
         let text = std::fs::read(&path).expect("certs-test file");
         pem::parse(text).expect("PEM").into_contents()
