@@ -6,7 +6,7 @@
 //! `cargo bench --bench certify_store` (needs `s3s-fs` on PATH, as the S3 tests do).
 //! SAOY_BENCH_CALLS (default 40) sets the calls per measurement.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/support/mod.rs"]
 mod common;
 
 use std::sync::Arc;

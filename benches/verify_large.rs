@@ -7,7 +7,7 @@
 //! prints wall times (best of 3), the ratio to openssl, and the peak RSS. Timings are never
 //! asserted.
 
-#[path = "../tests/verify_support/bigpdf.rs"]
+#[path = "../tests/support/bigpdf.rs"]
 mod bigpdf;
 
 use std::path::{Path, PathBuf};

@@ -2,22 +2,23 @@
 //! data: calls made while it is down fail with UNAVAILABLE, calls afterwards succeed, no
 //! acknowledged copy is lost, and `store check` finds no dangling record or index entry.
 //!
-//! One in-process saoy server (`common::server::start_with`) on an s3s-fs bucket (behind the
-//! serialising proxy of `common::s3`, which stays up and answers 502 while s3s-fs is down).
+//! One in-process saoy server (`support::server::start_with`) on an s3s-fs bucket (behind the
+//! serialising proxy of `support::s3`, which stays up and answers 502 while s3s-fs is down).
 
-mod common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::client::{self, Upload};
-use common::s3::S3Server;
 use saoy::proto::CertificationRecord;
 use saoy::proto::certification_service_client::CertificationServiceClient;
 use saoy::records::check::{CheckOptions, FindingKind, check_store};
 use saoy::records::{EntryState, Registry};
 use saoy::store::{ObjectStore, S3Location, S3Store};
+use support::client::{self, Upload};
+use support::s3::S3Server;
 use tonic::Code;
 
 const AGENCY: &str = "H72.21.01";
@@ -51,7 +52,7 @@ fn jpeg() -> Upload {
     Upload {
         name: "sample-scan.jpg".into(),
         media_type: "image/jpeg".into(),
-        data: std::fs::read(common::root().join("tests/data/sample-scan.jpg")).unwrap(),
+        data: std::fs::read(support::root().join("tests/data/sample-scan.jpg")).unwrap(),
     }
 }
 
@@ -102,7 +103,7 @@ async fn run(s3: &mut S3Server) {
     s3.create_bucket(bucket).await;
     let url = format!("s3://{bucket}/outage");
     let endpoint = s3.endpoint.clone();
-    let server = common::server::start_with(|c| {
+    let server = support::server::start_with(|c| {
         c.store.url = url.clone();
         c.store.endpoint_url = endpoint;
         c.store.region = "us-east-1".into();

@@ -1,0 +1,14 @@
+//! Integration tests of one area in one binary (fewer links on 2 cores): each module was a
+//! test binary of its own; the helpers are one tree, tests/support/.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod certify_bad_input;
+mod certify_e2e;
+mod config_example;
+mod deploy_files;
+mod health;
+mod records_book;
+mod reuse_records;
+mod trust_dir;
