@@ -31,8 +31,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lopdf::{Document, Object};
 
 pub use report::{
-    AnchorLabel, Block, BlockResult, Check, Indication, ModificationLevel, Report, RevisionReport,
-    SignatureMaterial, SignatureReport, SignerSummary, SubIndication, TrustAnchorInfo,
+    AnchorLabel, Block, BlockResult, Check, CheckName, Indication, ModificationLevel, Report,
+    RevisionReport, SignatureMaterial, SignatureReport, SignerSummary, SubIndication,
+    TrustAnchorInfo,
 };
 
 pub use report::etsi_xml::ETSI_VR_NAMESPACE;
@@ -438,7 +439,7 @@ fn verify_inner(
     if no_header {
         for d in done.iter_mut() {
             d.report.fail(
-                "file_structure",
+                CheckName::FileStructure,
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 NO_HEADER,
@@ -602,7 +603,7 @@ fn account_for_every_byte(
         let m = u.describe();
         for d in done.iter_mut() {
             d.report.fail(
-                "file_structure",
+                CheckName::FileStructure,
                 Indication::Indeterminate,
                 SubIndication::FormatFailure,
                 m.clone(),
@@ -627,7 +628,7 @@ fn account_for_every_byte(
     for p in unreachable.iter().take(MAX_UNREACHABLE) {
         let mut r = SignatureReport::new(format!("(signature dictionary at byte {p})"));
         r.fail(
-            "signature_dictionary",
+            CheckName::SignatureDictionary,
             Indication::Failed,
             SubIndication::FormatFailure,
             format!(
@@ -674,7 +675,7 @@ fn enforce_no_changes(done: &mut [Done]) {
     {
         c.report.modified_after_signing = true;
         c.report.fail(
-            "docmdp",
+            CheckName::Docmdp,
             Indication::Indeterminate,
             SubIndication::SigConstraintsFailure,
             format!(
@@ -801,7 +802,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     };
     if let Some(why) = &f.broken {
         r.fail(
-            "signature_dictionary",
+            CheckName::SignatureDictionary,
             Indication::Failed,
             SubIndication::FormatFailure,
             why.clone(),
@@ -813,7 +814,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     }
     r.docmdp_permission = objects::docmdp_permission(doc, d);
     r.ok(
-        "validation_context",
+        CheckName::ValidationContext,
         format!(
             "{} trust anchor(s), {} CRL(s), {} OCSP response(s) and {} extra certificate(s) from /DSS, validation time {}",
             ctx.anchors.len(),
@@ -825,7 +826,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     );
     if let Some(m) = &ctx.xref_repaired {
         r.fail(
-            "xref",
+            CheckName::Xref,
             Indication::Indeterminate,
             SubIndication::FormatFailure,
             m.clone(),
@@ -839,11 +840,11 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
             | "PBAD.PAdES"
             | "adbe.pkcs7.sha1",
         ) => {
-            r.ok("sub_filter", sub_filter.clone().unwrap_or_default());
+            r.ok(CheckName::SubFilter, sub_filter.clone().unwrap_or_default());
         }
         other => {
             r.fail(
-                "sub_filter",
+                CheckName::SubFilter,
                 Indication::Indeterminate,
                 SubIndication::SigConstraintsFailure,
                 format!("unsupported /SubFilter {}", other.unwrap_or("(none)")),
@@ -866,7 +867,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         Some(Ok(br)) => br,
         Some(Err(e)) => {
             r.fail(
-                "byte_range",
+                CheckName::ByteRange,
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 e.to_string(),
@@ -875,7 +876,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         }
         None => {
             r.fail(
-                "byte_range",
+                CheckName::ByteRange,
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 "missing or malformed /ByteRange",
@@ -885,14 +886,14 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     };
     done_end = Some(br.end()).or(done_end);
     r.ok(
-        "byte_range",
+        CheckName::ByteRange,
         format!("[0 {} {} {}]", br.first_len, br.second_start, br.second_len),
     );
     let contents = match (objects::get(doc, d, b"Contents"), br.gap_contents(ctx.src)) {
         (Some(Object::String(c, _)), Some(gap)) if *c == gap => gap,
         (Some(Object::String(_, _)), Some(_)) => {
             r.fail(
-                "contents",
+                CheckName::Contents,
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 "/Contents is not the string excluded by /ByteRange",
@@ -901,7 +902,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         }
         _ => {
             r.fail(
-                "contents",
+                CheckName::Contents,
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 "missing /Contents",
@@ -927,29 +928,29 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         }
         if !ts.imprint_ok {
             r.fail(
-                "timestamp_imprint",
+                CheckName::TimestampImprint,
                 Indication::Failed,
                 SubIndication::HashFailure,
                 ts.notes.join("; "),
             );
         } else if !ts.signature_ok {
             r.fail(
-                "timestamp_signature",
+                CheckName::TimestampSignature,
                 Indication::Failed,
                 SubIndication::SigCryptoFailure,
                 ts.notes.join("; "),
             );
         } else if !ts.trusted {
-            r.ok("timestamp", "imprint and signature check");
+            r.ok(CheckName::Timestamp, "imprint and signature check");
             r.fail(
-                "timestamp_chain",
+                CheckName::TimestampChain,
                 Indication::Indeterminate,
                 SubIndication::NoCertificateChainFound,
                 ts.notes.join("; "),
             );
         } else {
             r.ok(
-                "timestamp",
+                CheckName::Timestamp,
                 "document time-stamp verifies and its authority is trusted",
             );
         }
@@ -963,7 +964,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         Ok(x) => x,
         Err(e) => {
             r.fail(
-                "cms",
+                CheckName::Cms,
                 Indication::Failed,
                 SubIndication::FormatFailure,
                 format!("/Contents: {e}"),
@@ -976,13 +977,13 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         .is_some_and(|rest| rest.iter().any(|b| *b != 0))
     {
         r.ok(
-            "cms_padding",
+            CheckName::CmsPadding,
             "non-zero bytes follow the CMS object in /Contents (ignored)",
         );
     }
     if sd.signer_infos.len() != 1 {
         r.fail(
-            "cms",
+            CheckName::Cms,
             Indication::Failed,
             SubIndication::FormatFailure,
             format!(
@@ -999,7 +1000,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         digest_of_ranges = signed.digest(crypto::DigestAlg::Sha1);
         if sd.econtent.as_deref() != Some(digest_of_ranges.as_slice()) {
             r.fail(
-                "message_digest",
+                CheckName::MessageDigest,
                 Indication::Failed,
                 SubIndication::HashFailure,
                 "the encapsulated SHA-1 digest does not match the signed bytes",
@@ -1007,7 +1008,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
             return finish(out, r, done_end);
         }
         r.fail(
-            "crypto_constraints",
+            CheckName::CryptoConstraints,
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
             "adbe.pkcs7.sha1 relies on SHA-1",
@@ -1018,7 +1019,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     };
     if sd.econtent.is_some() && !sha1_wrapped {
         r.fail(
-            "cms",
+            CheckName::Cms,
             Indication::Failed,
             SubIndication::FormatFailure,
             "the CMS object encapsulates content; a detached signature is required",
@@ -1027,7 +1028,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     }
     if sd.econtent_type != signed_data::oid::DATA {
         r.fail(
-            "cms",
+            CheckName::Cms,
             Indication::Failed,
             SubIndication::FormatFailure,
             format!("eContentType {} is not id-data", sd.econtent_type),
@@ -1035,7 +1036,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         return finish(out, r, done_end);
     }
     r.ok(
-        "cms",
+        CheckName::Cms,
         format!("SignedData with {} certificate(s)", sd.certificates.len()),
     );
     let Some(si) = sd.signer_infos.first() else {
@@ -1050,8 +1051,8 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     };
     for (name, step) in &so.steps {
         match step {
-            Ok(detail) => r.ok(name, detail.clone()),
-            Err(f) => r.fail(name, f.ind, f.sub, f.detail.clone()),
+            Ok(detail) => r.ok(*name, detail.clone()),
+            Err(f) => r.fail(*name, f.ind, f.sub, f.detail.clone()),
         }
     }
     if let Some(t) = so.signing_time {
@@ -1091,7 +1092,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         if ts.imprint_ok && ts.signature_ok {
             out.sig_ts_ok = true;
             r.ok(
-                "signature_timestamp",
+                CheckName::SignatureTimestamp,
                 format!(
                     "imprint matches, token verifies{}",
                     if ts.trusted {
@@ -1103,7 +1104,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
             );
         } else {
             r.checks.push(Check {
-                name: "signature_timestamp".into(),
+                name: CheckName::SignatureTimestamp,
                 passed: false,
                 detail: format!("ignored: {}", ts.notes.join("; ")),
                 indication: None,
@@ -1119,7 +1120,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         Ok(p) => p,
         Err(path::PathError::NoChain(m)) => {
             r.fail(
-                "certificate_chain",
+                CheckName::CertificateChain,
                 Indication::Indeterminate,
                 SubIndication::NoCertificateChainFound,
                 m,
@@ -1129,7 +1130,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         }
     };
     r.ok(
-        "certificate_chain",
+        CheckName::CertificateChain,
         path.certs
             .iter()
             .map(|c| c.subject.clone())
@@ -1148,11 +1149,14 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
     }
     let violations = path::check_constraints(&path, false);
     if violations.is_empty() {
-        r.ok("chain_constraints", "basicConstraints and keyUsage fit");
+        r.ok(
+            CheckName::ChainConstraints,
+            "basicConstraints and keyUsage fit",
+        );
     }
     for v in violations {
         r.fail(
-            "chain_constraints",
+            CheckName::ChainConstraints,
             Indication::Indeterminate,
             SubIndication::ChainConstraintsFailure,
             format!("{v:?}"),
@@ -1183,7 +1187,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
             // Ignored revocation data: noted, never a failure by itself.
             if !r.checks.iter().any(|x| x.detail == note) {
                 r.checks.push(Check {
-                    name: "revocation".into(),
+                    name: CheckName::Revocation,
                     passed: false,
                     detail: note,
                     indication: None,
@@ -1196,7 +1200,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
             RevocationStatus::Good { next_update, .. } => {
                 let stale = next_update.is_some_and(|n| n < ctx.now);
                 r.ok(
-                    "revocation",
+                    CheckName::Revocation,
                     format!(
                         "{} not revoked according to the {}{}",
                         c.subject,
@@ -1218,7 +1222,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
                 );
                 if poe.is_some_and(|p| p < *date) {
                     r.ok(
-                        "revocation",
+                        CheckName::Revocation,
                         format!("{what}, after the time-stamp proving the signature existed"),
                     );
                 } else if claimed.is_some_and(|t| t < *date) {
@@ -1228,7 +1232,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
                         SubIndication::RevokedCaNoPoe
                     };
                     r.fail(
-                        "revocation",
+                        CheckName::Revocation,
                         Indication::Indeterminate,
                         sub,
                         format!(
@@ -1237,14 +1241,16 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
                     );
                 } else {
                     r.fail(
-                        "revocation",
+                        CheckName::Revocation,
                         Indication::Failed,
                         SubIndication::Revoked,
                         what,
                     );
                 }
             }
-            RevocationStatus::Unknown(m) => r.ok("revocation", format!("not checked: {m}")),
+            RevocationStatus::Unknown(m) => {
+                r.ok(CheckName::Revocation, format!("not checked: {m}"))
+            }
         }
         if i == 0 {
             signer_status = Some(st);
@@ -1257,7 +1263,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         let covered = poe.is_some_and(|p| c.is_some_and(|c| p >= c.not_before && p <= c.not_after));
         match v {
             path::Violation::Expired(m) if covered => r.ok(
-                "validity",
+                CheckName::Validity,
                 format!("{m}; the time-stamp proves the signature existed before"),
             ),
             path::Violation::Expired(m) => {
@@ -1267,16 +1273,16 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
                 } else {
                     SubIndication::OutOfBoundsNoPoe
                 };
-                r.fail("validity", Indication::Indeterminate, sub, m);
+                r.fail(CheckName::Validity, Indication::Indeterminate, sub, m);
             }
             path::Violation::NotYetValid(m) => r.fail(
-                "validity",
+                CheckName::Validity,
                 Indication::Indeterminate,
                 SubIndication::NotYetValid,
                 m,
             ),
             path::Violation::Constraints(m) => r.fail(
-                "validity",
+                CheckName::Validity,
                 Indication::Indeterminate,
                 SubIndication::ChainConstraintsFailure,
                 m,
@@ -1287,7 +1293,7 @@ fn verify_one(ctx: &Context<'_>, f: &objects::FoundSignature, doc: &Document) ->
         && (t + 300 < cert.not_before || t > cert.not_after)
     {
         r.fail(
-            "signing_time",
+            CheckName::SigningTime,
             Indication::Indeterminate,
             SubIndication::OutOfBoundsNoPoe,
             format!(
@@ -1311,13 +1317,13 @@ fn summary(c: &CertInfo) -> SignerSummary {
 fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureReport) {
     if r.covers_whole_document {
         r.modification_level = Some(ModificationLevel::None);
-        r.ok("coverage", "the signature covers the whole file");
+        r.ok(CheckName::Coverage, "the signature covers the whole file");
         return;
     }
     let constraint = |r: &mut SignatureReport, detail: String| {
         r.modified_after_signing = true;
         r.fail(
-            "modifications",
+            CheckName::Modifications,
             Indication::Indeterminate,
             SubIndication::SigConstraintsFailure,
             detail,
@@ -1365,7 +1371,7 @@ fn check_modifications(ctx: &Context<'_>, br: &ByteRange, r: &mut SignatureRepor
     }
     if beyond.is_empty() {
         r.ok(
-            "modifications",
+            CheckName::Modifications,
             format!(
                 "later revisions make changes of class {level:?}, within what is permitted ({:?}; {} signature or validation-data change(s))",
                 ctx.permitted, res.allowed

@@ -3,7 +3,7 @@
 
 use crate::cms::signed_data::{self as cms, SignedData, SignerId, SignerInfo};
 use crate::crypto::{self, CryptoError, DigestAlg, Signed};
-use crate::report::{Indication, SubIndication};
+use crate::report::{CheckName, Indication, SubIndication};
 use crate::x509::certs::{CertInfo, strip_zeros};
 
 /// One failed step: indication, sub-indication, detail.
@@ -33,7 +33,7 @@ pub struct SignerOutcome {
     /// The signing certificate, if identified.
     pub cert: Option<CertInfo>,
     /// (check name, result) in order.
-    pub steps: Vec<(&'static str, Result<String, Failure>)>,
+    pub steps: Vec<(CheckName, Result<String, Failure>)>,
     /// Claimed signing time from the signingTime attribute (Unix seconds).
     pub signing_time: Option<i64>,
 }
@@ -65,7 +65,7 @@ pub fn check<C: Signed + ?Sized>(
     };
     let Some(digest) = DigestAlg::from_oid(&si.digest_alg.oid) else {
         out.steps.push((
-            "digest_algorithm",
+            CheckName::DigestAlgorithm,
             Err(failure(
                 Indication::Indeterminate,
                 SubIndication::CryptoConstraintsFailure,
@@ -77,7 +77,7 @@ pub fn check<C: Signed + ?Sized>(
     out.digest = Some(digest);
     if digest.is_weak() {
         out.steps.push((
-            "digest_algorithm",
+            CheckName::DigestAlgorithm,
             Err(failure(
                 Indication::Indeterminate,
                 SubIndication::CryptoConstraintsFailure,
@@ -86,11 +86,11 @@ pub fn check<C: Signed + ?Sized>(
         ));
     } else {
         out.steps
-            .push(("digest_algorithm", Ok(digest.name().to_string())));
+            .push((CheckName::DigestAlgorithm, Ok(digest.name().to_string())));
     }
     let Some(cert) = find_cert(&si.sid, certs).cloned() else {
         out.steps.push((
-            "signing_certificate",
+            CheckName::SigningCertificate,
             Err(failure(
                 Indication::Indeterminate,
                 SubIndication::NoSigningCertificateFound,
@@ -100,7 +100,7 @@ pub fn check<C: Signed + ?Sized>(
         return out;
     };
     out.steps
-        .push(("signing_certificate", Ok(cert.subject.clone())));
+        .push((CheckName::SigningCertificate, Ok(cert.subject.clone())));
     let computed = content.digest(digest);
     let verify_input: Vec<u8>;
     if let Some(attrs) = si.signed_attrs_for_signature() {
@@ -108,7 +108,7 @@ pub fn check<C: Signed + ?Sized>(
         let md_values = si.signed_attr(cms::oid::MESSAGE_DIGEST);
         if si.signed_attr_count(cms::oid::MESSAGE_DIGEST) != 1 || md_values.len() != 1 {
             out.steps.push((
-                "message_digest",
+                CheckName::MessageDigest,
                 Err(failure(
                     Indication::Failed,
                     SubIndication::FormatFailure,
@@ -119,7 +119,7 @@ pub fn check<C: Signed + ?Sized>(
         }
         if si.signed_attr_count(cms::oid::CONTENT_TYPE) != 1 {
             out.steps.push((
-                "content_type",
+                CheckName::ContentType,
                 Err(failure(
                     Indication::Failed,
                     SubIndication::FormatFailure,
@@ -133,7 +133,7 @@ pub fn check<C: Signed + ?Sized>(
             .unwrap_or_default();
         if claimed != computed {
             out.steps.push((
-                "message_digest",
+                CheckName::MessageDigest,
                 Err(failure(
                     Indication::Failed,
                     SubIndication::HashFailure,
@@ -145,8 +145,10 @@ pub fn check<C: Signed + ?Sized>(
             ));
             return out;
         }
-        out.steps
-            .push(("message_digest", Ok(format!("{} matches", digest.name()))));
+        out.steps.push((
+            CheckName::MessageDigest,
+            Ok(format!("{} matches", digest.name())),
+        ));
         if let Some(t) = si.signed_attr(cms::oid::SIGNING_TIME).first() {
             out.signing_time = crate::asn1::parse_time(t).ok();
         }
@@ -155,7 +157,7 @@ pub fn check<C: Signed + ?Sized>(
     } else {
         verify_input = content.concat();
         out.steps.push((
-            "message_digest",
+            CheckName::MessageDigest,
             Ok("no signed attributes: the signature covers the bytes directly".into()),
         ));
     }
@@ -168,12 +170,12 @@ pub fn check<C: Signed + ?Sized>(
     ) {
         Ok(v) => {
             out.steps.push((
-                "signature_value",
+                CheckName::SignatureValue,
                 Ok(format!("verifies with {}", si.sig_alg.oid)),
             ));
             if let Some(w) = v.weak {
                 out.steps.push((
-                    "crypto_constraints",
+                    CheckName::CryptoConstraints,
                     Err(failure(
                         Indication::Indeterminate,
                         SubIndication::CryptoConstraintsFailure,
@@ -183,7 +185,7 @@ pub fn check<C: Signed + ?Sized>(
             }
         }
         Err(CryptoError::BadSignature) => out.steps.push((
-            "signature_value",
+            CheckName::SignatureValue,
             Err(failure(
                 Indication::Failed,
                 SubIndication::SigCryptoFailure,
@@ -191,7 +193,7 @@ pub fn check<C: Signed + ?Sized>(
             )),
         )),
         Err(CryptoError::Unsupported(m)) => out.steps.push((
-            "signature_value",
+            CheckName::SignatureValue,
             Err(failure(
                 Indication::Indeterminate,
                 SubIndication::CryptoConstraintsFailure,
@@ -199,7 +201,7 @@ pub fn check<C: Signed + ?Sized>(
             )),
         )),
         Err(CryptoError::Malformed(m)) => out.steps.push((
-            "signature_value",
+            CheckName::SignatureValue,
             Err(failure(Indication::Failed, SubIndication::FormatFailure, m)),
         )),
     }
@@ -215,7 +217,7 @@ fn signing_cert_binding(si: &SignerInfo<'_>, cert: &CertInfo, out: &mut SignerOu
         (None, Some(v)) => (*v, false),
         (None, None) => {
             out.steps
-                .push(("signing_certificate_attribute", Ok("absent".into())));
+                .push((CheckName::SigningCertificateAttribute, Ok("absent".into())));
             return;
         }
     };
@@ -251,5 +253,6 @@ fn signing_cert_binding(si: &SignerInfo<'_>, cert: &CertInfo, out: &mut SignerOu
             },
         },
     };
-    out.steps.push(("signing_certificate_attribute", step));
+    out.steps
+        .push((CheckName::SigningCertificateAttribute, step));
 }

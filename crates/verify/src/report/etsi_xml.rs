@@ -570,7 +570,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{SignerSummary, TrustAnchorInfo};
+    use crate::report::{CheckName, SignerSummary, TrustAnchorInfo};
 
     fn escaped(s: &str, attribute: bool) -> String {
         let mut out = String::new();
@@ -666,9 +666,9 @@ mod tests {
 
     fn signed_report() -> Report {
         let mut s = SignatureReport::new("Chữ ký <1> & \"A\"".into());
-        s.ok("byte_range", "[0 10 20 30]");
+        s.ok(CheckName::ByteRange, "[0 10 20 30]");
         s.fail(
-            "message_digest",
+            CheckName::MessageDigest,
             Indication::Failed,
             SubIndication::HashFailure,
             "digest < mismatch",

@@ -126,31 +126,195 @@ impl Block {
         Block::CryptographicVerification,
         Block::SignatureAcceptanceValidation,
     ];
+}
 
-    /// The block a named check belongs to.
-    pub fn of_check(name: &str) -> Block {
-        match name {
-            "sub_filter"
-            | "byte_range"
-            | "contents"
-            | "cms"
-            | "cms_padding"
-            | "xref"
-            | "signature_dictionary"
-            | "file_structure" => Block::FormatChecking,
-            "signing_certificate" | "signing_certificate_attribute" => {
+/// Every check the verifier runs. Each belongs to exactly one building block of ETSI EN
+/// 319 102-1 ([`CheckName::block`]): a new check is a new variant, and the compiler asks for
+/// its block.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// /SubFilter names a format the verifier reads.
+    SubFilter,
+    /// /ByteRange is well formed and fits the file.
+    ByteRange,
+    /// /Contents is the string /ByteRange leaves out.
+    Contents,
+    /// /Contents is one CMS SignedData with one SignerInfo, detached.
+    Cms,
+    /// What follows the CMS object in /Contents.
+    CmsPadding,
+    /// The cross-reference data needed no repair.
+    Xref,
+    /// The field holds a readable signature dictionary.
+    SignatureDictionary,
+    /// Every byte after the last signed revision reads without repair.
+    FileStructure,
+    /// The certificate the SignerInfo names is in the signature.
+    SigningCertificate,
+    /// The signing-certificate(-v2) attribute binds that certificate.
+    SigningCertificateAttribute,
+    /// What the validation uses: anchors, CRLs, OCSP responses, time.
+    ValidationContext,
+    /// A path from the signer to a trust anchor.
+    CertificateChain,
+    /// basicConstraints and keyUsage along the path.
+    ChainConstraints,
+    /// Revocation status of each certificate of the path.
+    Revocation,
+    /// Validity periods at the validation time.
+    Validity,
+    /// The time-stamping authority chains to a trust anchor.
+    TimestampChain,
+    /// The signed digest matches the signed bytes.
+    MessageDigest,
+    /// The signed attributes hold one contentType.
+    ContentType,
+    /// The signature value verifies with the signer's key.
+    SignatureValue,
+    /// A document time-stamp's imprint matches the signed bytes.
+    TimestampImprint,
+    /// A document time-stamp token's signature verifies.
+    TimestampSignature,
+    /// The digest algorithm is supported and strong enough.
+    DigestAlgorithm,
+    /// Algorithms and key sizes meet today's constraints.
+    CryptoConstraints,
+    /// A document time-stamp verifies and its authority is trusted.
+    Timestamp,
+    /// The signature time-stamp (proof of existence of the signature).
+    SignatureTimestamp,
+    /// The claimed signing time lies in the signer certificate's validity.
+    SigningTime,
+    /// What the signed bytes cover.
+    Coverage,
+    /// Changes after signing are within what is permitted.
+    Modifications,
+    /// A certification signature's DocMDP permission is honoured.
+    Docmdp,
+}
+
+impl CheckName {
+    /// Every check, in the order of the building blocks.
+    pub const ALL: [CheckName; 29] = [
+        CheckName::SubFilter,
+        CheckName::ByteRange,
+        CheckName::Contents,
+        CheckName::Cms,
+        CheckName::CmsPadding,
+        CheckName::Xref,
+        CheckName::SignatureDictionary,
+        CheckName::FileStructure,
+        CheckName::SigningCertificate,
+        CheckName::SigningCertificateAttribute,
+        CheckName::ValidationContext,
+        CheckName::CertificateChain,
+        CheckName::ChainConstraints,
+        CheckName::Revocation,
+        CheckName::Validity,
+        CheckName::TimestampChain,
+        CheckName::MessageDigest,
+        CheckName::ContentType,
+        CheckName::SignatureValue,
+        CheckName::TimestampImprint,
+        CheckName::TimestampSignature,
+        CheckName::DigestAlgorithm,
+        CheckName::CryptoConstraints,
+        CheckName::Timestamp,
+        CheckName::SignatureTimestamp,
+        CheckName::SigningTime,
+        CheckName::Coverage,
+        CheckName::Modifications,
+        CheckName::Docmdp,
+    ];
+
+    /// The name in the report (`checks[].name`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::SubFilter => "sub_filter",
+            CheckName::ByteRange => "byte_range",
+            CheckName::Contents => "contents",
+            CheckName::Cms => "cms",
+            CheckName::CmsPadding => "cms_padding",
+            CheckName::Xref => "xref",
+            CheckName::SignatureDictionary => "signature_dictionary",
+            CheckName::FileStructure => "file_structure",
+            CheckName::SigningCertificate => "signing_certificate",
+            CheckName::SigningCertificateAttribute => "signing_certificate_attribute",
+            CheckName::ValidationContext => "validation_context",
+            CheckName::CertificateChain => "certificate_chain",
+            CheckName::ChainConstraints => "chain_constraints",
+            CheckName::Revocation => "revocation",
+            CheckName::Validity => "validity",
+            CheckName::TimestampChain => "timestamp_chain",
+            CheckName::MessageDigest => "message_digest",
+            CheckName::ContentType => "content_type",
+            CheckName::SignatureValue => "signature_value",
+            CheckName::TimestampImprint => "timestamp_imprint",
+            CheckName::TimestampSignature => "timestamp_signature",
+            CheckName::DigestAlgorithm => "digest_algorithm",
+            CheckName::CryptoConstraints => "crypto_constraints",
+            CheckName::Timestamp => "timestamp",
+            CheckName::SignatureTimestamp => "signature_timestamp",
+            CheckName::SigningTime => "signing_time",
+            CheckName::Coverage => "coverage",
+            CheckName::Modifications => "modifications",
+            CheckName::Docmdp => "docmdp",
+        }
+    }
+
+    /// The building block the check belongs to.
+    pub fn block(self) -> Block {
+        match self {
+            CheckName::SubFilter
+            | CheckName::ByteRange
+            | CheckName::Contents
+            | CheckName::Cms
+            | CheckName::CmsPadding
+            | CheckName::Xref
+            | CheckName::SignatureDictionary
+            | CheckName::FileStructure => Block::FormatChecking,
+            CheckName::SigningCertificate | CheckName::SigningCertificateAttribute => {
                 Block::IdentificationOfTheSigningCertificate
             }
-            "validation_context" => Block::ValidationContextInitialization,
-            "certificate_chain" | "chain_constraints" | "revocation" | "validity"
-            | "timestamp_chain" => Block::X509CertificateValidation,
-            "message_digest"
-            | "content_type"
-            | "signature_value"
-            | "timestamp_imprint"
-            | "timestamp_signature" => Block::CryptographicVerification,
-            _ => Block::SignatureAcceptanceValidation,
+            CheckName::ValidationContext => Block::ValidationContextInitialization,
+            CheckName::CertificateChain
+            | CheckName::ChainConstraints
+            | CheckName::Revocation
+            | CheckName::Validity
+            | CheckName::TimestampChain => Block::X509CertificateValidation,
+            CheckName::MessageDigest
+            | CheckName::ContentType
+            | CheckName::SignatureValue
+            | CheckName::TimestampImprint
+            | CheckName::TimestampSignature => Block::CryptographicVerification,
+            CheckName::DigestAlgorithm
+            | CheckName::CryptoConstraints
+            | CheckName::Timestamp
+            | CheckName::SignatureTimestamp
+            | CheckName::SigningTime
+            | CheckName::Coverage
+            | CheckName::Modifications
+            | CheckName::Docmdp => Block::SignatureAcceptanceValidation,
         }
+    }
+}
+
+impl std::fmt::Display for CheckName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for CheckName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for CheckName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -210,8 +374,8 @@ pub struct SignerSummary {
 /// One named check and its outcome.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Check {
-    /// Short machine-friendly name, e.g. `byte_range`, `message_digest`.
-    pub name: String,
+    /// Which check (`byte_range`, `message_digest`, ... in the JSON).
+    pub name: CheckName,
     /// Whether the check succeeded.
     pub passed: bool,
     /// Human-readable detail.
@@ -319,7 +483,7 @@ impl SignatureReport {
                 let mine: Vec<&Check> = self
                     .checks
                     .iter()
-                    .filter(|c| Block::of_check(&c.name) == *b)
+                    .filter(|c| c.name.block() == *b)
                     .collect();
                 let mut status = (!mine.is_empty()).then_some(Indication::Passed);
                 let mut sub = None;
@@ -335,16 +499,16 @@ impl SignatureReport {
                     block: *b,
                     status,
                     sub_indication: sub,
-                    checks: mine.iter().map(|c| c.name.clone()).collect(),
+                    checks: mine.iter().map(|c| c.name.as_str().to_string()).collect(),
                 }
             })
             .collect();
     }
 
     /// Records a successful check.
-    pub(crate) fn ok(&mut self, name: &str, detail: impl Into<String>) {
+    pub(crate) fn ok(&mut self, name: CheckName, detail: impl Into<String>) {
         self.checks.push(Check {
-            name: name.to_string(),
+            name,
             passed: true,
             detail: detail.into(),
             indication: None,
@@ -355,13 +519,13 @@ impl SignatureReport {
     /// Records a failed check and lowers the status to at most `ind`/`sub`.
     pub(crate) fn fail(
         &mut self,
-        name: &str,
+        name: CheckName,
         ind: Indication,
         sub: SubIndication,
         detail: impl Into<String>,
     ) {
         self.checks.push(Check {
-            name: name.to_string(),
+            name,
             passed: false,
             detail: detail.into(),
             indication: Some(ind),
@@ -566,7 +730,7 @@ mod tests {
     fn json_names_follow_the_contract() {
         let mut s = SignatureReport::new("Sig1".into());
         s.fail(
-            "digest",
+            CheckName::MessageDigest,
             Indication::Failed,
             SubIndication::HashFailure,
             "mismatch",
@@ -578,6 +742,14 @@ mod tests {
         assert_eq!(v["signatures"][0]["modified_after_signing"], false);
         assert!(v["signatures"][0]["signer"].is_null());
         assert!(!r.is_passed());
+    }
+
+    #[test]
+    fn every_check_serialises_as_its_report_name() {
+        for c in CheckName::ALL {
+            let json = serde_json::to_string(&c).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
     }
 
     #[test]
