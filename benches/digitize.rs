@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use bytes::Bytes;
-use saoy::digitize::batch::{self, BatchOptions, Outcome};
+use saoy::app::batch::{self, BatchOptions, DocumentResult};
 use saoy::digitize::{
     self, BlankPages, DecodeLimits, DigitizeOptions, DocumentPolicy, UploadedFile,
 };
@@ -381,7 +381,7 @@ fn batch_run(shelf: &Path) -> usize {
     };
     let summary = batch::digitize_dir(shelf, out.path(), &opts, |step| {
         assert!(
-            matches!(step.outcome, Outcome::Done(_)),
+            matches!(step.outcome, DocumentResult::Done(_)),
             "{:?}",
             step.outcome
         );

@@ -3,6 +3,7 @@
 
 use crate::config::ConfigError;
 use crate::digitize::DigitizeError;
+pub use crate::error_kind::ErrorKind;
 use crate::pdf::PdfError;
 use crate::pki::key::KeyError;
 use crate::records::RecordsError;
@@ -32,7 +33,7 @@ pub enum Error {
     NotReady(String),
     /// The background job queue is full.
     #[error(transparent)]
-    Jobs(#[from] crate::digitize::ocr::JobsError),
+    Jobs(#[from] crate::app::jobs::JobsError),
     /// The uploaded originals were refused.
     #[error(transparent)]
     Digitize(#[from] DigitizeError),
@@ -60,4 +61,28 @@ pub enum Error {
     /// A bug or an impossible state; details are logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// The kind of this error, as the module that raised it says; the transport maps kinds
+    /// to its codes (`service::status`).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::TooLarge(_) => ErrorKind::ResourceExhausted,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::AlreadyExists,
+            Error::NotReady(_) => ErrorKind::NotReady,
+            Error::Jobs(e) => e.kind(),
+            Error::Digitize(e) => e.kind(),
+            Error::Store(e) => e.kind(),
+            Error::Records(e) => e.kind(),
+            Error::Pdf(_)
+            | Error::Sign(_)
+            | Error::Key(_)
+            | Error::Config(_)
+            | Error::Trust(_)
+            | Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod digitize;
 pub mod error;
+pub mod error_kind;
 pub mod pdf;
 pub mod pki;
 pub mod records;

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use saoy::digitize::ocr::{self, JobState, Jobs, Tesseract};
+use saoy::app::jobs::{JobState, Jobs};
+use saoy::digitize::ocr::{self, Tesseract};
 use saoy::digitize::{self, DigitizeOptions, UploadedFile};
 use saoy::pdf::{ScanContent, assemble_scan};
 use unicode_normalization::UnicodeNormalization;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use saoy::digitize::files::{FilesError, digitize_files};
+use saoy::digitize::from_disk::{FilesError, digitize_files};
 use saoy::digitize::{
     self, BlankPages, DecodeLimits, DigitizeError, DigitizeOptions, DocumentPolicy, UploadedFile,
 };

@@ -78,7 +78,12 @@ impl App {
 
     /// Certifies an original: digitise, number, assemble, sign twice, self-verify, store.
     /// A retry with the same client request id returns the first copy.
-    pub async fn certify(self: &Arc<Self>, input: CertifyInput) -> Result<Certified> {
+    pub async fn certify(
+        self: &Arc<Self>,
+        caller: &Caller,
+        input: CertifyInput,
+    ) -> Result<Certified> {
+        self.authorize(caller, Action::Certify)?;
         self.check_metadata(&input.meta)?;
         let meta = &input.meta;
         if input.files.is_empty() {

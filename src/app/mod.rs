@@ -21,16 +21,24 @@ use crate::store::{ConditionalWrites, ObjectStore, StoreError, probe_conditional
 use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_pdf};
 
 mod access;
+pub mod batch;
 mod certify;
+mod digitization;
 mod format;
+pub mod jobs;
 mod retrieve;
 mod trust;
+mod upload;
 
 pub use access::{Action, Caller};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
+pub use digitization::{
+    DigitizeJob, DigitizeJobRequest, DigitizedPdf, KEEP_RESULTS, MAX_QUEUED, OCR_WORKERS,
+};
 pub use format::{rfc3339, sha256_hex, vietnamese_date};
 pub use retrieve::{HashLookup, RetrievedCopy};
 pub use trust::{TrustStatus, policy_parts};
+pub use upload::{MAX_FILE_NAME_CHARS, Upload};
 
 /// Vietnam's UTC offset, used for every time saoy prints or signs.
 pub const VIETNAM_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
@@ -71,6 +79,8 @@ pub struct App {
     trust: Arc<trust::Trust>,
     /// Scan rules per document type (resolution, colour, blank pages, OCR).
     policies: PolicyBook,
+    /// Back-office digitisation jobs (started on first use).
+    digitization: digitization::Digitization,
     clock: Arc<dyn Clock>,
 }
 
@@ -182,6 +192,7 @@ impl App {
             certifier,
             trust,
             policies: PolicyBook::builtin(),
+            digitization: digitization::Digitization::default(),
             clock,
             config,
         })

@@ -50,12 +50,11 @@ use super::PdfError;
 use super::flate::{self, FlateImage};
 use super::g4::{self, StripRef};
 use super::images::{flate_placeholder, jpeg_placeholder, placeholder, raster_image, shared};
+use super::pages::{Digitized, DigitizedFiles, FileJpeg, Page, PageImage};
 use super::qr::{QUIET_ZONE, QrSymbol};
 use super::splice::{self, Images, JpegBytes, JpegRef, SpliceError};
 use super::text::{self, Face, Line};
 use super::textlayer;
-use crate::digitize::files::{DigitizedFiles, FileJpeg};
-use crate::digitize::{Digitized, Page, PageImage};
 
 /// Text of the certified copy; every string is drawn as given (normalised to NFC).
 #[derive(Debug, Clone)]
@@ -563,9 +562,9 @@ impl Later<'_, '_> {
         size: Size,
     ) -> Result<(), String> {
         let colour = match f.colours {
-            1 => crate::digitize::Colour::Gray,
-            3 => crate::digitize::Colour::Rgb,
-            4 => crate::digitize::Colour::Cmyk,
+            1 => super::pages::Colour::Gray,
+            3 => super::pages::Colour::Rgb,
+            4 => super::pages::Colour::Cmyk,
             _ => return Err("unexpected number of colour components".into()),
         };
         let img = flate_placeholder(self.flates.len() as u64, colour)?;
@@ -583,7 +582,7 @@ fn draw_original<'a>(
     page: &'a Page,
     size: (f32, f32),
     sources: &[Option<PdfDocument>],
-    ocr: Option<&crate::digitize::PageText>,
+    ocr: Option<&super::pages::PageText>,
     later: &mut Later<'_, 'a>,
 ) -> Result<(), Retry> {
     let image_err = |reason: String| -> Retry {
@@ -692,7 +691,7 @@ fn draw_original<'a>(
 /// Draws each G4 strip of `b` as a placeholder in its band of the `(w, h)` image box.
 fn draw_strips<'a>(
     surface: &mut Surface<'_>,
-    b: &'a crate::digitize::Bilevel,
+    b: &'a super::pages::Bilevel,
     (w, h): (f32, f32),
     strips: &mut Vec<StripRef<'a>>,
 ) -> Result<(), String> {

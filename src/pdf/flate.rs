@@ -18,7 +18,7 @@ use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
-use crate::digitize::Raster;
+use super::pages::Raster;
 
 /// Largest number of `IDAT` chunks taken over from a PNG.
 const MAX_IDAT_CHUNKS: usize = 1 << 20;
@@ -184,7 +184,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::digitize::Colour;
+    use crate::pdf::pages::Colour;
 
     /// Wraps a Flate stream of predicted rows in a PNG file, so that an independent decoder
     /// (the `png` crate) undoes the predictors.

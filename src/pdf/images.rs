@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use krilla::Data;
 use krilla::image::{BitsPerComponent, CustomImage, Image, ImageColorspace};
 
-use crate::digitize::{Colour, Raster};
+use super::pages::{Colour, Raster};
 
 /// Decoded samples handed to krilla, which deflates them.
 #[derive(Clone)]

@@ -7,6 +7,7 @@ mod flate;
 mod g4;
 mod images;
 pub mod incremental;
+pub mod pages;
 mod qr;
 mod splice;
 mod text;

@@ -25,7 +25,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat, xref::XrefEntr
 
 use super::flate::FlateImage;
 use super::images::{PLACEHOLDER_WIDTH, flate_placeholder_index, jpeg_placeholder_index};
-use crate::digitize::files::FileJpeg;
+use super::pages::FileJpeg;
 
 /// Where a JPEG's bytes are.
 #[derive(Clone, Copy)]

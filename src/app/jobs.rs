@@ -50,6 +50,15 @@ pub enum JobsError {
     QueueFull(usize),
 }
 
+impl JobsError {
+    /// The kind of this failure: a full queue is exhausted resources.
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        match self {
+            Self::QueueFull(_) => crate::error_kind::ErrorKind::ResourceExhausted,
+        }
+    }
+}
+
 /// What a running job reports its progress through.
 #[derive(Clone)]
 pub struct Progress {
