@@ -282,6 +282,7 @@ fn content() -> CopyContent {
         agency: "UBND phường Ba Đình".into(),
         stamp_lines: vec!["Bản sao điện tử".into(), "2026-11-24T09:15:30+07:00".into()],
         title: "bench".into(),
+        signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         pdfa: true,
     }
 }

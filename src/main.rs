@@ -12,7 +12,7 @@ use saoy::digitize::ocr::Tesseract;
 use saoy::digitize::{DigitizeOptions, PolicyBook};
 use saoy::proto::certification_service_client::CertificationServiceClient;
 use saoy::proto::{CertifyMetadata, CertifyRequest, FileHeader, certify_request::Part};
-use saoy::verify::{ValidationPolicy, verify_file};
+use saoy::verify::verify_file;
 
 #[derive(Parser)]
 #[command(
@@ -388,7 +388,7 @@ async fn store_check(
     let options = CheckOptions {
         repair,
         grace: std::time::Duration::from_secs(grace_secs),
-        ..CheckOptions::default()
+        now: saoy::clock::Clock::now(&saoy::clock::SystemClock),
     };
     let report = check_store(store, &options)
         .await
@@ -563,19 +563,6 @@ fn verify(
     at: Option<&str>,
     format: Format,
 ) -> Result<ExitCode, String> {
-    let mut anchors = Vec::new();
-    for t in trust {
-        anchors.extend(saoy::pki::trust::load_anchors(t).map_err(|e| e.to_string())?);
-    }
-    for d in trust_dir {
-        let store = saoy::pki::trust::TrustStore::open(d).map_err(|e| e.to_string())?;
-        anchors.extend(store.anchors().iter().cloned());
-    }
-    let (trust_anchors, anchor_labels) = saoy::app::policy_parts(&anchors);
-    let mut crls = Vec::new();
-    for c in crl {
-        crls.extend(saoy::pki::trust::load_crls(c).map_err(|e| e.to_string())?);
-    }
     let validation_time = at
         .map(|s| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -583,8 +570,8 @@ fn verify(
                 .map_err(|e| format!("--at {s:?} is not an RFC 3339 time: {e}"))
         })
         .transpose()?;
-    let mut policy = ValidationPolicy::new(trust_anchors, crls, validation_time);
-    policy.anchor_labels = anchor_labels;
+    let policy = saoy::app::policy_from_files(trust, trust_dir, crl, validation_time)
+        .map_err(|e| e.to_string())?;
     // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
     let report =
         verify_file(file, &policy).map_err(|e| format!("cannot read {}: {e}", file.display()))?;

@@ -245,6 +245,7 @@ fn signed_copy_is_pdfa_2b() {
         agency: "ỦY BAN NHÂN DÂN PHƯỜNG BA ĐÌNH".into(),
         stamp_lines: vec!["Bản sao điện tử".into(), "2026-11-24T09:15:30+07:00".into()],
         title: "Bản sao chứng thực".into(),
+        signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         pdfa: true,
     };
     let facts = ArchiveFacts {

@@ -55,6 +55,7 @@ use super::qr::{QUIET_ZONE, QrSymbol};
 use super::splice::{self, Images, JpegBytes, JpegRef, SpliceError};
 use super::text::{self, Face, Line};
 use super::textlayer;
+use crate::clock::{Clock, SystemClock};
 
 /// Text of the certified copy; every string is drawn as given (normalised to NFC).
 #[derive(Debug, Clone)]
@@ -76,10 +77,12 @@ pub struct CopyContent {
     /// Certifying agency.
     pub agency: String,
     /// Copy stamp for page 1, top right: copy type, agency, signing time (ISO 8601 with
-    /// +07:00). A line that parses as RFC 3339 also dates the document metadata.
+    /// +07:00), drawn as given.
     pub stamp_lines: Vec<String>,
     /// Document title (metadata).
     pub title: String,
+    /// The signing time: dates the document metadata (the stamp's text is never parsed).
+    pub signing_time: time::OffsetDateTime,
     /// Ask for PDF/A-2b (granted only when possible, see [`AssembledCopy::pdfa`]).
     pub pdfa: bool,
 }
@@ -255,7 +258,7 @@ fn scan_metadata(s: &ScanContent) -> Result<Metadata, PdfError> {
         .keywords(keywords(&s.facts))
         .language("vi".into())
         .creator("saoy".into())
-        .creation_date(krilla_date(time::OffsetDateTime::now_utc()))
+        .creation_date(krilla_date(SystemClock.now()))
         .document_id(s.id.clone()))
 }
 
@@ -844,14 +847,7 @@ fn centered(surface: &mut Surface<'_>, line: &Line, cx: f32, baseline: f32) -> R
 }
 
 fn copy_metadata(c: &CopyContent, facts: &[(String, String)]) -> Metadata {
-    let when = c
-        .stamp_lines
-        .iter()
-        .find_map(|l| {
-            time::OffsetDateTime::parse(l.trim(), &time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    let when = c.signing_time;
     let mut meta = Metadata::new()
         .title(c.title.clone())
         .description(format!("{} {}", c.statement, c.reference))
@@ -945,7 +941,7 @@ mod tests {
     }
 
     #[test]
-    fn metadata_date_comes_from_the_stamp() {
+    fn metadata_date_is_the_signing_time() {
         let c = CopyContent {
             copy_id: "x".into(),
             qr_payload: "x".into(),
@@ -957,6 +953,7 @@ mod tests {
             agency: String::new(),
             stamp_lines: vec!["Bản sao".into(), "2026-11-24T09:15:30+07:00".into()],
             title: "t".into(),
+            signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
             pdfa: true,
         };
         let m = format!("{:?}", copy_metadata(&c, &[]));

@@ -74,14 +74,6 @@ pub fn owner_entry(owner_id: &str, issued_at: &str, id: &str) -> Result<String, 
     Ok(format!("owners/{owner_id}/{compact}-{id}"))
 }
 
-/// The current time in Vietnam, RFC 3339 with `+07:00`.
-pub fn now_vietnam() -> String {
-    OffsetDateTime::now_utc()
-        .to_offset(offset!(+7))
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
 /// Serialises a stored document.
 pub fn encode<T: Serialize>(key: &str, value: &T) -> Result<Bytes, RecordsError> {
     serde_json::to_vec_pretty(value)
