@@ -19,7 +19,7 @@
 //! Page images are drawn as tiny placeholders and put in after krilla's export, so that
 //! their bytes are written once: grey and colour JPEGs as uploaded, plain PNGs as their own
 //! `IDAT` data and decoded TIFF samples deflated here, both with PNG predictors, CCITT G4
-//! strips as they are (`splice`, `flate`, `g4`); the final pass also writes the file
+//! strips as they are (`final_write`, `flate`, `g4`); the final pass also writes the file
 //! compactly. Alpha, palette or ICC-tagged PNGs and CMYK JPEGs are left to krilla. When the
 //! digitised original carries OCR text, an invisible text layer lies over each scan.
 //! [`assemble_scan`] builds the same pages without stamp or certification page (batch
@@ -47,12 +47,12 @@ use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
+use super::final_write::{self, FinalWriteError, Images, JpegBytes, JpegRef};
 use super::flate::{self, FlateImage};
 use super::g4::{self, StripRef};
 use super::images::{flate_placeholder, jpeg_placeholder, placeholder, raster_image, shared};
 use super::pages::{Digitized, DigitizedFiles, FileJpeg, Page, PageImage};
 use super::qr::{QUIET_ZONE, QrSymbol};
-use super::splice::{self, Images, JpegBytes, JpegRef, SpliceError};
 use super::text::{self, Face, Line};
 use super::textlayer;
 use crate::clock::{Clock, SystemClock};
@@ -295,15 +295,15 @@ impl Built<'_> {
 
     /// The final file in memory.
     fn into_vec(self) -> Result<Vec<u8>, PdfError> {
-        splice::fill_images(&self.pdf, self.images(), self.compact).map_err(PdfError::Export)
+        final_write::fill_images(&self.pdf, self.images(), self.compact).map_err(PdfError::Export)
     }
 
     /// Writes the final file to `out`; returns its length.
     fn write_to(&self, out: &mut dyn std::io::Write) -> Result<u64, PdfError> {
-        splice::write_pdf(&self.pdf, self.images(), self.compact, out).map_err(|e| match e {
-            SpliceError::Structure(m) => PdfError::Export(m),
-            SpliceError::SourceChanged { path } => PdfError::SourceChanged(path),
-            SpliceError::Io(e) => PdfError::Write(e.to_string()),
+        final_write::write_pdf(&self.pdf, self.images(), self.compact, out).map_err(|e| match e {
+            FinalWriteError::Structure(m) => PdfError::Export(m),
+            FinalWriteError::SourceChanged { path } => PdfError::SourceChanged(path),
+            FinalWriteError::Io(e) => PdfError::Write(e.to_string()),
         })
     }
 }
@@ -548,7 +548,7 @@ fn orientation_transform(orientation: u8, w: f32, h: f32) -> Transform {
 struct Later<'p, 'a> {
     /// CCITT G4 strips ([`g4`]).
     strips: &'p mut Vec<StripRef<'a>>,
-    /// Grey and YCbCr JPEGs ([`splice`]).
+    /// Grey and YCbCr JPEGs ([`final_write`]).
     jpegs: &'p mut Vec<JpegRef<'a>>,
     /// The file this page's JPEG is read from, when its bytes were not kept.
     jpeg_file: Option<&'a FileJpeg>,
@@ -557,7 +557,7 @@ struct Later<'p, 'a> {
 }
 
 impl Later<'_, '_> {
-    /// Draws a placeholder for `f` (put in by [`splice`]) filling `size`.
+    /// Draws a placeholder for `f` (put in by [`final_write`]) filling `size`.
     fn flate(
         &mut self,
         surface: &mut Surface<'_>,

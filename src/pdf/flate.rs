@@ -10,7 +10,7 @@
 //!
 //! Anything else (alpha, palette, 16-bit or interlaced PNGs, ICC profiles) is left to
 //! krilla. Like JPEGs, these images are drawn as placeholders and put in by
-//! [`super::splice`].
+//! [`super::final_write`].
 
 use std::io::Write;
 
