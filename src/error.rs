@@ -31,9 +31,6 @@ pub enum Error {
     /// The request comes too early (e.g. a job's result before the job is done).
     #[error("{0}")]
     NotReady(String),
-    /// The background job queue is full.
-    #[error(transparent)]
-    Jobs(#[from] crate::app::jobs::JobsError),
     /// The uploaded originals were refused.
     #[error(transparent)]
     Digitize(#[from] DigitizeError),
@@ -73,7 +70,6 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::AlreadyExists,
             Error::NotReady(_) => ErrorKind::NotReady,
-            Error::Jobs(e) => e.kind(),
             Error::Digitize(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Records(e) => e.kind(),
