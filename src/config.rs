@@ -564,3 +564,10 @@ mod tests {
         assert!(err.to_string().contains("SAOY_LISTEN"), "{err}");
     }
 }
+
+impl ConfigError {
+    /// The kind of this failure: always internal (a broken configuration is the operator's to fix).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}

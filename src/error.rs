@@ -73,12 +73,12 @@ impl Error {
             Error::Digitize(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Records(e) => e.kind(),
-            Error::Pdf(_)
-            | Error::Sign(_)
-            | Error::Key(_)
-            | Error::Config(_)
-            | Error::Trust(_)
-            | Error::Internal(_) => ErrorKind::Internal,
+            Error::Pdf(e) => e.kind(),
+            Error::Sign(e) => e.kind(),
+            Error::Key(e) => e.kind(),
+            Error::Config(e) => e.kind(),
+            Error::Trust(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -626,3 +626,10 @@ mod tests {
         assert!(matches!(load_crls(&g), Err(TrustError::Invalid { .. })));
     }
 }
+
+impl TrustError {
+    /// The kind of this failure: always internal (unreadable trust anchors or CRLs are the server's configuration).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}
