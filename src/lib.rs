@@ -11,6 +11,7 @@ pub mod config;
 pub mod digitize;
 pub mod error;
 pub mod error_kind;
+pub mod hash;
 pub mod pdf;
 pub mod pki;
 pub mod records;

@@ -1,5 +1,5 @@
 //! The texts saoy prints on a copy: the certification reference and the date line. (Times
-//! as RFC 3339: [`crate::clock::rfc3339`]; hashes: [`crate::records::sha256_hex`].)
+//! as RFC 3339: [`crate::clock::rfc3339`]; hashes: [`crate::hash::sha256_hex`].)
 
 use time::OffsetDateTime;
 

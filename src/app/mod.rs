@@ -30,7 +30,7 @@ pub mod jobs;
 mod retrieve;
 mod upload;
 
-pub use crate::records::sha256_hex;
+pub use crate::hash::sha256_hex;
 pub use access::{Action, Caller};
 pub use anchors::{TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};

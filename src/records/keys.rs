@@ -45,8 +45,8 @@ pub fn book_number(prefix: &str, key: &str) -> Option<u64> {
 
 /// `requests/{agency}/{sha256(client_request_id)}.json`
 pub fn request(agency: &str, client_request_id: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, client_request_id.as_bytes());
-    format!("requests/{agency}/{}.json", hex::encode(digest))
+    let digest = crate::hash::sha256_hex(client_request_id.as_bytes());
+    format!("requests/{agency}/{digest}.json")
 }
 
 /// `hashes/{sha256}.json`: index from the SHA-256 of a signed copy to its record.

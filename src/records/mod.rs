@@ -38,7 +38,7 @@ pub use model::{
     BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
     Reservation, SCHEMA_VERSION, SignerFingerprint,
 };
-pub use registry::{RecordPage, Registry, is_current, sha256_hex};
+pub use registry::{RecordPage, Registry, is_current};
 pub use requests::RequestGuard;
 pub use validate::{
     normalize_sha256, validate_agency_code, validate_client_request_id, validate_owner_id,

@@ -17,6 +17,7 @@ use super::validate::{
 };
 use super::{RecordsError, keys};
 use crate::clock::Clock;
+use crate::hash::sha256_hex;
 use crate::store::ObjectStore;
 
 /// Records read in parallel when listing an owner's copies.
@@ -474,9 +475,4 @@ fn check_record(
         }
     }
     Ok(())
-}
-
-/// Hex SHA-256 (lower case): the one hash of copies, originals and certificates.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
 }
