@@ -338,6 +338,7 @@ fn saoy_build(files: &[PathBuf], mode: Mode, blank: Blank) -> (Vec<u8>, [f64; 3]
                 agency: "bench".into(),
                 facts: vec![],
                 pdfa: true,
+                created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
             },
         )
         .expect("assemble")

@@ -138,6 +138,7 @@ fn searchable_copy_gives_back_98_percent_of_vietnamese_characters() {
             agency: "UBND phường Ba Đình".into(),
             facts: vec![],
             pdfa: true,
+            created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         },
     )
     .unwrap();

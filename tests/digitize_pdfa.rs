@@ -314,6 +314,7 @@ fn digitised_pages_alone_are_pdfa_2b() {
             agency: "UBND phường Ba Đình".into(),
             facts: vec![],
             pdfa: true,
+            created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         },
     )
     .unwrap();

@@ -25,6 +25,7 @@ fn content() -> ScanContent {
         agency: "UBND".into(),
         facts: vec![],
         pdfa: true,
+        created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::{Clock, SystemClock};
 use crate::digitize::from_disk::digitize_files;
 use crate::digitize::ocr::{self, Tesseract};
 use crate::digitize::{DecodeLimits, DigitizeOptions, DocumentPolicy, UploadedFile, digitize_with};
@@ -349,6 +350,7 @@ fn scan_content(doc: &Document, opts: &BatchOptions) -> ScanContent {
             vec![("Loại giấy tờ".into(), opts.document_type.clone())]
         },
         pdfa: true,
+        created: SystemClock.now_vietnam(),
     }
 }
 

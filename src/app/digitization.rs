@@ -109,6 +109,7 @@ impl App {
             agency: self.config.agency.name.clone(),
             facts: vec![("Loại giấy tờ".into(), request.document_type)],
             pdfa: true,
+            created: self.clock.now_vietnam(),
         };
         let engine = self.digitization.engine.clone();
         let total = checked.pages.len() as u64;

@@ -55,7 +55,6 @@ use super::pages::{Digitized, DigitizedFiles, FileJpeg, Page, PageImage};
 use super::qr::{QUIET_ZONE, QrSymbol};
 use super::text::{self, Face, Line};
 use super::textlayer;
-use crate::clock::{Clock, SystemClock};
 
 /// Text of the certified copy; every string is drawn as given (normalised to NFC).
 #[derive(Debug, Clone)]
@@ -108,6 +107,8 @@ pub struct ScanContent {
     pub facts: Vec<(String, String)>,
     /// Ask for PDF/A-2b.
     pub pdfa: bool,
+    /// When it was digitised (the document's creation date).
+    pub created: time::OffsetDateTime,
 }
 
 /// A built digitised original (no signatures expected).
@@ -258,7 +259,7 @@ fn scan_metadata(s: &ScanContent) -> Result<Metadata, PdfError> {
         .keywords(keywords(&s.facts))
         .language("vi".into())
         .creator("saoy".into())
-        .creation_date(krilla_date(SystemClock.now()))
+        .creation_date(krilla_date(s.created))
         .document_id(s.id.clone()))
 }
 
