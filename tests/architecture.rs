@@ -2,7 +2,7 @@
 //! is held against the allowed arrows between top-level modules, which this test reads from
 //! the table in docs/ARCHITECTURE.md (so the document and the code cannot drift); files of
 //! one folder import each other in no circle; no function outside src/verify is longer
-//! than 150 lines.
+//! than 150 lines; only `clock.rs` reads the wall clock.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -441,6 +441,41 @@ fn no_function_is_longer_than_the_limit() {
         "functions over {MAX_FN_LINES} lines:\n{}",
         long.join("\n")
     );
+}
+
+/// Places that read the wall clock themselves, outside `clock.rs` and the exempt folders.
+fn wall_clock_reads(sources: &[Source]) -> Vec<String> {
+    let mut found = Vec::new();
+    for s in sources {
+        if s.rel == "clock.rs" || s.rel.starts_with("verify/") {
+            continue;
+        }
+        for (n, line) in code_only(&s.text).lines().enumerate() {
+            if ["now_utc()", "now_local()", "SystemTime::now()"]
+                .iter()
+                .any(|call| line.contains(call))
+            {
+                found.push(format!("src/{}:{}: {}", s.rel, n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_clock_reads_the_wall_clock() {
+    let (sources, _) = project();
+    let reads = wall_clock_reads(&sources);
+    assert!(
+        reads.is_empty(),
+        "read the time through crate::clock::Clock instead:\n{}",
+        reads.join("\n")
+    );
+    let bad = [Source {
+        rel: "records/book.rs".into(),
+        text: "fn f() { let t = time::OffsetDateTime::now_utc(); }\n".into(),
+    }];
+    assert_eq!(wall_clock_reads(&bad).len(), 1);
 }
 
 #[test]

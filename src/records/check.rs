@@ -696,7 +696,7 @@ mod tests {
 
     #[test]
     fn uuid_v7_time_is_read() {
-        let now = OffsetDateTime::now_utc();
+        let now = SystemClock.now();
         let id = uuid::Uuid::now_v7().to_string();
         let t = uuid_time(&id).expect("v7 has a time");
         assert!((now - t).abs() < time::Duration::seconds(5));
