@@ -439,6 +439,13 @@ fn validate(
     Ok(items)
 }
 
+impl TrustError {
+    /// The kind of this failure: always internal (unreadable trust anchors or CRLs are the server's configuration).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,12 +631,5 @@ mod tests {
         let g = dir.path().join("g.der");
         std::fs::write(&g, b"\x30\x03\x02\x01\x01").unwrap();
         assert!(matches!(load_crls(&g), Err(TrustError::Invalid { .. })));
-    }
-}
-
-impl TrustError {
-    /// The kind of this failure: always internal (unreadable trust anchors or CRLs are the server's configuration).
-    pub fn kind(&self) -> crate::error_kind::ErrorKind {
-        crate::error_kind::ErrorKind::Internal
     }
 }
