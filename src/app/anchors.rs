@@ -40,7 +40,7 @@ pub fn policy_parts(anchors: &[Anchor]) -> (Vec<Vec<u8>>, Vec<AnchorLabel>) {
 }
 
 /// The verifier's policy from `anchors` (labelled), `crls` and a validation time (`None`:
-/// now): the one way a policy is built, for the server ([`Trust`]) and `saoy verify`.
+/// now): the one way a policy is built, for the server (the reloadable trust in force) and `saoy verify`.
 pub fn policy_of(
     anchors: &[Anchor],
     crls: Vec<Vec<u8>>,

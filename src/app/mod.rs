@@ -1,7 +1,10 @@
 //! The use cases, free of any transport: certify an original, verify a PDF, read a copy
 //! back (re-verified), reuse and revoke records. `service` wraps these in gRPC; the CLI calls
-//! them directly. One file per concern: [`certify`], [`retrieve`] (verification, reads,
-//! reuse), [`access`] (callers and the one place access is decided), [`format`].
+//! them directly. Every use case takes the [`Caller`] and passes [`App::authorize`] with its
+//! own [`Action`]. One file per concern: `certify`, `retrieve` (verification, reads, reuse,
+//! revocation), `digitization` (back-office jobs on [`jobs`]), [`batch`] (a shelf of scans),
+//! `upload` (limits while files arrive), `access` (callers and the one place access is
+//! decided), `anchors` (trust in force), `format` (texts printed on a copy).
 
 use std::sync::Arc;
 

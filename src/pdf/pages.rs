@@ -1,6 +1,6 @@
 //! The page model the copy builder consumes: pages in upload order, each an image kept in
 //! its uploaded encoding (JPEG, PNG, CCITT G4 strips) or decoded samples, or a page of an
-//! uploaded PDF; warnings for the clerk and OCR text. `digitize` fills it, [`super::assemble`]
+//! uploaded PDF; warnings for the clerk and OCR text. `digitize` fills it, [`super::assemble()`]
 //! reads it; this module imports nothing of saoy, so the arrow runs digitize → pdf only.
 
 use std::path::PathBuf;
