@@ -34,7 +34,10 @@ fn main() {
     let s3 = S3Server::start();
     for (key, value) in s3.env() {
         // SAFETY: set before any other thread of this process exists.
-        unsafe { std::env::set_var(key, value) };
+        #[allow(unsafe_code)] // documented exception: the SAFETY note above
+        unsafe {
+            std::env::set_var(key, value)
+        };
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use bytes::Bytes;
-use saoy::digitize::batch::{self, BatchOptions, Outcome};
+use saoy::app::batch::{self, BatchOptions, DocumentResult};
 use saoy::digitize::{
     self, BlankPages, DecodeLimits, DigitizeOptions, DocumentPolicy, UploadedFile,
 };
@@ -282,6 +282,7 @@ fn content() -> CopyContent {
         agency: "UBND phường Ba Đình".into(),
         stamp_lines: vec!["Bản sao điện tử".into(), "2026-11-24T09:15:30+07:00".into()],
         title: "bench".into(),
+        signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         pdfa: true,
     }
 }
@@ -337,6 +338,7 @@ fn saoy_build(files: &[PathBuf], mode: Mode, blank: Blank) -> (Vec<u8>, [f64; 3]
                 agency: "bench".into(),
                 facts: vec![],
                 pdfa: true,
+                created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
             },
         )
         .expect("assemble")
@@ -381,7 +383,7 @@ fn batch_run(shelf: &Path) -> usize {
     };
     let summary = batch::digitize_dir(shelf, out.path(), &opts, |step| {
         assert!(
-            matches!(step.outcome, Outcome::Done(_)),
+            matches!(step.outcome, DocumentResult::Done(_)),
             "{:?}",
             step.outcome
         );

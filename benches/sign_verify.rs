@@ -72,6 +72,7 @@ fn unsigned_copy(pages: usize) -> Vec<u8> {
             "2026-11-24T09:15:30+07:00".into(),
         ],
         title: "bench".into(),
+        signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         pdfa: true,
     };
     assemble(&digitized, &content).expect("assemble").pdf

@@ -481,6 +481,13 @@ fn check_file(field: &'static str, path: &Path) -> Result<(), ConfigError> {
     })
 }
 
+impl ConfigError {
+    /// The kind of this failure: always internal (a broken configuration is the operator's to fix).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 use crate::config::ConfigError;
 use crate::digitize::DigitizeError;
+pub use crate::error_kind::ErrorKind;
 use crate::pdf::PdfError;
 use crate::pki::key::KeyError;
 use crate::records::RecordsError;
@@ -30,9 +31,6 @@ pub enum Error {
     /// The request comes too early (e.g. a job's result before the job is done).
     #[error("{0}")]
     NotReady(String),
-    /// The background job queue is full.
-    #[error(transparent)]
-    Jobs(#[from] crate::digitize::ocr::JobsError),
     /// The uploaded originals were refused.
     #[error(transparent)]
     Digitize(#[from] DigitizeError),
@@ -60,4 +58,27 @@ pub enum Error {
     /// A bug or an impossible state; details are logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// The kind of this error, as the module that raised it says; the transport maps kinds
+    /// to its codes (`service::status`).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::TooLarge(_) => ErrorKind::ResourceExhausted,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::AlreadyExists,
+            Error::NotReady(_) => ErrorKind::NotReady,
+            Error::Digitize(e) => e.kind(),
+            Error::Store(e) => e.kind(),
+            Error::Records(e) => e.kind(),
+            Error::Pdf(e) => e.kind(),
+            Error::Sign(e) => e.kind(),
+            Error::Key(e) => e.kind(),
+            Error::Config(e) => e.kind(),
+            Error::Trust(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
 }

@@ -6,9 +6,12 @@
 //! one way: `service` → `app` → `records`/`sign`/`verify`/`digitize`/`pdf` → `pki`/`store`.
 
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod digitize;
 pub mod error;
+pub mod error_kind;
+pub mod hash;
 pub mod pdf;
 pub mod pki;
 pub mod records;

@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use saoy::app::App;
+use saoy::app::batch::{self, BatchOptions, DocumentResult, Step};
 use saoy::config::Config;
+use saoy::digitize::ocr::Tesseract;
+use saoy::digitize::{DigitizeOptions, PolicyBook};
 use saoy::proto::certification_service_client::CertificationServiceClient;
 use saoy::proto::{CertifyMetadata, CertifyRequest, FileHeader, certify_request::Part};
-use saoy::verify::{ValidationPolicy, verify_file};
+use saoy::verify::verify_file;
 
 #[derive(Parser)]
 #[command(
@@ -85,7 +88,7 @@ enum Command {
         out: PathBuf,
     },
     /// Digitises a directory of scans into PDF/A files (back office); resumable.
-    Digitize(saoy::digitize::batch_cli::DigitizeArgs),
+    Digitize(DigitizeArgs),
     /// Verifies the signatures of a PDF offline; exit code 0 only when PASSED.
     Verify {
         /// The PDF.
@@ -256,7 +259,7 @@ fn main() -> ExitCode {
             at,
             format,
         } => verify(&file, &trust, &trust_dir, &crl, at.as_deref(), format),
-        Command::Digitize(args) => Ok(saoy::digitize::batch_cli::run(args)),
+        Command::Digitize(args) => Ok(digitize_batch(args)),
         Command::Pki {
             action: PkiAction::Init { out },
         } => saoy::pki::testca::generate(&out)
@@ -385,7 +388,7 @@ async fn store_check(
     let options = CheckOptions {
         repair,
         grace: std::time::Duration::from_secs(grace_secs),
-        ..CheckOptions::default()
+        now: saoy::clock::Clock::now(&saoy::clock::SystemClock),
     };
     let report = check_store(store, &options)
         .await
@@ -560,19 +563,6 @@ fn verify(
     at: Option<&str>,
     format: Format,
 ) -> Result<ExitCode, String> {
-    let mut anchors = Vec::new();
-    for t in trust {
-        anchors.extend(saoy::pki::trust::load_anchors(t).map_err(|e| e.to_string())?);
-    }
-    for d in trust_dir {
-        let store = saoy::pki::trust::TrustStore::open(d).map_err(|e| e.to_string())?;
-        anchors.extend(store.anchors().iter().cloned());
-    }
-    let (trust_anchors, anchor_labels) = saoy::app::policy_parts(&anchors);
-    let mut crls = Vec::new();
-    for c in crl {
-        crls.extend(saoy::pki::trust::load_crls(c).map_err(|e| e.to_string())?);
-    }
     let validation_time = at
         .map(|s| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -580,8 +570,8 @@ fn verify(
                 .map_err(|e| format!("--at {s:?} is not an RFC 3339 time: {e}"))
         })
         .transpose()?;
-    let mut policy = ValidationPolicy::new(trust_anchors, crls, validation_time);
-    policy.anchor_labels = anchor_labels;
+    let policy = saoy::app::policy_from_files(trust, trust_dir, crl, validation_time)
+        .map_err(|e| e.to_string())?;
     // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
     let report =
         verify_file(file, &policy).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -595,4 +585,99 @@ fn verify(
     } else {
         ExitCode::from(1)
     })
+}
+
+// ---- `saoy digitize DIR --out DIR`: the command-line face of `app::batch`, with a
+// progress bar on stderr and the summary of refused documents at the end.
+
+/// Arguments of `saoy digitize`.
+#[derive(Debug, Clone, clap::Args)]
+struct DigitizeArgs {
+    /// Directory of scans: each file is one document, each sub-directory one document of
+    /// its files in name order (JPEG, PNG, TIFF, PDF).
+    dir: PathBuf,
+    /// Where the PDF/A files and the resume state go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Document type: selects the policy (dpi, colour, OCR), e.g. "Giấy khai sinh".
+    #[arg(long, default_value = "")]
+    doc_type: String,
+    /// Add a Vietnamese text layer (Tesseract) even if the type does not ask for it.
+    #[arg(long)]
+    ocr: bool,
+    /// Minimum resolution in dpi (raised by the document type's policy if higher).
+    #[arg(long, default_value_t = 200)]
+    min_dpi: u32,
+    /// Accept scans under the minimum resolution.
+    #[arg(long)]
+    allow_low_resolution: bool,
+    /// Agency named in the PDF metadata.
+    #[arg(long, default_value = "")]
+    agency: String,
+}
+
+/// Runs the batch; exit code 0 when nothing was refused, 1 when some documents were, 2 when
+/// the batch could not run.
+fn digitize_batch(args: DigitizeArgs) -> ExitCode {
+    let policy = PolicyBook::builtin().lookup(&args.doc_type).clone();
+    let opts = BatchOptions {
+        digitize: DigitizeOptions {
+            min_dpi: args.min_dpi,
+            allow_low_resolution: args.allow_low_resolution,
+            ..DigitizeOptions::default()
+        },
+        ocr: (args.ocr || policy.ocr).then(Tesseract::default),
+        policy,
+        agency: args.agency,
+        document_type: args.doc_type,
+        ..BatchOptions::default()
+    };
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr();
+    let result = batch::digitize_dir(&args.dir, &args.out, &opts, |step| {
+        let _ = writeln!(stderr, "{}", progress_line(step));
+    });
+    match result {
+        Ok(summary) => {
+            println!(
+                "{} digitised, {} already done, {} refused",
+                summary.done,
+                summary.already_done,
+                summary.refused.len()
+            );
+            for r in &summary.refused {
+                println!("refused {}: {}", r.name, r.reason);
+            }
+            if summary.refused.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `[#####.....] 12/50 name: done`
+fn progress_line(step: &Step<'_>) -> String {
+    const WIDTH: usize = 30;
+    let filled = (step.index * WIDTH)
+        .checked_div(step.total)
+        .unwrap_or(WIDTH);
+    let what = match step.outcome {
+        DocumentResult::Done(file) => format!("→ {file}"),
+        DocumentResult::AlreadyDone => "already done".into(),
+        DocumentResult::Refused(reason) => format!("REFUSED: {reason}"),
+    };
+    format!(
+        "[{}{}] {}/{} {}: {what}",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        step.index,
+        step.total,
+        step.name
+    )
 }

@@ -88,7 +88,10 @@ fn certify_survives_an_s3_outage_without_losing_an_acknowledged_copy() {
     // before any thread exists (this file holds one test).
     for (key, value) in s3.env() {
         // SAFETY: no other thread runs yet in this test binary's only test.
-        unsafe { std::env::set_var(key, value) };
+        #[allow(unsafe_code)] // documented exception: the SAFETY note above
+        unsafe {
+            std::env::set_var(key, value)
+        };
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)

@@ -32,6 +32,14 @@ impl Caller {
 /// What a caller asks to do, as seen by [`App::authorize`].
 #[derive(Clone, Copy, Debug)]
 pub enum Action<'a> {
+    /// Certify an original (number, sign, store a copy).
+    Certify,
+    /// Verify a PDF the caller sent.
+    VerifyBytes,
+    /// Verify a stored copy by its id.
+    VerifyCopy(&'a str),
+    /// Digitise scans into a PDF/A (back office).
+    Digitize,
     /// Read a copy and its record.
     ReadCopy(&'a str),
     /// List an owner's records.

@@ -78,7 +78,12 @@ impl App {
 
     /// Certifies an original: digitise, number, assemble, sign twice, self-verify, store.
     /// A retry with the same client request id returns the first copy.
-    pub async fn certify(self: &Arc<Self>, input: CertifyInput) -> Result<Certified> {
+    pub async fn certify(
+        self: &Arc<Self>,
+        caller: &Caller,
+        input: CertifyInput,
+    ) -> Result<Certified> {
+        self.authorize(caller, Action::Certify)?;
         self.check_metadata(&input.meta)?;
         let meta = &input.meta;
         if input.files.is_empty() {
@@ -151,33 +156,25 @@ impl App {
             });
         }
 
-        let now = self.clock.now().to_offset(VIETNAM_OFFSET);
+        let now = self.clock.now_vietnam();
         let reservation = self
             .registry
             .reserve_number(&agency_code, now.year())
             .await?;
         let this = Arc::clone(self);
-        let reference_number = reservation.number;
-        let book = reservation.book.clone();
+        let reference = reservation_reference(&reservation, &self.config.agency.book_code);
         let copy_id = id.clone();
         let facts = ArchiveFacts {
             facts: vec![
                 ("Loại giấy tờ".into(), meta.document_type.clone()),
                 ("Tên giấy tờ".into(), meta.document_name.clone()),
                 ("Mã TTHC".into(), meta.procedure_code.clone()),
-                (
-                    "Số chứng thực".into(),
-                    format!(
-                        "{reference_number}, quyển số {book}/{}-{}",
-                        now.year(),
-                        self.config.agency.book_code
-                    ),
-                ),
+                ("Số chứng thực".into(), reference.clone()),
                 ("Mã bản sao".into(), id.clone()),
             ],
         };
         let built = tokio::task::spawn_blocking(move || {
-            this.build_and_sign(&digitized, &facts, &copy_id, reference_number, &book, now)
+            this.build_and_sign(&digitized, &facts, &copy_id, &reference, now)
         })
         .await
         .map_err(|e| Error::Internal(format!("signing task: {e}")));
@@ -231,8 +228,7 @@ impl App {
         digitized: &digitize::Digitized,
         facts: &ArchiveFacts,
         copy_id: &str,
-        number: u64,
-        book: &str,
+        reference: &str,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>> {
         let agency = &self.config.agency;
@@ -241,17 +237,14 @@ impl App {
             copy_id: copy_id.to_string(),
             qr_payload: copy_id.to_string(),
             statement: agency.statement.clone(),
-            reference: format!(
-                "Số chứng thực: {number}, quyển số {book}/{}-{}",
-                now.year(),
-                agency.book_code
-            ),
+            reference: format!("Số chứng thực: {reference}"),
             date_line: vietnamese_date(now),
             certifier_title: certifier.map(|c| c.title.clone()).unwrap_or_default(),
             certifier_name: certifier.map(|c| c.name.clone()).unwrap_or_default(),
             agency: agency.name.clone(),
             stamp_lines: vec![agency.copy_type.clone(), agency.name.clone(), rfc3339(now)],
             title: format!("Bản sao chứng thực {copy_id}"),
+            signing_time: now,
             pdfa: true,
         };
         let assembled = assemble::assemble_with(digitized, &content, facts)?;
@@ -318,10 +311,7 @@ impl App {
             book: reservation.book.clone(),
             year: reservation.year,
             book_code: agency.book_code.clone(),
-            reference: format!(
-                "{}, quyển số {}/{}-{}",
-                reservation.number, reservation.book, reservation.year, agency.book_code
-            ),
+            reference: reservation_reference(reservation, &agency.book_code),
             owner_id: meta.owner_id.clone(),
             document_type: meta.document_type.clone(),
             document_name: meta.document_name.clone(),
@@ -382,4 +372,9 @@ fn fingerprint(credential: &Credential) -> SignerFingerprint {
         serial,
         sha256: sha256_hex(der),
     }
+}
+
+/// The certification reference of a reserved number (see [`certification_reference`]).
+fn reservation_reference(r: &records::Reservation, book_code: &str) -> String {
+    certification_reference(r.number, &r.book, r.year, book_code)
 }

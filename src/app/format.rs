@@ -1,17 +1,12 @@
-//! Hashes and the time formats saoy prints and signs.
+//! The texts saoy prints on a copy: the certification reference and the date line. (Times
+//! as RFC 3339: [`crate::clock::rfc3339`]; hashes: [`crate::hash::sha256_hex`].)
 
 use time::OffsetDateTime;
 
-/// Hex SHA-256.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
-}
-
-/// RFC 3339 / ISO 8601 with the offset, e.g. `2026-11-24T09:15:30+07:00`.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// The certification reference without its label, e.g. `12, quyển số 01/2026-SCT/BS`:
+/// number, book, year and the agency's book code.
+pub fn certification_reference(number: u64, book: &str, year: i32, book_code: &str) -> String {
+    format!("{number}, quyển số {book}/{year}-{book_code}")
 }
 
 /// "Ngày 24 tháng 11 năm 2026".

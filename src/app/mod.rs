@@ -1,12 +1,15 @@
 //! The use cases, free of any transport: certify an original, verify a PDF, read a copy
 //! back (re-verified), reuse and revoke records. `service` wraps these in gRPC; the CLI calls
-//! them directly. One file per concern: [`certify`], [`retrieve`] (verification, reads,
-//! reuse), [`access`] (callers and the one place access is decided), [`format`].
+//! them directly. Every use case takes the [`Caller`] and passes [`App::authorize`] with its
+//! own [`Action`]. One file per concern: `certify`, `retrieve` (verification, reads, reuse,
+//! revocation), `digitization` (back-office jobs on [`jobs`]), [`batch`] (a shelf of scans),
+//! `upload` (limits while files arrive), `access` (callers and the one place access is
+//! decided), `anchors` (trust in force), `format` (texts printed on a copy).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::config::{Config, SignerConfig};
 use crate::digitize::policy::PolicyBook;
@@ -21,38 +24,27 @@ use crate::store::{ConditionalWrites, ObjectStore, StoreError, probe_conditional
 use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_pdf};
 
 mod access;
+mod anchors;
+pub mod batch;
 mod certify;
+mod digitization;
 mod format;
+pub mod jobs;
 mod retrieve;
-mod trust;
+mod upload;
 
+pub use crate::hash::sha256_hex;
 pub use access::{Action, Caller};
+pub use anchors::{TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
-pub use format::{rfc3339, sha256_hex, vietnamese_date};
-pub use retrieve::{HashLookup, RetrievedCopy};
-pub use trust::{TrustStatus, policy_parts};
-
-/// Vietnam's UTC offset, used for every time saoy prints or signs.
-pub const VIETNAM_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
+pub use digitization::{
+    DigitizeJob, DigitizeJobRequest, DigitizedPdf, KEEP_RESULTS, MAX_QUEUED, OCR_WORKERS,
 };
+pub use format::{certification_reference, vietnamese_date};
+pub use retrieve::{HashLookup, RetrievedCopy};
+pub use upload::{MAX_FILE_NAME_CHARS, Upload};
 
-/// The source of "now", behind a trait so tests can fix it.
-pub trait Clock: Send + Sync {
-    /// The current time.
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The system clock.
-#[derive(Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
+pub use crate::clock::{Clock, FixedClock, SystemClock, VIETNAM_OFFSET, rfc3339};
 
 /// A signer as configured: credential plus printed name and title.
 #[derive(Clone, Debug)]
@@ -68,9 +60,11 @@ pub struct App {
     certifier: Option<Signer>,
     registry: Registry,
     /// Trust anchors (files and a reloadable directory) and the policy built from them.
-    trust: Arc<trust::Trust>,
+    trust: Arc<anchors::Trust>,
     /// Scan rules per document type (resolution, colour, blank pages, OCR).
     policies: PolicyBook,
+    /// Back-office digitisation jobs (started on first use).
+    digitization: digitization::Digitization,
     clock: Arc<dyn Clock>,
 }
 
@@ -99,13 +93,13 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>> {
 /// content of the anchors directory (each anchor labelled with its file and reason), CRLs.
 pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
     Ok(ValidationPolicy::clone(
-        &trust::Trust::load(&config.trust)?.policy(),
+        &anchors::Trust::load(&config.trust)?.policy(),
     ))
 }
 
 /// Looks at the anchors directory every `trust.reload_interval_secs` on the current tokio
 /// runtime (if any), until the trust it serves is dropped.
-fn watch_trust(trust: &Arc<trust::Trust>) {
+fn watch_trust(trust: &Arc<anchors::Trust>) {
     let Some(every) = trust.interval() else {
         return;
     };
@@ -174,14 +168,15 @@ impl App {
             .as_ref()
             .map(load_signer)
             .transpose()?;
-        let trust = Arc::new(trust::Trust::load(&config.trust)?);
+        let trust = Arc::new(anchors::Trust::load(&config.trust)?);
         watch_trust(&trust);
         Ok(Self {
-            registry: Registry::new(store),
+            registry: Registry::with_clock(store, Arc::clone(&clock)),
             agency,
             certifier,
             trust,
             policies: PolicyBook::builtin(),
+            digitization: digitization::Digitization::default(),
             clock,
             config,
         })

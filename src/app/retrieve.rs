@@ -33,14 +33,14 @@ const MAX_PAGE: u32 = 500;
 impl App {
     /// Verifies any PDF against the trust anchors in force (the configured files and the
     /// current content of the anchors directory) and the CRLs.
-    pub fn verify_bytes(&self, pdf: &[u8]) -> Report {
+    fn verify_bytes(&self, pdf: &[u8]) -> Report {
         verify_pdf(pdf, &self.policy())
     }
 
     /// Verifies uploaded bytes, then looks them up among the copies issued here: a copy
     /// that was revoked is FAILED with the revocation named, however good its signatures.
     pub async fn verify_upload(self: &Arc<Self>, caller: &Caller, pdf: Vec<u8>) -> Result<Report> {
-        self.authorize(caller, Action::LookupByHash)?;
+        self.authorize(caller, Action::VerifyBytes)?;
         let sha256 = sha256_hex(&pdf);
         let this = Arc::clone(self);
         let mut report = tokio::task::spawn_blocking(move || this.verify_bytes(&pdf))
@@ -56,10 +56,17 @@ impl App {
         Ok(report)
     }
 
-    /// [`App::get_copy`] for a caller.
+    /// Reads a stored copy for a caller, re-verified (see [`RetrievedCopy`]).
     pub async fn read_copy(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<RetrievedCopy> {
         self.authorize(caller, Action::ReadCopy(id))?;
         self.get_copy(id).await
+    }
+
+    /// Verifies a stored copy by its id for a caller: the report `read_copy` gives, with
+    /// the revocation and the stored-hash check applied.
+    pub async fn verify_copy(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<Report> {
+        self.authorize(caller, Action::VerifyCopy(id))?;
+        Ok(self.get_copy(id).await?.report)
     }
 
     /// One page of an owner's records in issue order.
@@ -162,7 +169,8 @@ impl App {
 
     /// Reads a stored copy and re-verifies it; a copy whose bytes no longer match the
     /// recorded hash is reported as such and its report is never PASSED.
-    pub async fn get_copy(self: &Arc<Self>, id: &str) -> Result<RetrievedCopy> {
+    /// Unchecked: reached only through [`App::read_copy`] and [`App::verify_copy`].
+    async fn get_copy(self: &Arc<Self>, id: &str) -> Result<RetrievedCopy> {
         let record = self
             .registry
             .get(id)

@@ -2,7 +2,7 @@
 
 use super::error::{DigitizeError, FileRef};
 use super::policy::{BlankPages, DocumentPolicy};
-use super::raster::{Colour, InkMeter};
+use super::raster::InkMeter;
 use super::{Page, PageWarning};
 
 /// Compressed bits per pixel above which a JPEG page has too much detail to be blank; a
@@ -32,8 +32,11 @@ impl Facts {
         let pixels = (f64::from(width) * f64::from(height)).max(1.0);
         let bpp = data.len() as f64 * 8.0 / pixels;
         let ink = if measure {
-            super::jpeg_ink::measure(data)
-                .or_else(|| (bpp < JPEG_DETAIL_BPP).then(|| jpeg_ink(data)).flatten())
+            super::jpeg_ink::measure(data).or_else(|| {
+                (bpp < JPEG_DETAIL_BPP)
+                    .then(|| super::jpeg_ink::measure_decoded(data))
+                    .flatten()
+            })
         } else {
             None
         };
@@ -42,23 +45,6 @@ impl Facts {
             ink,
         }
     }
-}
-
-/// Decodes a JPEG to grey and measures its ink; `None` if it cannot be decoded.
-pub(crate) fn jpeg_ink(data: &[u8]) -> Option<InkMeter> {
-    use zune_jpeg::JpegDecoder;
-    use zune_jpeg::zune_core::bytestream::ZCursor;
-    use zune_jpeg::zune_core::colorspace::ColorSpace;
-    use zune_jpeg::zune_core::options::DecoderOptions;
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::Luma);
-    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(data), options);
-    let luma = decoder.decode().ok()?;
-    let (w, _) = decoder.dimensions()?;
-    let mut ink = InkMeter::default();
-    for row in luma.chunks_exact(w.max(1)) {
-        ink.add_row8(row, Colour::Gray);
-    }
-    Some(ink)
 }
 
 /// Where a page is, for messages.

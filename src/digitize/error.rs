@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error_kind::ErrorKind;
+
 /// Which uploaded file an error is about: its position in the upload (0-based) and its name.
 ///
 /// Displays as `file 2 "scan.jpg"`, counting from 1 as a clerk would.
@@ -227,6 +229,20 @@ impl DigitizeError {
     /// True for limits that protect the server (pixels, pages, memory, time): the caller
     /// maps these to RESOURCE_EXHAUSTED rather than INVALID_ARGUMENT.
     pub fn is_resource_limit(&self) -> bool {
+        self.kind() == ErrorKind::ResourceExhausted
+    }
+
+    /// The kind of this refusal: [`ErrorKind::ResourceExhausted`] for limits that protect
+    /// the server (pixels, pages, memory, time), else [`ErrorKind::InvalidArgument`].
+    pub fn kind(&self) -> ErrorKind {
+        if self.is_over_limit() {
+            ErrorKind::ResourceExhausted
+        } else {
+            ErrorKind::InvalidArgument
+        }
+    }
+
+    fn is_over_limit(&self) -> bool {
         matches!(
             self,
             Self::TooManyPixels { .. }

@@ -2,72 +2,7 @@
 //! Flate, losslessly) and black-and-white pages as CCITT Group 4 strips (embedded as they
 //! are), plus the ink meter used to spot blank pages.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
-
-/// Colour model of decoded samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Colour {
-    /// One grey channel, 0 = black.
-    Gray,
-    /// Red, green, blue.
-    Rgb,
-    /// Cyan, magenta, yellow, black (0 = no ink).
-    Cmyk,
-}
-
-impl Colour {
-    /// Channels per pixel (without alpha).
-    pub fn channels(self) -> usize {
-        match self {
-            Colour::Gray => 1,
-            Colour::Rgb => 3,
-            Colour::Cmyk => 4,
-        }
-    }
-}
-
-/// Decoded pixels, interleaved; 16-bit samples are big-endian (the PDF byte order).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Raster {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Colour model.
-    pub colour: Colour,
-    /// Bits per sample: 8 or 16.
-    pub bits: u8,
-    /// The colour samples.
-    pub samples: Arc<Vec<u8>>,
-    /// Alpha samples (same depth), if the image has transparency.
-    pub alpha: Option<Arc<Vec<u8>>>,
-}
-
-/// One strip of a CCITT Group 4 image: `rows` rows, coded on their own (K = -1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct G4Strip {
-    /// The coded bytes (a slice of the upload when passed through).
-    pub data: Bytes,
-    /// Rows in this strip.
-    pub rows: u32,
-}
-
-/// A black-and-white page as CCITT Group 4 strips, top to bottom.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bilevel {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels (sum of the strips' rows).
-    pub height: u32,
-    /// The strips.
-    pub strips: Vec<G4Strip>,
-    /// True when the coded "white" runs are to be shown black (TIFF BlackIsZero).
-    pub inverted: bool,
-    /// True when the strips are the uploaded bytes, false when saoy encoded them.
-    pub passthrough: bool,
-}
+pub use crate::pdf::pages::{Bilevel, Colour, G4Strip, Raster};
 
 /// Darker than this (0..=255 luma) counts as ink.
 const INK_LUMA: u32 = 128;

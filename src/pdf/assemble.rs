@@ -19,7 +19,7 @@
 //! Page images are drawn as tiny placeholders and put in after krilla's export, so that
 //! their bytes are written once: grey and colour JPEGs as uploaded, plain PNGs as their own
 //! `IDAT` data and decoded TIFF samples deflated here, both with PNG predictors, CCITT G4
-//! strips as they are (`splice`, `flate`, `g4`); the final pass also writes the file
+//! strips as they are (`final_write`, `flate`, `g4`); the final pass also writes the file
 //! compactly. Alpha, palette or ICC-tagged PNGs and CMYK JPEGs are left to krilla. When the
 //! digitised original carries OCR text, an invisible text layer lies over each scan.
 //! [`assemble_scan`] builds the same pages without stamp or certification page (batch
@@ -47,15 +47,14 @@ use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
+use super::final_write::{self, FinalWriteError, Images, JpegBytes, JpegRef};
 use super::flate::{self, FlateImage};
 use super::g4::{self, StripRef};
 use super::images::{flate_placeholder, jpeg_placeholder, placeholder, raster_image, shared};
+use super::pages::{Digitized, DigitizedFiles, FileJpeg, Page, PageImage};
 use super::qr::{QUIET_ZONE, QrSymbol};
-use super::splice::{self, Images, JpegBytes, JpegRef, SpliceError};
 use super::text::{self, Face, Line};
 use super::textlayer;
-use crate::digitize::files::{DigitizedFiles, FileJpeg};
-use crate::digitize::{Digitized, Page, PageImage};
 
 /// Text of the certified copy; every string is drawn as given (normalised to NFC).
 #[derive(Debug, Clone)]
@@ -77,10 +76,12 @@ pub struct CopyContent {
     /// Certifying agency.
     pub agency: String,
     /// Copy stamp for page 1, top right: copy type, agency, signing time (ISO 8601 with
-    /// +07:00). A line that parses as RFC 3339 also dates the document metadata.
+    /// +07:00), drawn as given.
     pub stamp_lines: Vec<String>,
     /// Document title (metadata).
     pub title: String,
+    /// The signing time: dates the document metadata (the stamp's text is never parsed).
+    pub signing_time: time::OffsetDateTime,
     /// Ask for PDF/A-2b (granted only when possible, see [`AssembledCopy::pdfa`]).
     pub pdfa: bool,
 }
@@ -106,6 +107,8 @@ pub struct ScanContent {
     pub facts: Vec<(String, String)>,
     /// Ask for PDF/A-2b.
     pub pdfa: bool,
+    /// When it was digitised (the document's creation date).
+    pub created: time::OffsetDateTime,
 }
 
 /// A built digitised original (no signatures expected).
@@ -256,7 +259,7 @@ fn scan_metadata(s: &ScanContent) -> Result<Metadata, PdfError> {
         .keywords(keywords(&s.facts))
         .language("vi".into())
         .creator("saoy".into())
-        .creation_date(krilla_date(time::OffsetDateTime::now_utc()))
+        .creation_date(krilla_date(s.created))
         .document_id(s.id.clone()))
 }
 
@@ -293,15 +296,15 @@ impl Built<'_> {
 
     /// The final file in memory.
     fn into_vec(self) -> Result<Vec<u8>, PdfError> {
-        splice::fill_images(&self.pdf, self.images(), self.compact).map_err(PdfError::Export)
+        final_write::fill_images(&self.pdf, self.images(), self.compact).map_err(PdfError::Export)
     }
 
     /// Writes the final file to `out`; returns its length.
     fn write_to(&self, out: &mut dyn std::io::Write) -> Result<u64, PdfError> {
-        splice::write_pdf(&self.pdf, self.images(), self.compact, out).map_err(|e| match e {
-            SpliceError::Structure(m) => PdfError::Export(m),
-            SpliceError::SourceChanged { path } => PdfError::SourceChanged(path),
-            SpliceError::Io(e) => PdfError::Write(e.to_string()),
+        final_write::write_pdf(&self.pdf, self.images(), self.compact, out).map_err(|e| match e {
+            FinalWriteError::Structure(m) => PdfError::Export(m),
+            FinalWriteError::SourceChanged { path } => PdfError::SourceChanged(path),
+            FinalWriteError::Io(e) => PdfError::Write(e.to_string()),
         })
     }
 }
@@ -546,7 +549,7 @@ fn orientation_transform(orientation: u8, w: f32, h: f32) -> Transform {
 struct Later<'p, 'a> {
     /// CCITT G4 strips ([`g4`]).
     strips: &'p mut Vec<StripRef<'a>>,
-    /// Grey and YCbCr JPEGs ([`splice`]).
+    /// Grey and YCbCr JPEGs ([`final_write`]).
     jpegs: &'p mut Vec<JpegRef<'a>>,
     /// The file this page's JPEG is read from, when its bytes were not kept.
     jpeg_file: Option<&'a FileJpeg>,
@@ -555,7 +558,7 @@ struct Later<'p, 'a> {
 }
 
 impl Later<'_, '_> {
-    /// Draws a placeholder for `f` (put in by [`splice`]) filling `size`.
+    /// Draws a placeholder for `f` (put in by [`final_write`]) filling `size`.
     fn flate(
         &mut self,
         surface: &mut Surface<'_>,
@@ -563,9 +566,9 @@ impl Later<'_, '_> {
         size: Size,
     ) -> Result<(), String> {
         let colour = match f.colours {
-            1 => crate::digitize::Colour::Gray,
-            3 => crate::digitize::Colour::Rgb,
-            4 => crate::digitize::Colour::Cmyk,
+            1 => super::pages::Colour::Gray,
+            3 => super::pages::Colour::Rgb,
+            4 => super::pages::Colour::Cmyk,
             _ => return Err("unexpected number of colour components".into()),
         };
         let img = flate_placeholder(self.flates.len() as u64, colour)?;
@@ -583,7 +586,7 @@ fn draw_original<'a>(
     page: &'a Page,
     size: (f32, f32),
     sources: &[Option<PdfDocument>],
-    ocr: Option<&crate::digitize::PageText>,
+    ocr: Option<&super::pages::PageText>,
     later: &mut Later<'_, 'a>,
 ) -> Result<(), Retry> {
     let image_err = |reason: String| -> Retry {
@@ -692,7 +695,7 @@ fn draw_original<'a>(
 /// Draws each G4 strip of `b` as a placeholder in its band of the `(w, h)` image box.
 fn draw_strips<'a>(
     surface: &mut Surface<'_>,
-    b: &'a crate::digitize::Bilevel,
+    b: &'a super::pages::Bilevel,
     (w, h): (f32, f32),
     strips: &mut Vec<StripRef<'a>>,
 ) -> Result<(), String> {
@@ -845,14 +848,7 @@ fn centered(surface: &mut Surface<'_>, line: &Line, cx: f32, baseline: f32) -> R
 }
 
 fn copy_metadata(c: &CopyContent, facts: &[(String, String)]) -> Metadata {
-    let when = c
-        .stamp_lines
-        .iter()
-        .find_map(|l| {
-            time::OffsetDateTime::parse(l.trim(), &time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    let when = c.signing_time;
     let mut meta = Metadata::new()
         .title(c.title.clone())
         .description(format!("{} {}", c.statement, c.reference))
@@ -946,7 +942,7 @@ mod tests {
     }
 
     #[test]
-    fn metadata_date_comes_from_the_stamp() {
+    fn metadata_date_is_the_signing_time() {
         let c = CopyContent {
             copy_id: "x".into(),
             qr_payload: "x".into(),
@@ -958,6 +954,7 @@ mod tests {
             agency: String::new(),
             stamp_lines: vec!["Bản sao".into(), "2026-11-24T09:15:30+07:00".into()],
             title: "t".into(),
+            signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
             pdfa: true,
         };
         let m = format!("{:?}", copy_metadata(&c, &[]));

@@ -59,3 +59,10 @@ pub enum PdfError {
     #[error("PDF export failed: {0}")]
     Export(String),
 }
+
+impl PdfError {
+    /// The kind of this failure: always internal (building the copy failed on the server side (the uploads were checked before)).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}

@@ -10,7 +10,7 @@
 //!
 //! Anything else (alpha, palette, 16-bit or interlaced PNGs, ICC profiles) is left to
 //! krilla. Like JPEGs, these images are drawn as placeholders and put in by
-//! [`super::splice`].
+//! [`super::final_write`].
 
 use std::io::Write;
 
@@ -18,7 +18,7 @@ use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
-use crate::digitize::Raster;
+use super::pages::Raster;
 
 /// Largest number of `IDAT` chunks taken over from a PNG.
 const MAX_IDAT_CHUNKS: usize = 1 << 20;
@@ -184,7 +184,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::digitize::Colour;
+    use crate::pdf::pages::Colour;
 
     /// Wraps a Flate stream of predicted rows in a PNG file, so that an independent decoder
     /// (the `png` crate) undoes the predictors.

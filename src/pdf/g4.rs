@@ -6,7 +6,7 @@
 use lopdf::{Dictionary, Document, Object, Stream};
 
 use super::images::{PLACEHOLDER_WIDTH, placeholder_index};
-use crate::digitize::{Bilevel, G4Strip};
+use super::pages::{Bilevel, G4Strip};
 
 /// One strip to put in, with its page's facts.
 pub struct StripRef<'a> {

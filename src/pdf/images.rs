@@ -1,7 +1,7 @@
 //! Page images for krilla: uploaded JPEG/PNG as they are, decoded samples as a custom
 //! image (Flate), and tiny tagged placeholders swapped for the real bytes after export:
 //! for every CCITT G4 strip ([`super::g4`]) and every grey or colour JPEG
-//! ([`super::splice`]).
+//! ([`super::final_write`]).
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use krilla::Data;
 use krilla::image::{BitsPerComponent, CustomImage, Image, ImageColorspace};
 
-use crate::digitize::{Colour, Raster};
+use super::pages::{Colour, Raster};
 
 /// Decoded samples handed to krilla, which deflates them.
 #[derive(Clone)]

@@ -3,12 +3,13 @@
 
 pub mod assemble;
 mod error;
+mod final_write;
 mod flate;
 mod g4;
 mod images;
 pub mod incremental;
+pub mod pages;
 mod qr;
-mod splice;
 mod text;
 mod textlayer;
 

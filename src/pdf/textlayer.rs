@@ -6,8 +6,8 @@ use krilla::num::NormalizedF32;
 use krilla::paint::Fill;
 use krilla::surface::Surface;
 
+use super::pages::PageText;
 use super::text::{self, Face};
-use crate::digitize::PageText;
 
 /// Draws `page_text` onto a surface where the stored image spans `(0, 0)..(w, h)` points.
 pub fn draw(surface: &mut Surface<'_>, page_text: &PageText, w: f32, h: f32) -> Result<(), String> {

@@ -236,3 +236,10 @@ pub fn read_pem_certificates(path: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
     }
     Ok(certs)
 }
+
+impl KeyError {
+    /// The kind of this failure: always internal (a signing key that cannot be loaded or used is the server's problem).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}

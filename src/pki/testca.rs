@@ -15,6 +15,8 @@ use rcgen::{
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use time::{Duration, OffsetDateTime};
 
+use crate::clock::{Clock, SystemClock};
+
 /// Errors while generating the test hierarchy.
 #[derive(Debug, thiserror::Error)]
 pub enum TestCaError {
@@ -177,8 +179,7 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
         source,
     })?;
     let out = Out { dir };
-    let now = OffsetDateTime::now_utc();
-    let day = Duration::days(1);
+    let now = SystemClock.now();
     let year = Duration::days(365);
 
     // Root CA, RSA 4096.
@@ -212,29 +213,49 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     out.write("issuing-ca.pem", ca_cert.pem().as_bytes())?;
     out.write("issuing-ca.key.pem", ca_key.serialize_pem().as_bytes())?;
 
-    let agency_dn = |cn: &str| {
-        name(&[
-            (DnType::CountryName, "VN"),
-            (DnType::StateOrProvinceName, "Tây Ninh"),
-            (DnType::LocalityName, "Tây Ninh"),
-            (DnType::OrganizationName, "UBND xã Tân Lập"),
-            (DnType::CommonName, cn),
-        ])
-    };
-    let person_dn = |cn: &str, uid: &str| {
-        let mut dn = name(&[
-            (DnType::CountryName, "VN"),
-            (DnType::LocalityName, "Tây Ninh"),
-            (DnType::OrganizationName, "UBND xã Tân Lập"),
-            (DnType::CommonName, cn),
-        ]);
-        dn.push(
-            DnType::CustomDnType(OID_UID.to_vec()),
-            DnValue::Utf8String(format!("CCCD:{uid}")),
-        );
-        dn
-    };
+    write_leaves(&out, &ca, &ca_cert.pem(), now)?;
+    write_crls(&out, &root, &ca, now)?;
+    write_untrusted(&out, now)?;
+    out.write("README.md", README.as_bytes())?;
+    Ok(())
+}
 
+/// A DN of the test agency (organisation certificate).
+fn agency_dn(cn: &str) -> DistinguishedName {
+    name(&[
+        (DnType::CountryName, "VN"),
+        (DnType::StateOrProvinceName, "Tây Ninh"),
+        (DnType::LocalityName, "Tây Ninh"),
+        (DnType::OrganizationName, "UBND xã Tân Lập"),
+        (DnType::CommonName, cn),
+    ])
+}
+
+/// A DN of a test person, with the CCCD number as UID.
+fn person_dn(cn: &str, uid: &str) -> DistinguishedName {
+    let mut dn = name(&[
+        (DnType::CountryName, "VN"),
+        (DnType::LocalityName, "Tây Ninh"),
+        (DnType::OrganizationName, "UBND xã Tân Lập"),
+        (DnType::CommonName, cn),
+    ]);
+    dn.push(
+        DnType::CustomDnType(OID_UID.to_vec()),
+        DnValue::Utf8String(format!("CCCD:{uid}")),
+    );
+    dn
+}
+
+/// The leaves issued by the issuing CA: agency, certifier, expired, revoked; each with its
+/// key and its chain (leaf + issuing CA).
+fn write_leaves(
+    out: &Out<'_>,
+    ca: &Issuer<'_, &KeyPair>,
+    ca_pem: &str,
+    now: OffsetDateTime,
+) -> Result<(), TestCaError> {
+    let day = Duration::days(1);
+    let year = Duration::days(365);
     let leaves: [(
         &str,
         DistinguishedName,
@@ -276,10 +297,9 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
             now + 3 * year,
         ),
     ];
-    let ca_pem = ca_cert.pem();
     for (file, dn, key, serial_no, from, to) in &leaves {
         let cert = leaf_params(dn.clone(), *serial_no, *from, *to)
-            .signed_by(key, &ca)
+            .signed_by(key, ca)
             .map_err(gen_err)?;
         out.write(&format!("{file}.pem"), cert.pem().as_bytes())?;
         out.write(&format!("{file}.key.pem"), key.serialize_pem().as_bytes())?;
@@ -289,6 +309,18 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
         )?;
     }
 
+    Ok(())
+}
+
+/// The issuing CA's CRL (the "revoked" certificate, revoked a day ago) and the root's
+/// empty CRL.
+fn write_crls(
+    out: &Out<'_>,
+    root: &Issuer<'_, &KeyPair>,
+    ca: &Issuer<'_, &KeyPair>,
+    now: OffsetDateTime,
+) -> Result<(), TestCaError> {
+    let day = Duration::days(1);
     // CRL of the issuing CA: the "revoked" certificate, revoked a day ago.
     let crl = crl_params(
         now,
@@ -299,15 +331,22 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
             invalidity_date: None,
         }],
     )
-    .signed_by(&ca)
+    .signed_by(ca)
     .map_err(gen_err)?;
     out.write("issuing-ca.crl", crl.der())?;
     out.write("issuing-ca.crl.pem", crl.pem().map_err(gen_err)?.as_bytes())?;
 
     // Empty CRL of the root (covers the issuing CA).
-    let root_crl = crl_params(now, vec![]).signed_by(&root).map_err(gen_err)?;
+    let root_crl = crl_params(now, vec![]).signed_by(root).map_err(gen_err)?;
     out.write("root.crl", root_crl.der())?;
 
+    Ok(())
+}
+
+/// An unrelated hierarchy: signatures chaining to it must not be trusted.
+fn write_untrusted(out: &Out<'_>, now: OffsetDateTime) -> Result<(), TestCaError> {
+    let day = Duration::days(1);
+    let year = Duration::days(365);
     // An unrelated hierarchy: signatures chaining to it must not be trusted.
     let other_root_key = ec_key()?;
     let other_params = ca_params(
@@ -344,7 +383,6 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
         format!("{}{}", other_cert.pem(), other_root_cert.pem()).as_bytes(),
     )?;
 
-    out.write("README.md", README.as_bytes())?;
     Ok(())
 }
 

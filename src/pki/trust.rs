@@ -271,7 +271,7 @@ pub fn load_anchors(path: impl AsRef<Path>) -> Result<Vec<Anchor>, TrustError> {
         .into_iter()
         .zip(reasons)
         .map(|(der, reason)| Anchor {
-            sha256: hex::encode(ring::digest::digest(&ring::digest::SHA256, &der)),
+            sha256: crate::hash::sha256_hex(&der),
             subject: subject_of(&der),
             reason: reason.or_else(|| sidecar.clone()),
             source: path.to_path_buf(),
@@ -437,6 +437,13 @@ fn validate(
         }
     }
     Ok(items)
+}
+
+impl TrustError {
+    /// The kind of this failure: always internal (unreadable trust anchors or CRLs are the server's configuration).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
 }
 
 #[cfg(test)]

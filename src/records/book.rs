@@ -14,6 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::model::{BookEntry, EntryState, Record, Reservation, SCHEMA_VERSION};
 use super::validate::{validate_agency_code, validate_year};
 use super::{RecordsError, keys};
+use crate::clock::{Clock, rfc3339};
 use crate::store::ObjectStore;
 
 /// Book number (quyển số) used for every year: one electronic book per year.
@@ -35,11 +36,14 @@ pub(super) struct Books {
     /// Identifies this instance's claims, to resolve ambiguous write outcomes.
     instance: String,
     claims: AtomicU64,
+    /// Dates the entries.
+    clock: Arc<dyn Clock>,
 }
 
 impl Books {
-    pub(super) fn new(store: Arc<dyn ObjectStore>) -> Self {
+    pub(super) fn new(store: Arc<dyn ObjectStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            clock,
             store,
             cursors: Mutex::new(HashMap::new()),
             instance: format!("{:016x}", rand::random::<u64>()),
@@ -105,7 +109,7 @@ impl Books {
             year,
             book: DEFAULT_BOOK.to_string(),
             number,
-            reserved_at: keys::now_vietnam(),
+            reserved_at: rfc3339(self.clock.now_vietnam()),
             reserved_by: format!("{}-{claim}", self.instance),
             state: EntryState::Reserved,
         };
@@ -201,7 +205,7 @@ impl Books {
         }
         entry.state = EntryState::Void {
             reason: reason.to_string(),
-            at: keys::now_vietnam(),
+            at: rfc3339(self.clock.now_vietnam()),
         };
         self.store.put(&key, keys::encode(&key, &entry)?).await?;
         Ok(())

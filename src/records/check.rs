@@ -33,6 +33,7 @@ use time::format_description::well_known::Rfc3339;
 use super::book::Books;
 use super::model::{BookEntry, EntryState, HashEntry, OwnerEntry, Record, RequestEntry};
 use super::{RecordsError, keys};
+use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::store::ObjectStore;
 
 /// Default age after which a reservation without a record, or copy objects without a
@@ -55,7 +56,7 @@ impl Default for CheckOptions {
         Self {
             repair: false,
             grace: DEFAULT_GRACE,
-            now: OffsetDateTime::now_utc(),
+            now: SystemClock.now(),
         }
     }
 }
@@ -208,7 +209,8 @@ pub async fn check_store(
     options: &CheckOptions,
 ) -> Result<CheckReport, RecordsError> {
     let mut c = Checker {
-        books: Books::new(Arc::clone(&store)),
+        // Entries voided by a repair are dated by the time the check measures ages against.
+        books: Books::new(Arc::clone(&store), Arc::new(FixedClock(options.now))),
         store,
         options: options.clone(),
         report: CheckReport::default(),
@@ -694,7 +696,7 @@ mod tests {
 
     #[test]
     fn uuid_v7_time_is_read() {
-        let now = OffsetDateTime::now_utc();
+        let now = SystemClock.now();
         let id = uuid::Uuid::now_v7().to_string();
         let t = uuid_time(&id).expect("v7 has a time");
         assert!((now - t).abs() < time::Duration::seconds(5));

@@ -1,5 +1,6 @@
 //! Errors of the records layer.
 
+use crate::error_kind::ErrorKind;
 use crate::store::StoreError;
 
 /// What can go wrong with records, the book or the indexes.
@@ -53,5 +54,15 @@ impl RecordsError {
     /// True when the caller sent something malformed (maps to INVALID_ARGUMENT).
     pub fn is_invalid_input(&self) -> bool {
         matches!(self, Self::InvalidInput(_))
+    }
+
+    /// The kind of this failure: the store's kind for store trouble, invalid argument for
+    /// malformed input, internal for everything else.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Store(e) => e.kind(),
+            Self::InvalidInput(_) => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Internal,
+        }
     }
 }

@@ -45,8 +45,8 @@ pub fn book_number(prefix: &str, key: &str) -> Option<u64> {
 
 /// `requests/{agency}/{sha256(client_request_id)}.json`
 pub fn request(agency: &str, client_request_id: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, client_request_id.as_bytes());
-    format!("requests/{agency}/{}.json", hex::encode(digest))
+    let digest = crate::hash::sha256_hex(client_request_id.as_bytes());
+    format!("requests/{agency}/{digest}.json")
 }
 
 /// `hashes/{sha256}.json`: index from the SHA-256 of a signed copy to its record.
@@ -72,14 +72,6 @@ pub fn owner_entry(owner_id: &str, issued_at: &str, id: &str) -> Result<String, 
         ))
         .map_err(|e| RecordsError::Mismatch(format!("issued_at {issued_at:?}: {e}")))?;
     Ok(format!("owners/{owner_id}/{compact}-{id}"))
-}
-
-/// The current time in Vietnam, RFC 3339 with `+07:00`.
-pub fn now_vietnam() -> String {
-    OffsetDateTime::now_utc()
-        .to_offset(offset!(+7))
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Serialises a stored document.

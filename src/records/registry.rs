@@ -16,6 +16,8 @@ use super::validate::{
     validate_page_token, validate_record_id,
 };
 use super::{RecordsError, keys};
+use crate::clock::Clock;
+use crate::hash::sha256_hex;
 use crate::store::ObjectStore;
 
 /// Records read in parallel when listing an owner's copies.
@@ -64,8 +66,13 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// A registry over `store`.
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self::with_clock(store, crate::clock::system())
+    }
+
+    /// A registry on `store` that dates book entries by `clock`.
+    pub fn with_clock(store: Arc<dyn ObjectStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            books: Books::new(Arc::clone(&store)),
+            books: Books::new(Arc::clone(&store), clock),
             store,
             requests: RequestLocks::default(),
         }
@@ -468,8 +475,4 @@ fn check_record(
         }
     }
     Ok(())
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
 }

@@ -8,6 +8,7 @@ pub mod digitization;
 pub mod records;
 pub mod server;
 pub mod status;
+mod upload;
 pub mod verification;
 
 pub use server::{router, serve};

@@ -7,8 +7,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::caller::caller_of;
 use super::convert;
-use super::status::{invalid, to_status, too_large};
+use super::status::to_status;
 use crate::app::App;
+use crate::error::Error;
 use crate::proto::verification_service_server::VerificationService;
 use crate::proto::{VerificationReport, VerifyRequest, verify_request::Source};
 
@@ -40,34 +41,42 @@ impl VerificationService for VerificationApi {
             match message?.source {
                 Some(Source::CopyId(id)) if first => {
                     if stream.next().await.is_some() {
-                        return Err(invalid(
-                            "send either a copy_id alone or PDF chunks, not both",
-                        ));
+                        return Err(to_status(Error::InvalidArgument(
+                            "send either a copy_id alone or PDF chunks, not both".into(),
+                        )));
                     }
-                    let copy = self.app.read_copy(&caller, &id).await.map_err(to_status)?;
-                    return Ok(Response::new(convert::report(&copy.report)));
+                    let report = self
+                        .app
+                        .verify_copy(&caller, &id)
+                        .await
+                        .map_err(to_status)?;
+                    return Ok(Response::new(convert::report(&report)));
                 }
                 Some(Source::CopyId(_)) => {
-                    return Err(invalid(
-                        "send either a copy_id alone or PDF chunks, not both",
-                    ));
+                    return Err(to_status(Error::InvalidArgument(
+                        "send either a copy_id alone or PDF chunks, not both".into(),
+                    )));
                 }
                 Some(Source::Chunk(chunk)) => {
                     if (pdf.len() + chunk.len()) as u64 > limit {
-                        return Err(too_large(format!(
+                        return Err(to_status(Error::TooLarge(format!(
                             "the PDF is larger than the verification limit of {limit} bytes"
-                        )));
+                        ))));
                     }
                     pdf.extend_from_slice(&chunk);
                 }
-                None => return Err(invalid("empty message in the stream")),
+                None => {
+                    return Err(to_status(Error::InvalidArgument(
+                        "empty message in the stream".into(),
+                    )));
+                }
             }
             first = false;
         }
         if pdf.is_empty() {
-            return Err(invalid(
-                "nothing to verify: send a copy_id or the PDF's bytes",
-            ));
+            return Err(to_status(Error::InvalidArgument(
+                "nothing to verify: send a copy_id or the PDF's bytes".into(),
+            )));
         }
         let report = self
             .app

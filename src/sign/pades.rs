@@ -79,3 +79,10 @@ pub fn sign_pdf(pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>, SignEr
     let container = build_signed_data(digest.as_ref(), credential.key.as_ref(), &credential.chain)?;
     Ok(prepared.embed(&container)?)
 }
+
+impl SignError {
+    /// The kind of this failure: always internal (signing failed: a key, certificate or PDF problem on the server side).
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Internal
+    }
+}

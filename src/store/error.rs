@@ -2,6 +2,8 @@
 
 use std::error::Error as StdError;
 
+use crate::error_kind::ErrorKind;
+
 /// What can go wrong talking to an object store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -77,6 +79,17 @@ impl StoreError {
         Self::InvalidKey {
             key: key.to_string(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl StoreError {
+    /// The kind of this failure: unavailable (retry later), not found, or internal.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Unavailable { .. } => ErrorKind::Unavailable,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            _ => ErrorKind::Internal,
         }
     }
 }

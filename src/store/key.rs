@@ -10,7 +10,7 @@ pub const MAX_SEGMENT_LEN: usize = 255;
 
 /// Checks a full key: `/`-separated non-empty segments of `A–Z a–z 0–9 . _ -`, no segment
 /// starting with `.` (so no `.`/`..` and no clash with backend temp files), no leading or
-/// trailing `/`, at most [`MAX_KEY_LEN`] bytes.
+/// trailing `/`, at most `MAX_KEY_LEN` (1024) bytes.
 pub fn validate_key(key: &str) -> Result<(), StoreError> {
     if key.is_empty() {
         return Err(StoreError::invalid_key(key, "the key is empty"));

@@ -23,7 +23,7 @@ pub enum ConditionalWrites {
 
 /// Checks create-only writes twice: one after the other (a fresh key written twice with
 /// `put_if_absent`: the second must be refused and the first content stay), then racing
-/// ([`RACERS`] concurrent writers of another fresh key: exactly one may win). The second
+/// (`RACERS` = 8 concurrent writers of another fresh key: exactly one may win). The second
 /// part catches servers that check for the key and then write it in two steps (s3s-fs
 /// 0.14.1); a race can be missed, so it proves nothing when it passes, but it fails such
 /// servers in practice. Removes the probe keys afterwards.

@@ -28,6 +28,7 @@ fn content() -> CopyContent {
             "2026-11-24T09:15:30+07:00".into(),
         ],
         title: "Bản sao chứng thực 01936b1e".into(),
+        signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         pdfa: true,
     }
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use saoy::digitize::batch::{self, BatchOptions, Outcome, STATE_FILE};
+use saoy::app::batch::{self, BatchOptions, DocumentResult, STATE_FILE};
 
 fn data(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -21,7 +21,7 @@ fn shelf(dir: &Path) {
     std::fs::write(dir.join(".hidden"), b"ignored").unwrap();
 }
 
-fn run(input: &Path, out: &Path) -> (batch::Summary, Vec<(String, Outcome)>) {
+fn run(input: &Path, out: &Path) -> (batch::Summary, Vec<(String, DocumentResult)>) {
     let mut steps = Vec::new();
     let summary = batch::digitize_dir(input, out, &BatchOptions::default(), |s| {
         assert!(s.index <= s.total);
@@ -63,7 +63,7 @@ fn a_shelf_is_digitised_resumably_with_refusals_explained() {
     std::fs::remove_file(out.path().join("b-fax.pdf")).unwrap();
     let (summary, steps) = run(input.path(), out.path());
     assert_eq!((summary.done, summary.already_done), (1, 2), "{steps:?}");
-    assert_eq!(steps[1].1, Outcome::Done("b-fax.pdf".into()));
+    assert_eq!(steps[1].1, DocumentResult::Done("b-fax.pdf".into()));
     assert_eq!(summary.refused.len(), 1, "the refusal is still reported");
 
     // A fixed input is tried again.

@@ -29,6 +29,7 @@ fn scan(files: &[UploadedFile]) -> Vec<u8> {
             agency: "UBND".into(),
             facts: vec![],
             pdfa: true,
+            created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         },
     )
     .unwrap();

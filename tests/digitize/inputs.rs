@@ -37,6 +37,7 @@ fn scan(d: &digitize::Digitized) -> Vec<u8> {
             agency: "UBND phường Ba Đình".into(),
             facts: vec![("Loại giấy tờ".into(), "Giấy khai sinh".into())],
             pdfa: true,
+            created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         },
     )
     .unwrap();

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use saoy::digitize::ocr::{self, JobState, Jobs, Tesseract};
+use saoy::app::jobs::{JobState, Jobs};
+use saoy::digitize::ocr::{self, Tesseract};
 use saoy::digitize::{self, DigitizeOptions, UploadedFile};
 use saoy::pdf::{ScanContent, assemble_scan};
 use unicode_normalization::UnicodeNormalization;
@@ -137,6 +138,7 @@ fn searchable_copy_gives_back_98_percent_of_vietnamese_characters() {
             agency: "UBND phường Ba Đình".into(),
             facts: vec![],
             pdfa: true,
+            created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         },
     )
     .unwrap();

@@ -244,6 +244,7 @@ fn signed_copy_is_pdfa_2b() {
         agency: "ỦY BAN NHÂN DÂN PHƯỜNG BA ĐÌNH".into(),
         stamp_lines: vec!["Bản sao điện tử".into(), "2026-11-24T09:15:30+07:00".into()],
         title: "Bản sao chứng thực".into(),
+        signing_time: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         pdfa: true,
     };
     let facts = ArchiveFacts {
@@ -312,6 +313,7 @@ fn digitised_pages_alone_are_pdfa_2b() {
             agency: "UBND phường Ba Đình".into(),
             facts: vec![],
             pdfa: true,
+            created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
         },
     )
     .unwrap();

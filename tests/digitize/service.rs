@@ -145,3 +145,27 @@ async fn bad_scans_fail_before_any_job_and_unknown_jobs_are_not_found() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_file_is_refused_as_certify_refuses_it() {
+    let server = common::server::start().await;
+    let mut client = DigitizationServiceClient::connect(server.url())
+        .await
+        .unwrap();
+    let err = client
+        .start_digitization(tokio_stream::iter(messages(
+            DigitizeOptions::default(),
+            &[
+                ("scan.png", data("sample-scan.png")),
+                ("empty.png", Vec::new()),
+            ],
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+    assert!(
+        err.message().contains("file 2 (\"empty.png\") is empty"),
+        "{}",
+        err.message()
+    );
+}

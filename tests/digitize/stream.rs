@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use saoy::digitize::files::{FilesError, digitize_files};
+use saoy::digitize::from_disk::{FilesError, digitize_files};
 use saoy::digitize::{
     self, BlankPages, DecodeLimits, DigitizeError, DigitizeOptions, DocumentPolicy, UploadedFile,
 };
@@ -23,6 +23,7 @@ fn content() -> ScanContent {
         agency: "UBND".into(),
         facts: vec![],
         pdfa: true,
+        created: time::macros::datetime!(2026-11-24 09:15:30 +07:00),
     }
 }
 

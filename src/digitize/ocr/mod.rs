@@ -1,35 +1,9 @@
 //! Vietnamese OCR with Tesseract: an invisible text layer for searchable copies.
 
-/// A recognised word, in the pixel space of the page image as stored (y down).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Word {
-    /// The text (NFC).
-    pub text: String,
-    /// Left edge, pixels.
-    pub x0: u32,
-    /// Top edge, pixels.
-    pub y0: u32,
-    /// Right edge, pixels.
-    pub x1: u32,
-    /// Bottom edge, pixels.
-    pub y1: u32,
-}
+pub use crate::pdf::pages::{PageText, Word};
 
-/// The text found on one page image.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PageText {
-    /// Width of the image the boxes refer to, pixels.
-    pub width: u32,
-    /// Height of the image the boxes refer to, pixels.
-    pub height: u32,
-    /// Words in reading order.
-    pub words: Vec<Word>,
-}
-
-mod jobs;
 mod tesseract;
 
-pub use jobs::{JobId, JobState, JobStatus, Jobs, JobsError, Progress};
 pub use tesseract::{Tesseract, parse_tsv};
 
 use super::{Digitized, Page};

@@ -50,6 +50,25 @@ pub enum JobsError {
     QueueFull(usize),
 }
 
+/// A full queue is a request over a limit (RESOURCE_EXHAUSTED), with the same message.
+impl From<JobsError> for crate::error::Error {
+    fn from(e: JobsError) -> Self {
+        match e.kind() {
+            crate::error_kind::ErrorKind::ResourceExhausted => Self::TooLarge(e.to_string()),
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl JobsError {
+    /// The kind of this failure: a full queue is exhausted resources.
+    pub fn kind(&self) -> crate::error_kind::ErrorKind {
+        match self {
+            Self::QueueFull(_) => crate::error_kind::ErrorKind::ResourceExhausted,
+        }
+    }
+}
+
 /// What a running job reports its progress through.
 #[derive(Clone)]
 pub struct Progress {

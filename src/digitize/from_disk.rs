@@ -1,5 +1,5 @@
 //! Digitising straight from files on disk, for documents too large to hold whole (the
-//! batch of [`super::batch`]).
+//! back-office batch of `app::batch`).
 //!
 //! Each file is read when a worker gets to it, checked exactly as an upload would be, and
 //! its bytes are dropped again as soon as its pages are known: a grey or colour JPEG page
@@ -13,32 +13,12 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::driver::{self, FileResult};
 use super::error::{DigitizeError, FileRef};
-use super::{
-    DecodeLimits, DigitizeOptions, Digitized, DocumentPolicy, Page, PageImage, PageWarning,
-    UploadedFile,
-};
+use super::inspect::{self, FileResult};
+use super::parallel;
+pub use crate::pdf::pages::{DigitizedFiles, FileJpeg};
 
-/// The JPEG file a page is read from when the PDF is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileJpeg {
-    /// Where the file is.
-    pub path: PathBuf,
-    /// Its length when it was checked.
-    pub len: u64,
-    /// CRC-32 of its bytes when it was checked.
-    pub crc: u32,
-}
-
-impl FileJpeg {
-    /// CRC-32 (as in zlib) of `data`.
-    pub fn checksum(data: &[u8]) -> u32 {
-        let mut crc = flate2::Crc::new();
-        crc.update(data);
-        crc.sum()
-    }
-}
+use super::{DecodeLimits, DigitizeOptions, DocumentPolicy, Page, PageImage, UploadedFile};
 
 /// Why a document on disk could not be digitised.
 #[derive(Debug, thiserror::Error)]
@@ -54,37 +34,6 @@ pub enum FilesError {
     /// The content was refused, as an upload would be.
     #[error(transparent)]
     Digitize(#[from] DigitizeError),
-}
-
-/// A document digitised from files: the pages, and for each grey or colour JPEG page the
-/// file its bytes are read from again (such a page holds no bytes itself).
-#[derive(Debug, Clone, Default)]
-pub struct DigitizedFiles {
-    digitized: Digitized,
-    jpeg_files: Vec<Option<FileJpeg>>,
-}
-
-impl DigitizedFiles {
-    /// Pages in file order; a page with a [`Self::jpeg_file`] has empty JPEG data.
-    pub fn pages(&self) -> &[Page] {
-        &self.digitized.pages
-    }
-
-    /// Things the clerk should check.
-    pub fn warnings(&self) -> &[PageWarning] {
-        &self.digitized.warnings
-    }
-
-    /// Where page `index`'s JPEG bytes are, if they were left on disk.
-    pub fn jpeg_file(&self, index: usize) -> Option<&FileJpeg> {
-        self.jpeg_files.get(index).and_then(Option::as_ref)
-    }
-
-    /// The pages as [`Digitized`], for the PDF writer (pages with a [`Self::jpeg_file`]
-    /// hold no JPEG bytes).
-    pub(crate) fn digitized(&self) -> &Digitized {
-        &self.digitized
-    }
 }
 
 /// Digitises `paths` (one document, pages in the order given) under `policy`, reading each
@@ -108,23 +57,20 @@ pub fn digitize_files(
     if paths.is_empty() {
         return Err(DigitizeError::NoFiles.into());
     }
-    let merged = super::with_run(opts, policy, limits, |run| {
-        driver::run_files(&refs, run, policy, |i, file| {
+    let merged = inspect::with_run(opts, policy, limits, |run| {
+        parallel::run_files(&refs, run, policy, |i, file| {
             let data = read_bounded(&paths[i], limits.max_decoded_bytes, file)?;
             let upload = UploadedFile {
                 name: names[i].clone(),
                 media_type: None,
                 data: Bytes::from(data),
             };
-            let mut result = super::digitize_one(i, file, &upload, run)?;
+            let mut result = inspect::digitize_one(i, file, &upload, run)?;
             detach(&mut result, &paths[i], &upload.data);
             Ok::<_, FilesError>(result)
         })
     })?;
-    Ok(DigitizedFiles {
-        digitized: merged.digitized,
-        jpeg_files: merged.jpeg_files,
-    })
+    Ok(DigitizedFiles::new(merged.digitized, merged.jpeg_files))
 }
 
 /// Reads a whole file of at most `max` bytes; a larger one is refused as too much memory.

@@ -11,33 +11,21 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use bytes::Bytes;
-
-use super::checks::{self, Facts};
+use super::checks;
 use super::error::{DigitizeError, FileRef};
-use super::{Digitized, DocumentPolicy, Page, Run};
+use super::inspect::{FileResult, Run};
+use super::policy::DocumentPolicy;
+use crate::pdf::pages::{Digitized, FileJpeg, Page};
 
 /// Most threads one run uses (the work is memory-bound beyond a few cores).
 const MAX_WORKERS: usize = 4;
-
-/// What a worker learnt of one file, before the policy checks.
-#[derive(Debug, Default)]
-pub(super) struct FileResult {
-    /// Pages with what was measured on them.
-    pub pages: Vec<(Page, Facts)>,
-    /// The uploaded PDF the pages come from (its index is set by the merge).
-    pub pdf: Option<Bytes>,
-    /// Per page (same index as `pages`), where its JPEG bytes are to be read again when
-    /// they were dropped after checking (the streaming path); empty otherwise.
-    pub jpeg_files: Vec<Option<super::files::FileJpeg>>,
-}
 
 /// The merged run.
 pub(super) struct Merged {
     /// Pages, PDF sources and warnings.
     pub digitized: Digitized,
     /// Per page, where its JPEG bytes are when they were dropped.
-    pub jpeg_files: Vec<Option<super::files::FileJpeg>>,
+    pub jpeg_files: Vec<Option<FileJpeg>>,
 }
 
 /// Digitises files `0..names.len()`: `work(i)` turns file `i` into pages (on a worker);

@@ -25,7 +25,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat, xref::XrefEntr
 
 use super::flate::FlateImage;
 use super::images::{PLACEHOLDER_WIDTH, flate_placeholder_index, jpeg_placeholder_index};
-use crate::digitize::files::FileJpeg;
+use super::pages::FileJpeg;
 
 /// Where a JPEG's bytes are.
 #[derive(Clone, Copy)]
@@ -57,7 +57,7 @@ pub struct JpegRef<'a> {
 
 /// Why the file could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum SpliceError {
+pub enum FinalWriteError {
     /// krilla's export is not shaped as expected (an internal error).
     #[error("{0}")]
     Structure(String),
@@ -72,8 +72,8 @@ pub enum SpliceError {
     Io(#[from] std::io::Error),
 }
 
-fn structure(s: &str) -> SpliceError {
-    SpliceError::Structure(s.to_owned())
+fn structure(s: &str) -> FinalWriteError {
+    FinalWriteError::Structure(s.to_owned())
 }
 
 /// The images put in for placeholders, by kind, in placeholder order.
@@ -109,7 +109,7 @@ pub fn write_pdf(
     images: Images<'_, '_>,
     compact: bool,
     out: &mut dyn Write,
-) -> Result<u64, SpliceError> {
+) -> Result<u64, FinalWriteError> {
     let doc =
         Document::load_mem(pdf).map_err(|e| structure(&format!("re-reading the copy: {e}")))?;
     let xref_at =
@@ -156,7 +156,7 @@ fn find_placeholders(
     doc: &Document,
     order: &[(usize, u32)],
     images: Images<'_, '_>,
-) -> Result<Swaps, SpliceError> {
+) -> Result<Swaps, FinalWriteError> {
     let mut swaps = Swaps::new();
     let mut jpegs_done = vec![false; images.jpegs.len()];
     let mut flates_done = vec![false; images.flates.len()];
@@ -217,7 +217,7 @@ fn write_as_is(
     swaps: &Swaps,
     images: Images<'_, '_>,
     w: &mut Counting<'_>,
-) -> Result<(), SpliceError> {
+) -> Result<(), FinalWriteError> {
     let trailer_at =
         find(pdf, b"trailer", xref_at).ok_or_else(|| structure("the copy has no trailer"))?;
     let trailer_end =
@@ -252,7 +252,7 @@ fn write_compact(
     swaps: &Swaps,
     images: Images<'_, '_>,
     w: &mut Counting<'_>,
-) -> Result<(), SpliceError> {
+) -> Result<(), FinalWriteError> {
     let get = |id: u32| doc.objects.get(&(id, 0));
     // Objects written inside the one object that refers to them.
     let mut inlined: HashMap<u32, Object> = HashMap::new();
@@ -385,7 +385,7 @@ fn count_references(o: &Object, counts: &mut HashMap<u32, usize>) {
 }
 
 /// The classic cross-reference table of objects `0..offsets.len()`.
-fn write_xref(w: &mut Counting<'_>, offsets: &[Option<u64>]) -> Result<(), SpliceError> {
+fn write_xref(w: &mut Counting<'_>, offsets: &[Option<u64>]) -> Result<(), FinalWriteError> {
     let mut table = Vec::with_capacity(32 + 20 * offsets.len());
     table
         .extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", offsets.len()).as_bytes());
@@ -406,7 +406,7 @@ fn write_image(
     images: Images<'_, '_>,
     colour_space: &Object,
     resolve: &dyn Fn(ObjectId) -> Option<u32>,
-) -> Result<(), SpliceError> {
+) -> Result<(), FinalWriteError> {
     let (width, height) = match kind {
         Kind::Jpeg(i) => (images.jpegs[i].width, images.jpegs[i].height),
         Kind::Flate(i) => (images.flates[i].width, images.flates[i].height),
@@ -455,8 +455,8 @@ fn write_image(
 }
 
 /// Copies a checked JPEG file into the output; refuses it if it is not the file checked.
-fn copy_checked(f: &FileJpeg, w: &mut Counting<'_>) -> Result<(), SpliceError> {
-    let changed = || SpliceError::SourceChanged {
+fn copy_checked(f: &FileJpeg, w: &mut Counting<'_>) -> Result<(), FinalWriteError> {
+    let changed = || FinalWriteError::SourceChanged {
         path: f.path.display().to_string(),
     };
     let mut file = std::fs::File::open(&f.path)?;
@@ -632,7 +632,7 @@ struct Counting<'a> {
 }
 
 impl Counting<'_> {
-    fn put(&mut self, data: &[u8]) -> Result<(), SpliceError> {
+    fn put(&mut self, data: &[u8]) -> Result<(), FinalWriteError> {
         self.out.write_all(data)?;
         self.written += data.len() as u64;
         Ok(())

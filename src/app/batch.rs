@@ -14,9 +14,10 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::files::digitize_files;
-use super::ocr::{self, Tesseract};
-use super::{DecodeLimits, DigitizeOptions, DocumentPolicy, UploadedFile, digitize_with};
+use crate::clock::{Clock, SystemClock};
+use crate::digitize::from_disk::digitize_files;
+use crate::digitize::ocr::{self, Tesseract};
+use crate::digitize::{DecodeLimits, DigitizeOptions, DocumentPolicy, UploadedFile, digitize_with};
 use crate::pdf::{PdfError, ScanContent, assemble_scan, assemble_scan_to};
 
 /// Name of the state file kept in the output directory.
@@ -70,7 +71,7 @@ pub enum BatchError {
 
 /// What happened to one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum DocumentResult {
     /// Digitised now, into this file name.
     Done(String),
     /// Done in an earlier run; nothing to do.
@@ -89,7 +90,7 @@ pub struct Step<'a> {
     /// The document's name.
     pub name: &'a str,
     /// What happened.
-    pub outcome: &'a Outcome,
+    pub outcome: &'a DocumentResult,
 }
 
 /// A refused document.
@@ -153,23 +154,23 @@ pub fn digitize_dir(
                 if e.fingerprint == fingerprint
                     && e.output.as_ref().is_some_and(|o| out.join(o).is_file()) =>
             {
-                Outcome::AlreadyDone
+                DocumentResult::AlreadyDone
             }
             Some(Entry {
                 fingerprint: f,
                 refused: Some(reason),
                 ..
-            }) if *f == fingerprint => Outcome::Refused(reason.clone()),
+            }) if *f == fingerprint => DocumentResult::Refused(reason.clone()),
             _ => {
                 let outcome = digitize_document(doc, out, opts);
                 let entry = Entry {
                     fingerprint,
                     output: match &outcome {
-                        Outcome::Done(name) => Some(name.clone()),
+                        DocumentResult::Done(name) => Some(name.clone()),
                         _ => None,
                     },
                     refused: match &outcome {
-                        Outcome::Refused(r) => Some(r.clone()),
+                        DocumentResult::Refused(r) => Some(r.clone()),
                         _ => None,
                     },
                 };
@@ -179,9 +180,9 @@ pub fn digitize_dir(
             }
         };
         match &outcome {
-            Outcome::Done(_) => summary.done += 1,
-            Outcome::AlreadyDone => summary.already_done += 1,
-            Outcome::Refused(reason) => summary.refused.push(Refusal {
+            DocumentResult::Done(_) => summary.done += 1,
+            DocumentResult::AlreadyDone => summary.already_done += 1,
+            DocumentResult::Refused(reason) => summary.refused.push(Refusal {
                 name: doc.name.clone(),
                 reason: reason.clone(),
             }),
@@ -285,13 +286,13 @@ fn output_name(doc: &Document) -> String {
 /// [`assemble_scan_to`]): each is read to be checked, then copied into the output file
 /// when its page is written, so memory does not grow with the document. OCR needs the
 /// images at hand, so with it the document is read into memory.
-fn digitize_document(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome {
+fn digitize_document(doc: &Document, out: &Path, opts: &BatchOptions) -> DocumentResult {
     if opts.ocr.is_some() {
         return digitize_in_memory(doc, out, opts);
     }
     let d = match digitize_files(&doc.files, &opts.digitize, &opts.policy, &opts.limits) {
         Ok(d) => d,
-        Err(e) => return Outcome::Refused(e.to_string()),
+        Err(e) => return DocumentResult::Refused(e.to_string()),
     };
     let content = scan_content(doc, opts);
     let name = output_name(doc);
@@ -301,7 +302,7 @@ fn digitize_document(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome
     finished(name, written)
 }
 
-fn digitize_in_memory(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcome {
+fn digitize_in_memory(doc: &Document, out: &Path, opts: &BatchOptions) -> DocumentResult {
     let mut uploads = Vec::with_capacity(doc.files.len());
     for f in &doc.files {
         match std::fs::read(f) {
@@ -313,22 +314,22 @@ fn digitize_in_memory(doc: &Document, out: &Path, opts: &BatchOptions) -> Outcom
                 media_type: None,
                 data: Bytes::from(data),
             }),
-            Err(e) => return Outcome::Refused(format!("cannot read {}: {e}", f.display())),
+            Err(e) => return DocumentResult::Refused(format!("cannot read {}: {e}", f.display())),
         }
     }
     let mut d = match digitize_with(&uploads, &opts.digitize, &opts.policy, &opts.limits) {
         Ok(d) => d,
-        Err(e) => return Outcome::Refused(e.to_string()),
+        Err(e) => return DocumentResult::Refused(e.to_string()),
     };
     drop(uploads);
     if let Some(engine) = &opts.ocr
         && let Err(e) = ocr::recognize_pages(&mut d, engine, |_, _| {})
     {
-        return Outcome::Refused(e.to_string());
+        return DocumentResult::Refused(e.to_string());
     }
     let built = match assemble_scan(&d, &scan_content(doc, opts)) {
         Ok(b) => b,
-        Err(e) => return Outcome::Refused(format!("the PDF could not be built: {e}")),
+        Err(e) => return DocumentResult::Refused(format!("the PDF could not be built: {e}")),
     };
     let name = output_name(doc);
     let written = write_atomic_with(&out.join(&name), |w| {
@@ -349,6 +350,7 @@ fn scan_content(doc: &Document, opts: &BatchOptions) -> ScanContent {
             vec![("Loại giấy tờ".into(), opts.document_type.clone())]
         },
         pdfa: true,
+        created: SystemClock.now_vietnam(),
     }
 }
 
@@ -360,14 +362,16 @@ enum WriteFailure {
     Io(std::io::Error),
 }
 
-fn finished(name: String, written: Result<(), WriteFailure>) -> Outcome {
+fn finished(name: String, written: Result<(), WriteFailure>) -> DocumentResult {
     match written {
-        Ok(()) => Outcome::Done(name),
+        Ok(()) => DocumentResult::Done(name),
         Err(WriteFailure::Build(PdfError::Write(e))) => {
-            Outcome::Refused(format!("cannot write {name}: {e}"))
+            DocumentResult::Refused(format!("cannot write {name}: {e}"))
         }
-        Err(WriteFailure::Build(e)) => Outcome::Refused(format!("the PDF could not be built: {e}")),
-        Err(WriteFailure::Io(e)) => Outcome::Refused(format!("cannot write {name}: {e}")),
+        Err(WriteFailure::Build(e)) => {
+            DocumentResult::Refused(format!("the PDF could not be built: {e}"))
+        }
+        Err(WriteFailure::Io(e)) => DocumentResult::Refused(format!("cannot write {name}: {e}")),
     }
 }
 

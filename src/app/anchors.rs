@@ -6,8 +6,9 @@
 //! verifier's memo of checked certificate and CRL signatures survives reloads (its facts do
 //! not depend on the anchors). Every verification takes the policy in force when it starts.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::config::TrustConfig;
 use crate::error::Result;
@@ -36,6 +37,41 @@ pub fn policy_parts(anchors: &[Anchor]) -> (Vec<Vec<u8>>, Vec<AnchorLabel>) {
         })
         .collect();
     (ders, labels)
+}
+
+/// The verifier's policy from `anchors` (labelled), `crls` and a validation time (`None`:
+/// now): the one way a policy is built, for the server (the reloadable trust in force) and `saoy verify`.
+pub fn policy_of(
+    anchors: &[Anchor],
+    crls: Vec<Vec<u8>>,
+    at: Option<SystemTime>,
+) -> ValidationPolicy {
+    let (ders, labels) = policy_parts(anchors);
+    let mut policy = ValidationPolicy::new(ders, crls, at);
+    policy.anchor_labels = labels;
+    policy
+}
+
+/// The policy of `saoy verify`: anchors from `files` then from each of `dirs` (read once),
+/// CRLs from `crl_files`, validation at `at` (`None`: now).
+pub fn policy_from_files(
+    files: &[PathBuf],
+    dirs: &[PathBuf],
+    crl_files: &[PathBuf],
+    at: Option<SystemTime>,
+) -> Result<ValidationPolicy> {
+    let mut anchors = Vec::new();
+    for path in files {
+        anchors.extend(trust::load_anchors(path)?);
+    }
+    for dir in dirs {
+        anchors.extend(TrustStore::open(dir)?.anchors().iter().cloned());
+    }
+    let mut crls = Vec::new();
+    for path in crl_files {
+        crls.extend(trust::load_crls(path)?);
+    }
+    Ok(policy_of(&anchors, crls, at))
 }
 
 /// Trust anchors from files and a reloadable directory, with the policy built from them.
@@ -68,7 +104,7 @@ impl Trust {
         let this = Trust {
             files,
             dir,
-            policy: RwLock::new(Arc::new(ValidationPolicy::new(Vec::new(), crls, None))),
+            policy: RwLock::new(Arc::new(policy_of(&[], crls, None))),
             last_error: Mutex::new(None),
             interval: config.reload_interval(),
         };
