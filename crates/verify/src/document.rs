@@ -2,112 +2,20 @@
 //! byte after the last signed revision holds, and the levels of the signatures.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::SystemTime;
 
 use lopdf::{Document, Object};
 
-use crate::pdf::{accounting, diff, objects, revisions, xref_reader};
+use crate::context::{Context, Diffs, Docs, Done};
+use crate::pdf::{accounting, objects, revisions, xref_reader};
 use crate::report::{
-    CheckName, Indication, ModificationLevel, Report, RevisionReport, SignatureReport,
-    SubIndication,
+    CheckName, Indication, ModificationLevel, Report, SignatureReport, SubIndication,
 };
-use crate::x509::certs::{self, CertInfo};
+use crate::x509::certs;
 use crate::x509::revocation;
 use crate::xref_reader::Source;
 use crate::{ValidationPolicy, fmt_time, signature, unix};
-
-/// Validation data gathered once per document.
-pub(crate) struct Context<'a> {
-    pub(crate) src: &'a dyn Source,
-    pub(crate) doc: &'a Document,
-    pub(crate) docs: &'a Docs<'a>,
-    pub(crate) anchors: std::sync::Arc<Vec<CertInfo>>,
-    pub(crate) extra_certs: Vec<CertInfo>,
-    pub(crate) crls: Vec<Vec<u8>>,
-    /// OCSP responses from /DSS (DER).
-    pub(crate) ocsps: Vec<Vec<u8>>,
-    pub(crate) now: i64,
-    /// Why the cross-reference data cannot be trusted, if lopdf had to rebuild it.
-    pub(crate) xref_repaired: Option<String>,
-    /// Every later revision, classified against the one before it.
-    pub(crate) revisions: Vec<RevisionReport>,
-    /// What the document's certification signature (DocMDP) permits after signing.
-    pub(crate) permitted: ModificationLevel,
-    /// Digest states of the file's first bytes, shared by nested signatures.
-    pub(crate) prefixes: xref_reader::Prefixes,
-    /// Comparisons already made, by (earlier end, later end): revision classification and
-    /// each signature's modification check ask for some of the same ones.
-    pub(crate) diffs: Diffs,
-    /// Where each revision ends (after `%%EOF` and its end of line).
-    pub(crate) revision_ends: Vec<usize>,
-}
-
-/// Remembered document comparisons, keyed by the two revision ends.
-#[derive(Default)]
-pub(crate) struct Diffs(RefCell<HashMap<(usize, usize), Rc<diff::DiffResult>>>);
-
-impl Diffs {
-    /// The changes from `a` to `b` (each: revision end, document), compared once.
-    pub(crate) fn between(
-        &self,
-        a: (usize, &Document),
-        b: (usize, &Document),
-    ) -> Rc<diff::DiffResult> {
-        if let Some(r) = self.0.borrow().get(&(a.0, b.0)) {
-            return r.clone();
-        }
-        let r = Rc::new(diff::compare(a.1, b.1));
-        self.0.borrow_mut().insert((a.0, b.0), r.clone());
-        r
-    }
-}
-
-/// The document at each revision end, read lazily (or with lopdf from `full`), cached.
-pub(crate) struct Docs<'a> {
-    lazy: Option<xref_reader::Reader<'a>>,
-    full: Option<&'a [u8]>,
-    cache: RefCell<HashMap<usize, Result<Rc<Document>, objects::PdfError>>>,
-    /// The lazy reader met something it leaves to lopdf: the verification is redone.
-    failed: Cell<bool>,
-}
-
-impl Docs<'_> {
-    pub(crate) fn at(&self, end: usize) -> Result<Rc<Document>, objects::PdfError> {
-        if let Some(d) = self.cache.borrow().get(&end) {
-            return d.clone();
-        }
-        let d = match (&self.lazy, self.full) {
-            (Some(r), _) => match r.document(end as u64) {
-                Ok(d) => Ok(Rc::new(d)),
-                Err(xref_reader::LazyError::Encrypted) => Err(objects::PdfError::Encrypted),
-                Err(xref_reader::LazyError::Fallback(m)) => {
-                    self.failed.set(true);
-                    Err(objects::PdfError::Parse(m))
-                }
-            },
-            (None, Some(full)) => match full.get(..end) {
-                Some(prefix) => objects::load(prefix).map(Rc::new),
-                None => Err(objects::PdfError::Parse(
-                    "beyond the end of the file".into(),
-                )),
-            },
-            (None, None) => Err(objects::PdfError::Parse("no source".into())),
-        };
-        self.cache.borrow_mut().insert(end, d.clone());
-        d
-    }
-}
-
-/// Per-signature facts used after all signatures are checked (levels).
-pub(crate) struct Done {
-    pub(crate) report: SignatureReport,
-    pub(crate) end: Option<usize>,
-    pub(crate) doc_ts_ok: bool,
-    pub(crate) is_doc_ts: bool,
-    pub(crate) sig_ts_ok: bool,
-}
 
 /// `None` when the lazy reader (used when `full` is `None`) leaves the file to lopdf.
 pub(crate) fn verify_inner(
@@ -118,7 +26,6 @@ pub(crate) fn verify_inner(
     let head = src.bytes(0, 1024).unwrap_or_default();
     // Without a header the file is not a PDF; its signatures are still read and reported
     // (other validators read such files), each FAILED / FORMAT_FAILURE.
-    const NO_HEADER: &str = "not a PDF file (no %PDF- header)";
     let no_header = !head.windows(5).any(|w| w == b"%PDF-");
     if no_header && full.is_none() {
         return None;
@@ -133,30 +40,9 @@ pub(crate) fn verify_inner(
         cache: RefCell::default(),
         failed: Cell::new(false),
     };
-    let doc = match docs.at(len) {
+    let doc = match current_document(&docs, len, no_header) {
         Ok(d) => d,
-        Err(_) if docs.failed.get() => return None,
-        Err(e @ objects::PdfError::Encrypted) => {
-            return Some(Report::document_failure(
-                Indication::Indeterminate,
-                SubIndication::FormatFailure,
-                e.to_string(),
-            ));
-        }
-        Err(_) if no_header => {
-            return Some(Report::document_failure(
-                Indication::Failed,
-                SubIndication::FormatFailure,
-                NO_HEADER,
-            ));
-        }
-        Err(e) => {
-            return Some(Report::document_failure(
-                Indication::Failed,
-                SubIndication::FormatFailure,
-                e.to_string(),
-            ));
-        }
+        Err(outcome) => return outcome,
     };
     let doc: &Document = &doc;
     let mut messages = Vec::new();
@@ -265,6 +151,32 @@ pub(crate) fn verify_inner(
     );
     report.validation_time = Some(fmt_time(ctx.now));
     Some(report)
+}
+
+/// What a file without a `%PDF-` header is.
+const NO_HEADER: &str = "not a PDF file (no %PDF- header)";
+
+/// The document as it is now (the whole file), or what to answer instead: `Err(None)` when
+/// the lazy reader leaves the file to lopdf, `Err(Some(report))` when it cannot be read.
+fn current_document(
+    docs: &Docs<'_>,
+    len: usize,
+    no_header: bool,
+) -> Result<Rc<Document>, Option<Report>> {
+    let failure = |ind, m: String| {
+        Err(Some(Report::document_failure(
+            ind,
+            SubIndication::FormatFailure,
+            m,
+        )))
+    };
+    match docs.at(len) {
+        Ok(d) => Ok(d),
+        Err(_) if docs.failed.get() => Err(None),
+        Err(e @ objects::PdfError::Encrypted) => failure(Indication::Indeterminate, e.to_string()),
+        Err(_) if no_header => failure(Indication::Failed, NO_HEADER.to_string()),
+        Err(e) => failure(Indication::Failed, e.to_string()),
+    }
 }
 
 /// A signature found in the current document or in an earlier revision.

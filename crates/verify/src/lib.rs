@@ -16,6 +16,7 @@
 
 mod asn1;
 mod cms;
+mod context;
 mod crypto;
 mod document;
 mod pdf;

@@ -8,8 +8,8 @@ use lopdf::{Dictionary, Document, Object};
 
 use crate::cms::signed_data::{SignedData, SignerInfo};
 use crate::cms::{signed_data, signer, timestamp};
+use crate::context::{Context, Done};
 use crate::crypto::Signed;
-use crate::document::{Context, Done};
 use crate::pdf::byterange::{self, ByteRange};
 use crate::pdf::{objects, revisions, xref_reader};
 use crate::report::{

@@ -161,11 +161,24 @@ pub fn check<C: Signed + ?Sized>(
             Ok("no signed attributes: the signature covers the bytes directly".into()),
         ));
     }
+    signature_value(si, digest, &cert, &verify_input, &mut out);
+    out.cert = Some(cert);
+    out
+}
+
+/// Cryptographic verification of the signature value over `input` with the signer's key.
+fn signature_value(
+    si: &SignerInfo<'_>,
+    digest: DigestAlg,
+    cert: &CertInfo,
+    verify_input: &[u8],
+    out: &mut SignerOutcome,
+) {
     match crypto::verify_signature(
         &si.sig_alg,
         Some(digest),
         &cert.spki,
-        &verify_input,
+        verify_input,
         &si.signature,
     ) {
         Ok(v) => {
@@ -205,8 +218,6 @@ pub fn check<C: Signed + ?Sized>(
             Err(failure(Indication::Failed, SubIndication::FormatFailure, m)),
         )),
     }
-    out.cert = Some(cert);
-    out
 }
 
 fn signing_cert_binding(si: &SignerInfo<'_>, cert: &CertInfo, out: &mut SignerOutcome) {

@@ -6,7 +6,7 @@ use rsa::BigUint;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::traits::PublicKeyParts;
 
-use crate::crypto::{CryptoError, DigestAlg};
+use crate::crypto::digests::{CryptoError, DigestAlg};
 
 /// Verifies an RSASSA-PSS signature with MGF1 over the same `hash` and salt length `salt`.
 /// `pkcs1_key` is the DER RSAPublicKey.

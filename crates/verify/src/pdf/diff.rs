@@ -101,9 +101,144 @@ fn is_markup_annot(doc: &Document, d: &Dictionary) -> bool {
 /// Compares `signed` (the revision covered by the signature) with `current`.
 pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     let mut res = DiffResult::default();
+    let (allowed, new_widgets) = allowed_additions(signed, current);
+
+    // Objects still in use.
+    let mut roots = Vec::new();
+    if let Ok(r) = current.trailer.get(b"Root") {
+        roots.push(r.clone());
+    }
+    let live = reachable(current, roots.into_iter(), &[]);
+    let old_root = match signed.trailer.get(b"Root") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    };
+    let new_root = match current.trailer.get(b"Root") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    };
+    let old_acro = pdf::catalog(signed).and_then(|c| match c.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    });
+    let old_pages: BTreeMap<ObjectId, u32> = signed
+        .get_pages()
+        .into_iter()
+        .map(|(n, id)| (id, n))
+        .collect();
+    let new_pages: BTreeMap<ObjectId, u32> = current
+        .get_pages()
+        .into_iter()
+        .map(|(n, id)| (id, n))
+        .collect();
+    if old_pages.len() != new_pages.len() || old_pages.keys().ne(new_pages.keys()) {
+        res.other(format!(
+            "the pages changed ({} pages signed, {} now)",
+            old_pages.len(),
+            new_pages.len()
+        ));
+    }
+
+    // Catalog (by value, even if renumbered).
+    match (pdf::catalog(signed), pdf::catalog(current)) {
+        (Some(o), Some(n)) => {
+            for k in changed_keys(signed, o, current, n) {
+                if !CATALOG_ALLOWED.contains(&k.as_slice()) {
+                    res.other(format!(
+                        "catalog entry /{} changed",
+                        String::from_utf8_lossy(&k)
+                    ));
+                }
+            }
+            // An inline or renumbered AcroForm is compared by value too.
+            if let (Some(oa), Some(na)) = (
+                o.get(b"AcroForm").ok().and_then(|x| as_dict(signed, x)),
+                n.get(b"AcroForm").ok().and_then(|x| as_dict(current, x)),
+            ) {
+                check_acroform(signed, oa, current, na, &new_widgets, &mut res);
+            }
+        }
+        _ => res.other("the catalog cannot be read".into()),
+    }
+
+    let (fill_aps, annot_aps) = changed_appearances(signed, current);
+
+    for (id, obj) in &current.objects {
+        let old = signed.objects.get(id);
+        if let Some(o) = old
+            && obj_eq(signed, o, current, obj, 0)
+        {
+            continue;
+        }
+        if Some(*id) == new_root || Some(*id) == old_root || Some(*id) == old_acro {
+            res.allowed += 1;
+            continue; // judged above
+        }
+        if let Some(d) = as_dict(current, obj)
+            && matches!(get_name(current, d, b"Type"), Some(b"XRef" | b"ObjStm"))
+        {
+            continue;
+        }
+        if allowed.contains(id) {
+            res.allowed += 1;
+            continue;
+        }
+        if old.is_none() && !live.contains(id) {
+            continue; // unused new object
+        }
+        if let (Some(o), true) = (old, new_pages.contains_key(id)) {
+            if check_page(signed, o, current, obj, &new_widgets, &mut res) {
+                res.allowed += 1;
+                continue;
+            }
+            continue;
+        }
+        if old.is_some() && !live.contains(id) {
+            continue; // changed but no longer used
+        }
+        // An /Annots array object of a page that only gained signature widgets.
+        if let (Some(Object::Array(oa)), Object::Array(na)) = (old, obj)
+            && na.starts_with(oa)
+            && na.len() > oa.len()
+            && na
+                .get(oa.len()..)
+                .unwrap_or_default()
+                .iter()
+                .all(|a| matches!(a, Object::Reference(r) if new_widgets.contains(r)))
+        {
+            res.allowed += 1;
+            continue;
+        }
+        let level = classify(signed, old, current, (*id, obj), &fill_aps, &annot_aps);
+        res.changes
+            .push((level, describe(current, *id, obj, old.is_none())));
+        if res.changes.len() > 20 {
+            break;
+        }
+    }
+    // Objects in use when signed that disappeared.
+    let mut old_roots = Vec::new();
+    if let Ok(r) = signed.trailer.get(b"Root") {
+        old_roots.push(r.clone());
+    }
+    for id in reachable(signed, old_roots.into_iter(), &[]) {
+        if !current.objects.contains_key(&id) {
+            res.other(format!("object {} {} was removed", id.0, id.1));
+            break;
+        }
+    }
+    res
+}
+
+/// Objects that may be new or changed after signing whatever the permissions: /DSS, new
+/// signature fields with their widgets and appearances, /DR resources, /Info and XMP
+/// metadata; and the new signature widgets among them.
+fn allowed_additions(
+    signed: &Document,
+    current: &Document,
+) -> (BTreeSet<ObjectId>, BTreeSet<ObjectId>) {
     let mut allowed: BTreeSet<ObjectId> = BTreeSet::new();
     let is_new = |id: &ObjectId| !signed.objects.contains_key(id);
-
     // /DSS: new objects, or objects already in the signed revision's /DSS.
     let old_dss = pdf::catalog(signed)
         .and_then(|c| c.get(b"DSS").ok())
@@ -180,65 +315,15 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     if let Some(Ok(Object::Reference(m))) = pdf::catalog(current).map(|c| c.get(b"Metadata")) {
         allowed.insert(*m);
     }
+    (allowed, new_widgets)
+}
 
-    // Objects still in use.
-    let mut roots = Vec::new();
-    if let Ok(r) = current.trailer.get(b"Root") {
-        roots.push(r.clone());
-    }
-    let live = reachable(current, roots.into_iter(), &[]);
-    let old_root = match signed.trailer.get(b"Root") {
-        Ok(Object::Reference(id)) => Some(*id),
-        _ => None,
-    };
-    let new_root = match current.trailer.get(b"Root") {
-        Ok(Object::Reference(id)) => Some(*id),
-        _ => None,
-    };
-    let old_acro = pdf::catalog(signed).and_then(|c| match c.get(b"AcroForm") {
-        Ok(Object::Reference(id)) => Some(*id),
-        _ => None,
-    });
-    let old_pages: BTreeMap<ObjectId, u32> = signed
-        .get_pages()
-        .into_iter()
-        .map(|(n, id)| (id, n))
-        .collect();
-    let new_pages: BTreeMap<ObjectId, u32> = current
-        .get_pages()
-        .into_iter()
-        .map(|(n, id)| (id, n))
-        .collect();
-    if old_pages.len() != new_pages.len() || old_pages.keys().ne(new_pages.keys()) {
-        res.other(format!(
-            "the pages changed ({} pages signed, {} now)",
-            old_pages.len(),
-            new_pages.len()
-        ));
-    }
-
-    // Catalog (by value, even if renumbered).
-    match (pdf::catalog(signed), pdf::catalog(current)) {
-        (Some(o), Some(n)) => {
-            for k in changed_keys(signed, o, current, n) {
-                if !CATALOG_ALLOWED.contains(&k.as_slice()) {
-                    res.other(format!(
-                        "catalog entry /{} changed",
-                        String::from_utf8_lossy(&k)
-                    ));
-                }
-            }
-            // An inline or renumbered AcroForm is compared by value too.
-            if let (Some(oa), Some(na)) = (
-                o.get(b"AcroForm").ok().and_then(|x| as_dict(signed, x)),
-                n.get(b"AcroForm").ok().and_then(|x| as_dict(current, x)),
-            ) {
-                check_acroform(signed, oa, current, na, &new_widgets, &mut res);
-            }
-        }
-        _ => res.other("the catalog cannot be read".into()),
-    }
-
+/// What the appearances (and values) of changed form fields and markup annotations reach:
+/// (form filling, annotations).
+fn changed_appearances(
+    signed: &Document,
+    current: &Document,
+) -> (BTreeSet<ObjectId>, BTreeSet<ObjectId>) {
     // Appearances (and values) of filled form fields and of markup annotations.
     let mut fill_roots = Vec::new();
     let mut annot_roots = Vec::new();
@@ -263,72 +348,7 @@ pub fn compare(signed: &Document, current: &Document) -> DiffResult {
     }
     let fill_aps = reachable(current, fill_roots.into_iter(), &[b"P", b"Parent"]);
     let annot_aps = reachable(current, annot_roots.into_iter(), &[b"P", b"Parent"]);
-
-    for (id, obj) in &current.objects {
-        let old = signed.objects.get(id);
-        if let Some(o) = old
-            && obj_eq(signed, o, current, obj, 0)
-        {
-            continue;
-        }
-        if Some(*id) == new_root || Some(*id) == old_root || Some(*id) == old_acro {
-            res.allowed += 1;
-            continue; // judged above
-        }
-        if let Some(d) = as_dict(current, obj)
-            && matches!(get_name(current, d, b"Type"), Some(b"XRef" | b"ObjStm"))
-        {
-            continue;
-        }
-        if allowed.contains(id) {
-            res.allowed += 1;
-            continue;
-        }
-        if old.is_none() && !live.contains(id) {
-            continue; // unused new object
-        }
-        if let (Some(o), true) = (old, new_pages.contains_key(id)) {
-            if check_page(signed, o, current, obj, &new_widgets, &mut res) {
-                res.allowed += 1;
-                continue;
-            }
-            continue;
-        }
-        if old.is_some() && !live.contains(id) {
-            continue; // changed but no longer used
-        }
-        // An /Annots array object of a page that only gained signature widgets.
-        if let (Some(Object::Array(oa)), Object::Array(na)) = (old, obj)
-            && na.starts_with(oa)
-            && na.len() > oa.len()
-            && na
-                .get(oa.len()..)
-                .unwrap_or_default()
-                .iter()
-                .all(|a| matches!(a, Object::Reference(r) if new_widgets.contains(r)))
-        {
-            res.allowed += 1;
-            continue;
-        }
-        let level = classify(signed, old, current, (*id, obj), &fill_aps, &annot_aps);
-        res.changes
-            .push((level, describe(current, *id, obj, old.is_none())));
-        if res.changes.len() > 20 {
-            break;
-        }
-    }
-    // Objects in use when signed that disappeared.
-    let mut old_roots = Vec::new();
-    if let Ok(r) = signed.trailer.get(b"Root") {
-        old_roots.push(r.clone());
-    }
-    for id in reachable(signed, old_roots.into_iter(), &[]) {
-        if !current.objects.contains_key(&id) {
-            res.other(format!("object {} {} was removed", id.0, id.1));
-            break;
-        }
-    }
-    res
+    (fill_aps, annot_aps)
 }
 
 fn field_type<'a>(doc: &'a Document, mut d: &'a Dictionary) -> Option<Vec<u8>> {
