@@ -148,7 +148,7 @@ async fn bad_scans_fail_before_any_job_and_unknown_jobs_are_not_found() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_file_is_refused_as_certify_refuses_it() {
-    let server = common::server::start().await;
+    let server = crate::support::server::start().await;
     let mut client = DigitizationServiceClient::connect(server.url())
         .await
         .unwrap();

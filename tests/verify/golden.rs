@@ -4,7 +4,7 @@
 //!
 //! The attack fixtures are frozen in `tests/golden/attacks/*.pdf` (made once from
 //! `crate::support::attacks`, which re-signs on every run). To record new reports after a
-//! deliberate change, run `SAOY_BLESS=1 cargo test --test verify_golden` and list every changed
+//! deliberate change, run `SAOY_BLESS=1 cargo test --test verify golden` and list every changed
 //! verdict in the commit; `SAOY_BLESS=fixtures` also re-makes the attack fixtures.
 
 use std::path::{Path, PathBuf};

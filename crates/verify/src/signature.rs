@@ -275,7 +275,7 @@ impl<'c, 'a> Validation<'c, 'a> {
         let ts = timestamp::check(contents, signed, &ctx.extra_certs, &ctx.anchors);
         r.timestamp = ts.gen_time.map(fmt_time);
         r.material.document_timestamp = true;
-        r.material.timestamp_token = asn1::parse(&contents).ok().map(|(t, _)| t.raw.to_vec());
+        r.material.timestamp_token = asn1::parse(contents).ok().map(|(t, _)| t.raw.to_vec());
         if let Some(tsa) = &ts.tsa {
             r.signer = Some(summary(tsa));
             r.material.signer_certificate = Some(tsa.raw.clone());
@@ -315,7 +315,7 @@ impl<'c, 'a> Validation<'c, 'a> {
     fn cms_format<'f>(&mut self, fc: &'f Formatted<'_>) -> Step<Cms<'f>> {
         let r = &mut self.r;
         let (contents, signed, sub_filter) = (&fc.contents, &fc.signed, &fc.sub_filter);
-        let (sd, used) = match signed_data::parse_signed_data(&contents) {
+        let (sd, used) = match signed_data::parse_signed_data(contents) {
             Ok(x) => x,
             Err(e) => {
                 r.fail(
@@ -414,7 +414,7 @@ impl<'c, 'a> Validation<'c, 'a> {
         let mut pool = certs::parse_all(sd.certificates.iter().copied());
         pool.extend(ctx.extra_certs.iter().cloned());
         let so = match &content_parts {
-            Some(parts) => signer::check(&sd, si, &parts[..], &pool),
+            Some(parts) => signer::check(sd, si, &parts[..], &pool),
             None => signer::check(sd, si, signed, &pool),
         };
         for (name, step) in &so.steps {
@@ -462,7 +462,7 @@ impl<'c, 'a> Validation<'c, 'a> {
             .find(|a| a.oid == signed_data::oid::SIGNATURE_TIMESTAMP)
             .and_then(|a| a.values.first())
         {
-            let ts = timestamp::check(tok.raw, &[si.signature.as_slice()][..], &pool, &ctx.anchors);
+            let ts = timestamp::check(tok.raw, &[si.signature.as_slice()][..], pool, &ctx.anchors);
             r.timestamp = ts.gen_time.map(fmt_time);
             if ts.imprint_ok && ts.signature_ok {
                 *sig_ts_ok = true;
@@ -496,7 +496,7 @@ impl<'c, 'a> Validation<'c, 'a> {
     fn certification_path(&mut self, id: &Identified) -> Step<Path> {
         let (ctx, r) = (self.ctx, &mut self.r);
         let (cert, pool) = (&id.cert, &id.pool);
-        let path = match path::build(&cert, &pool, &ctx.anchors) {
+        let path = match path::build(cert, pool, &ctx.anchors) {
             Ok(p) => p,
             Err(path::PathError::NoChain(m)) => {
                 r.fail(
@@ -557,14 +557,14 @@ impl<'c, 'a> Validation<'c, 'a> {
         let (sd, si, pool, claimed) = (&cms.sd, cms.signer_info(), &id.pool, id.claimed);
         let mut crls = ctx.crls.clone();
         crls.extend(sd.crls.iter().map(|c| c.to_vec()));
-        let embedded = revocation::embedded(&sd, si);
+        let embedded = revocation::embedded(sd, si);
         crls.extend(embedded.crls);
         let mut ocsps = ctx.ocsps.clone();
         ocsps.extend(embedded.ocsps);
         let evidence = revocation::Evidence {
             crls: &crls,
             ocsps: &ocsps,
-            certs: &pool,
+            certs: pool,
             now: ctx.now,
         };
         let mut signer_status = None;
@@ -660,7 +660,7 @@ impl<'c, 'a> Validation<'c, 'a> {
     ) {
         let (ctx, r) = (self.ctx, &mut self.r);
         let (cert, claimed) = (&id.cert, id.claimed);
-        for (i, v) in path::check_validity(&path, ctx.now) {
+        for (i, v) in path::check_validity(path, ctx.now) {
             let c = path.certs.get(i);
             let covered =
                 poe.is_some_and(|p| c.is_some_and(|c| p >= c.not_before && p <= c.not_after));
