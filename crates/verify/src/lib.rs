@@ -6,7 +6,7 @@
 //! basicConstraints, keyUsage) → revocation (CRLs, OCSP) → modifications made after signing.
 //!
 //! Policy decisions (documented in the report's checks):
-//! - changes after a signature that are not allowed (see [`diff`]) make it
+//! - changes after a signature that are not allowed (see `pdf::diff`) make it
 //!   INDETERMINATE/SIG_CONSTRAINTS_FAILURE with `modified_after_signing` true;
 //! - a certificate without any usable CRL or OCSP response is not checked for revocation
 //!   (soft fail, noted); revocation data that cannot be used is ignored and noted;
