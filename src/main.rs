@@ -575,11 +575,15 @@ fn verify(
     // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
     let report =
         verify_file(file, &policy).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    match format {
-        Format::Json => println!("{}", report.to_json()),
-        Format::Text => println!("{}", report.render_text()),
-        Format::EtsiXml => print!("{}", report.to_etsi_xml()),
-    }
+    let text = match format {
+        Format::Json => report.to_json() + "\n",
+        Format::Text => report.render_text() + "\n",
+        Format::EtsiXml => report.to_etsi_xml(),
+    };
+    // A closed pipe (`saoy verify … | head`) is not an error of the verification: the exit
+    // code still says whether the file PASSED.
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(if report.is_passed() {
         ExitCode::SUCCESS
     } else {

@@ -59,3 +59,26 @@ fn usage_errors_exit_two_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--at"));
 }
+
+#[test]
+fn a_closed_output_pipe_is_no_crash_and_keeps_the_exit_code() {
+    // A PASSED copy, its text report read by nobody (`saoy verify … | head -0`).
+    let copy =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mutation/saoy-copy.pdf");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_saoy"))
+        .arg("verify")
+        .arg(&copy)
+        .arg("--trust")
+        .arg(pki("root.pem"))
+        .arg("--at")
+        .arg("2027-01-01T00:00:00Z")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away before the report was written
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
