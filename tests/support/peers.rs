@@ -30,10 +30,9 @@ pub fn pyhanko_validate(
     serde_json::from_slice(&out.stdout).expect("pyHanko script prints JSON")
 }
 
-/// Runs poppler's pdfsig with an NSS database that trusts `root_pem`; returns stdout.
-pub fn pdfsig(pdf: &Path, root_pem: &Path) -> String {
-    let nss = tempfile::tempdir().expect("temp dir");
-    let db = format!("sql:{}", nss.path().display());
+/// Makes an NSS database in `dir` that trusts `root_pem` (for pdfsig); returns its `sql:` name.
+pub fn nss_db(dir: &Path, root_pem: &Path) -> String {
+    let db = format!("sql:{}", dir.display());
     let status = Command::new("certutil")
         .args(["-N", "-d", &db, "--empty-password"])
         .status()
@@ -54,12 +53,23 @@ pub fn pdfsig(pdf: &Path, root_pem: &Path) -> String {
         .status()
         .expect("certutil");
     assert!(status.success(), "certutil -A failed");
-    let out = Command::new("pdfsig")
-        .args(["-nssdir", &db])
+    db
+}
+
+/// Runs poppler's pdfsig on `pdf` with the NSS database `db` (see [`nss_db`]).
+pub fn pdfsig_in(db: &str, pdf: &Path) -> std::process::Output {
+    Command::new("pdfsig")
+        .args(["-nssdir", db])
         .arg(pdf)
         .output()
-        .expect("pdfsig (poppler-utils) must be installed; run scripts/test");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .expect("pdfsig (poppler-utils) must be installed; run scripts/test")
+}
+
+/// Runs poppler's pdfsig with an NSS database that trusts `root_pem`; returns stdout.
+pub fn pdfsig(pdf: &Path, root_pem: &Path) -> String {
+    let nss = tempfile::tempdir().expect("temp dir");
+    let db = nss_db(nss.path(), root_pem);
+    String::from_utf8_lossy(&pdfsig_in(&db, pdf).stdout).into_owned()
 }
 
 /// Runs `qpdf --check`; returns (success, output).

@@ -376,30 +376,7 @@ fn run(bases: &[Base], n: usize, seed: u64, keep: usize) -> Summary {
 
 /// An NSS database trusting the test root, for pdfsig.
 fn nss_db(dir: &Path) -> String {
-    let db = format!("sql:{}", dir.display());
-    let ok = Command::new("certutil")
-        .args(["-N", "-d", &db, "--empty-password"])
-        .status()
-        .expect("certutil (libnss3-tools) must be installed; run scripts/test")
-        .success();
-    assert!(ok, "certutil -N failed");
-    let ok = Command::new("certutil")
-        .args([
-            "-A",
-            "-d",
-            &db,
-            "-n",
-            "saoy-test-root",
-            "-t",
-            "CT,C,C",
-            "-i",
-        ])
-        .arg(pki("root.pem"))
-        .status()
-        .expect("certutil")
-        .success();
-    assert!(ok, "certutil -A failed");
-    db
+    crate::support::peers::nss_db(dir, &pki("root.pem"))
 }
 
 /// What pdfsig says of a file: the number of signed signatures it lists, and whether each of
@@ -411,11 +388,7 @@ struct PdfSig {
 }
 
 fn pdfsig(db: &str, file: &Path) -> PdfSig {
-    let out = Command::new("pdfsig")
-        .args(["-nssdir", db])
-        .arg(file)
-        .output()
-        .expect("pdfsig (poppler-utils) must be installed; run scripts/test");
+    let out = crate::support::peers::pdfsig_in(db, file);
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let blocks: Vec<&str> = text.split("Signature #").skip(1).collect();

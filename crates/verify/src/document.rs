@@ -193,20 +193,6 @@ impl Candidate {
     }
 }
 
-/// The /ByteRange of a signature dictionary, when every element is an integer.
-fn ranges_of(doc: &Document, d: &lopdf::Dictionary) -> Option<Vec<i64>> {
-    match objects::get(doc, d, b"ByteRange") {
-        Some(Object::Array(a)) => a
-            .iter()
-            .map(|o| match objects::resolve(doc, o) {
-                Some(Object::Integer(i)) => Some(*i),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
-    }
-}
-
 /// Every signature that exists: each signed field of the current document and of the earlier
 /// revisions read (as many as [`revisions::MAX_REVISIONS`]), and each live signature
 /// dictionary of those documents that no field holds. A field is listed once (the same name
@@ -224,7 +210,7 @@ fn every_signature(
     let mut ranges: std::collections::HashSet<Vec<i64>> = std::collections::HashSet::new();
     let mut add = |doc: &Document, revision: Option<&Rc<Document>>, out: &mut Vec<Candidate>| {
         for f in objects::find_signatures(doc) {
-            let r = ranges_of(doc, &f.dict).filter(|_| f.broken.is_none());
+            let r = objects::byte_range_values(doc, &f.dict).filter(|_| f.broken.is_none());
             if let Some(r) = &r {
                 ranges.insert(r.clone());
             }
@@ -251,7 +237,7 @@ fn every_signature(
     let all = std::iter::once((current, None)).chain(earlier.iter().map(|d| (&**d, Some(d))));
     for (doc, revision) in all {
         for (id, d) in objects::live_signature_dicts(doc) {
-            let new = match ranges_of(doc, d) {
+            let new = match objects::byte_range_values(doc, d) {
                 Some(r) => ranges.insert(r),
                 // A malformed /ByteRange: reported unless a field holds this very dictionary.
                 None => !out.iter().any(|c| c.found.dict == *d),

@@ -197,16 +197,7 @@ impl<'c, 'a> Validation<'c, 'a> {
             }
         }
         // /ByteRange
-        let br_vals: Option<Vec<i64>> = match objects::get(doc, d, b"ByteRange") {
-            Some(Object::Array(a)) => a
-                .iter()
-                .map(|o| match objects::resolve(doc, o) {
-                    Some(Object::Integer(i)) => Some(*i),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        };
+        let br_vals = objects::byte_range_values(doc, d);
         let br: ByteRange = match br_vals.as_deref().map(|v| byterange::check(v, ctx.src)) {
             Some(Ok(br)) => br,
             Some(Err(e)) => {

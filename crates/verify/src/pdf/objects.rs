@@ -382,3 +382,17 @@ pub fn live_signature_dicts(doc: &Document) -> Vec<(ObjectId, &Dictionary)> {
         .take(MAX_NODES)
         .collect()
 }
+
+/// The /ByteRange of a signature dictionary, when every element is an integer.
+pub fn byte_range_values(doc: &Document, d: &Dictionary) -> Option<Vec<i64>> {
+    match get(doc, d, b"ByteRange") {
+        Some(Object::Array(a)) => a
+            .iter()
+            .map(|o| match resolve(doc, o) {
+                Some(Object::Integer(i)) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
