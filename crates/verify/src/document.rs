@@ -49,7 +49,20 @@ pub(crate) fn verify_inner(
     let (dss_certs, dss_crls, dss_ocsps) = dss_data(doc, docs.lazy.as_ref());
     let mut crls = policy.crls.clone();
     crls.extend(dss_crls);
-    let revision_ends = revisions::ends(src);
+    // One pass over the file finds both the revision ends and the signature dictionaries.
+    let mut scanned = xref_reader::find_each(
+        src,
+        &[
+            (b"%%EOF", revisions::MAX_EOF_MARKERS),
+            (b"/ByteRange", MAX_SCANNED),
+        ],
+    )
+    .into_iter();
+    let (eof_markers, byte_ranges) = (
+        scanned.next().unwrap_or_default(),
+        scanned.next().unwrap_or_default(),
+    );
+    let revision_ends = revisions::ends_at(src, eof_markers);
     let found = every_signature(doc, &docs, &revision_ends, len);
     if docs.failed.get() {
         return None;
@@ -126,7 +139,14 @@ pub(crate) fn verify_inner(
             strict.as_ref()
         }
     };
-    account_for_every_byte(src, reader, &ctx.revision_ends, &mut done, &mut messages);
+    account_for_every_byte(
+        src,
+        reader,
+        &ctx.revision_ends,
+        &byte_ranges,
+        &mut done,
+        &mut messages,
+    );
     if no_header {
         for d in done.iter_mut() {
             d.report.fail(
@@ -270,17 +290,18 @@ const MAX_UNREACHABLE: usize = 64;
 /// revision makes every signature INDETERMINATE / FORMAT_FAILURE, and a signature dictionary
 /// in such bytes (or in an object no cross-reference entry names) is reported as a signature
 /// that is FAILED / FORMAT_FAILURE. Signature dictionaries found by scanning the signed bytes
-/// that no reported signature accounts for are noted.
+/// that no reported signature accounts for are noted. `hits` are the offsets of every
+/// `/ByteRange` in the file (at most [`MAX_SCANNED`]).
 fn account_for_every_byte(
     src: &dyn Source,
     reader: Option<&xref_reader::Reader<'_>>,
     ends: &[usize],
+    hits: &[u64],
     done: &mut Vec<Done>,
     messages: &mut Vec<String>,
 ) {
     let len = src.len();
     let signed_end = done.iter().filter_map(|d| d.end).max().map(|e| e as u64);
-    let hits = xref_reader::find_all(src, b"/ByteRange", MAX_SCANNED);
     let acc = match (signed_end, reader) {
         (Some(e), Some(r)) => accounting::account(src, r, ends, e),
         (Some(e), None) if e + 2 >= len => accounting::Account::default(),

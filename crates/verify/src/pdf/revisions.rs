@@ -11,10 +11,18 @@ use crate::report::{ModificationLevel, RevisionReport};
 /// Most revisions read (each is parsed once); later ones are classed as one more revision.
 pub const MAX_REVISIONS: usize = 24;
 
+/// Most `%%EOF` markers looked at.
+pub const MAX_EOF_MARKERS: usize = 1_000_000;
+
 /// Byte offsets where a revision ends: after each `%%EOF` (and its end of line).
 pub fn ends(src: &dyn Source) -> Vec<usize> {
+    ends_at(src, find_all(src, b"%%EOF", MAX_EOF_MARKERS))
+}
+
+/// As [`ends`], from the offsets of the `%%EOF` markers (found by the caller's own scan).
+pub fn ends_at(src: &dyn Source, eof_markers: Vec<u64>) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
-    for p in find_all(src, b"%%EOF", 1_000_000) {
+    for p in eof_markers {
         let Ok(p) = usize::try_from(p) else { break };
         if out.last().is_some_and(|l| p < *l) {
             continue;

@@ -981,24 +981,42 @@ const CHUNK: usize = 1 << 20;
 
 /// Offsets of every occurrence of `needle` (at most `max`), found by streaming `src`.
 pub fn find_all(src: &dyn Source, needle: &[u8], max: usize) -> Vec<u64> {
-    let mut out = Vec::new();
-    if needle.is_empty() || max == 0 {
+    find_each(src, &[(needle, max)]).pop().unwrap_or_default()
+}
+
+/// For each `(needle, max)`, the offsets of its occurrences (at most `max`), all found in one
+/// pass over `src`: each chunk is read once, however many needles are looked for.
+pub fn find_each(src: &dyn Source, needles: &[(&[u8], usize)]) -> Vec<Vec<u64>> {
+    let mut out: Vec<Vec<u64>> = vec![Vec::new(); needles.len()];
+    let finders: Vec<(usize, memchr::memmem::Finder<'_>, usize)> = needles
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, max))| !n.is_empty() && *max > 0)
+        .map(|(i, (n, max))| (i, memchr::memmem::Finder::new(n), *max))
+        .collect();
+    let Some(overlap) = finders.iter().map(|(_, f, _)| f.needle().len() - 1).max() else {
         return out;
-    }
-    let finder = memchr::memmem::Finder::new(needle);
-    let overlap = needle.len() - 1;
+    };
     let len = src.len();
     let mut at = 0u64;
     while at < len {
         let Some(chunk) = src.bytes(at, CHUNK + overlap) else {
             break;
         };
-        // A match starting in the overlap is found again, whole, in the next chunk.
-        for idx in finder.find_iter(&chunk).take_while(|&i| i < CHUNK) {
-            out.push(at + idx as u64);
-            if out.len() >= max {
-                return out;
+        let mut open = false;
+        for (i, finder, max) in &finders {
+            let found = &mut out[*i];
+            // A match starting in the overlap is found again, whole, in the next chunk.
+            for idx in finder.find_iter(&chunk).take_while(|&k| k < CHUNK) {
+                if found.len() >= *max {
+                    break;
+                }
+                found.push(at + idx as u64);
             }
+            open |= found.len() < *max;
+        }
+        if !open {
+            break;
         }
         at += CHUNK as u64;
     }
@@ -1237,5 +1255,20 @@ mod tests {
             find_all(&Mem(&v), b"%%EOF", 10),
             vec![3, CHUNK as u64 - 2, n as u64 - 5]
         );
+    }
+
+    #[test]
+    fn one_pass_finds_what_separate_passes_find() {
+        let mut v = vec![b'x'; CHUNK * 2 + 10];
+        v[CHUNK - 2..CHUNK + 3].copy_from_slice(b"%%EOF");
+        v[CHUNK - 6..CHUNK + 4].copy_from_slice(b"/ByteRange");
+        v[20..30].copy_from_slice(b"/ByteRange");
+        let n = v.len();
+        v[n - 5..].copy_from_slice(b"%%EOF");
+        let src = Mem(&v);
+        let both = find_each(&src, &[(b"%%EOF", 10), (b"/ByteRange", 1)]);
+        assert_eq!(both[0], find_all(&src, b"%%EOF", 10));
+        assert_eq!(both[1], find_all(&src, b"/ByteRange", 1));
+        assert_eq!(both[1], vec![20]);
     }
 }
