@@ -49,19 +49,7 @@ pub(crate) fn verify_inner(
     let (dss_certs, dss_crls, dss_ocsps) = dss_data(doc, docs.lazy.as_ref());
     let mut crls = policy.crls.clone();
     crls.extend(dss_crls);
-    // One pass over the file finds both the revision ends and the signature dictionaries.
-    let mut scanned = xref_reader::find_each(
-        src,
-        &[
-            (b"%%EOF", revisions::MAX_EOF_MARKERS),
-            (b"/ByteRange", MAX_SCANNED),
-        ],
-    )
-    .into_iter();
-    let (eof_markers, byte_ranges) = (
-        scanned.next().unwrap_or_default(),
-        scanned.next().unwrap_or_default(),
-    );
+    let (eof_markers, byte_ranges) = scan_markers(src);
     let revision_ends = revisions::ends_at(src, eof_markers);
     let found = every_signature(doc, &docs, &revision_ends, len);
     if docs.failed.get() {
@@ -147,6 +135,35 @@ pub(crate) fn verify_inner(
         &mut done,
         &mut messages,
     );
+    Some(conclude(done, doc, messages, no_header, ctx.now))
+}
+
+/// The offsets of every `%%EOF` marker and every `/ByteRange` key, found in one pass over the
+/// file: the revision ends and the signature dictionaries.
+fn scan_markers(src: &dyn Source) -> (Vec<u64>, Vec<u64>) {
+    let mut scanned = xref_reader::find_each(
+        src,
+        &[
+            (b"%%EOF", revisions::MAX_EOF_MARKERS),
+            (b"/ByteRange", MAX_SCANNED),
+        ],
+    )
+    .into_iter();
+    (
+        scanned.next().unwrap_or_default(),
+        scanned.next().unwrap_or_default(),
+    )
+}
+
+/// The report from the validated signatures: the file-level failures, the rule that a
+/// certification forbidding changes wins, the PAdES levels and the blocks of each signature.
+fn conclude(
+    mut done: Vec<Done>,
+    doc: &Document,
+    mut messages: Vec<String>,
+    no_header: bool,
+    now: i64,
+) -> Report {
     if no_header {
         for d in done.iter_mut() {
             d.report.fail(
@@ -169,8 +186,8 @@ pub(crate) fn verify_inner(
             .collect(),
         messages,
     );
-    report.validation_time = Some(fmt_time(ctx.now));
-    Some(report)
+    report.validation_time = Some(fmt_time(now));
+    report
 }
 
 /// What a file without a `%PDF-` header is.
