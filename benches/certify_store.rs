@@ -54,9 +54,7 @@ async fn certify_load(
     n: usize,
     concurrency: usize,
 ) -> (Duration, String) {
-    let client = CertificationServiceClient::connect(url.to_string())
-        .await
-        .expect("connect");
+    let client = CertificationServiceClient::new(common::client::channel(url, "clerk").await);
     let started = Instant::now();
     let mut ids = Vec::new();
     let mut next = 0;

@@ -59,6 +59,8 @@ pub struct Config {
     pub trust: TrustConfig,
     /// Size and resource limits.
     pub limits: Limits,
+    /// TLS, client certificates and per-caller limits of the gRPC listener.
+    pub server: ServerConfig,
     /// Set by the loader when the built-in TEST PKI is in use.
     #[serde(skip)]
     pub using_test_pki: bool,
@@ -225,6 +227,96 @@ impl StoreConfig {
     }
 }
 
+/// The gRPC listener: TLS with client certificates by default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// PEM file: the server certificate, then its issuing CAs.
+    pub tls_cert_file: PathBuf,
+    /// PEM file: the server's PKCS#8 private key.
+    pub tls_key_file: PathBuf,
+    /// What client certificates must chain to: CA files, a reloadable CA directory, and the
+    /// CAs' CRLs (a client certificate without a CRL of its issuer is refused).
+    pub client_trust: TrustConfig,
+    /// Serve gRPC without TLS (no client certificates: every caller is anonymous). Only for
+    /// a trusted loopback; logged as a warning at start.
+    pub insecure_plaintext: bool,
+    /// Also accept TLS 1.2 (TLS 1.3 only by default).
+    pub allow_tls12: bool,
+    /// Time allowed for a TLS handshake, milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// Requests per second one caller may start (a client certificate, else a client
+    /// address), with a burst of the same size.
+    pub requests_per_second: u32,
+    /// Calls one caller may have running at once.
+    pub max_concurrent_calls: u32,
+    /// Bytes all uploads in flight (Certify, Verify, digitisation) may hold together.
+    pub max_upload_memory_bytes: u64,
+    /// An upload stream that sends nothing for this long is cut off, milliseconds.
+    pub stream_idle_timeout_ms: u64,
+}
+
+impl ServerConfig {
+    /// Checks the TLS files (unless plaintext is chosen) and the limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.insecure_plaintext {
+            check_file("server.tls_cert_file", &self.tls_cert_file)?;
+            check_file("server.tls_key_file", &self.tls_key_file)?;
+            let t = &self.client_trust;
+            if t.anchors.is_empty() && t.anchors_dir().is_none() {
+                return Err(ConfigError::Invalid {
+                    field: "server.client_trust.anchors",
+                    message: "list the CA files client certificates must chain to, or set server.client_trust.anchors_dir".into(),
+                });
+            }
+            for a in &t.anchors {
+                check_file("server.client_trust.anchors", a)?;
+            }
+            for c in &t.crls {
+                check_file("server.client_trust.crls", c)?;
+            }
+        }
+        let limits = [
+            ("server.handshake_timeout_ms", self.handshake_timeout_ms),
+            ("server.requests_per_second", u64::from(self.requests_per_second)),
+            ("server.max_concurrent_calls", u64::from(self.max_concurrent_calls)),
+            ("server.max_upload_memory_bytes", self.max_upload_memory_bytes),
+            ("server.stream_idle_timeout_ms", self.stream_idle_timeout_ms),
+        ];
+        for (field, value) in limits {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must be above 0".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let tls = Path::new(TEST_PKI_DIR).join("tls");
+        Self {
+            tls_cert_file: tls.join("server.pem"),
+            tls_key_file: tls.join("server.key.pem"),
+            client_trust: TrustConfig {
+                anchors: vec![tls.join("ca.pem")],
+                crls: vec![tls.join("ca.crl")],
+                ..TrustConfig::default()
+            },
+            insecure_plaintext: false,
+            allow_tls12: false,
+            handshake_timeout_ms: 10_000,
+            requests_per_second: 200,
+            max_concurrent_calls: 64,
+            max_upload_memory_bytes: 1 << 30,
+            stream_idle_timeout_ms: 30_000,
+        }
+    }
+}
+
 /// Limits on every size the service accepts.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -305,6 +397,7 @@ impl Default for Config {
                 ..TrustConfig::default()
             },
             limits: Limits::default(),
+            server: ServerConfig::default(),
             using_test_pki: true,
         }
     }
@@ -462,7 +555,7 @@ impl Config {
                 message: "must be at least limits.max_file_bytes".into(),
             });
         }
-        Ok(())
+        self.server.validate()
     }
 }
 

@@ -31,6 +31,12 @@ pub enum Error {
     /// The request comes too early (e.g. a job's result before the job is done).
     #[error("{0}")]
     NotReady(String),
+    /// The caller could not be identified; the message says what to present.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The rules do not let this caller do this; the message names the rule.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The uploaded originals were refused.
     #[error(transparent)]
     Digitize(#[from] DigitizeError),
@@ -55,6 +61,9 @@ pub enum Error {
     /// Trust anchors or CRLs could not be loaded.
     #[error(transparent)]
     Trust(#[from] crate::pki::trust::TrustError),
+    /// The audit log could not be written or read.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// A bug or an impossible state; details are logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -70,6 +79,8 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::AlreadyExists,
             Error::NotReady(_) => ErrorKind::NotReady,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Digitize(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Records(e) => e.kind(),
@@ -78,6 +89,7 @@ impl Error {
             Error::Key(e) => e.kind(),
             Error::Config(e) => e.kind(),
             Error::Trust(e) => e.kind(),
+            Error::Audit(e) => e.kind(),
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -17,6 +17,11 @@ pub enum ErrorKind {
     NotReady,
     /// A dependency (the object store) cannot be reached; retrying later may work.
     Unavailable,
+    /// The caller could not be identified: no, an unknown, expired, revoked or untrusted
+    /// certificate, or a forged or expired citizen assertion.
+    Unauthenticated,
+    /// The caller is known but the rules do not let it do this.
+    PermissionDenied,
     /// A bug, a broken configuration or an impossible state: details are logged, not sent.
     Internal,
 }

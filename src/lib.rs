@@ -6,12 +6,15 @@
 //! one way: `service` → `app` → `records`/`sign`/`verify`/`digitize`/`pdf` → `pki`/`store`.
 
 pub mod app;
+pub mod audit;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod digitize;
 pub mod error;
 pub mod error_kind;
 pub mod hash;
+pub mod identity;
 pub mod pdf;
 pub mod pki;
 pub mod records;

@@ -59,9 +59,8 @@ enum Command {
         /// Files of the original, in page order (JPEG, PNG, PDF).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Server URL, e.g. http://127.0.0.1:50051.
-        #[arg(long, default_value = "http://127.0.0.1:50051")]
-        server: String,
+        #[command(flatten)]
+        client: ClientArgs,
         /// Owner's 12-digit personal identification number.
         #[arg(long)]
         owner: String,
@@ -115,6 +114,35 @@ enum Command {
         #[command(subcommand)]
         action: PkiAction,
     },
+}
+
+/// How a client command reaches the server: mutual TLS with the test PKI's CA and the
+/// clerk's pair by default.
+#[derive(Args)]
+struct ClientArgs {
+    /// Server URL (`https://` for TLS, `http://` for a plaintext server).
+    #[arg(long, default_value = saoy::client::DEFAULT_SERVER)]
+    server: String,
+    /// PEM file of the CA that issued the server's certificate.
+    #[arg(long, default_value = "certs-test/tls/ca.pem")]
+    tls_ca: PathBuf,
+    /// PEM file of your client certificate.
+    #[arg(long, default_value = "certs-test/tls/clerk.pem")]
+    cert: PathBuf,
+    /// PEM file of your client private key.
+    #[arg(long, default_value = "certs-test/tls/clerk.key.pem")]
+    key: PathBuf,
+}
+
+impl ClientArgs {
+    async fn channel(&self) -> Result<tonic::transport::Channel, String> {
+        let tls = saoy::client::ClientTls {
+            ca: self.tls_ca.clone(),
+            cert: Some(self.cert.clone()),
+            key: Some(self.key.clone()),
+        };
+        saoy::client::connect(&self.server, &tls).await
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -183,11 +211,34 @@ enum StoreAction {
 
 #[derive(Subcommand)]
 enum PkiAction {
-    /// Regenerates the TEST-ONLY CA hierarchy (root, issuing CA, agency, certifier, CRL).
+    /// Regenerates the TEST-ONLY CA hierarchy (root, issuing CA, agency, certifier, CRL)
+    /// and its TLS material under OUT/tls.
     Init {
         /// Output directory.
         #[arg(long, default_value = "certs-test")]
         out: PathBuf,
+    },
+    /// Regenerates only the TEST-ONLY TLS material (TLS CA, server, client pairs, CRL).
+    InitTls {
+        /// Output directory.
+        #[arg(long, default_value = "certs-test/tls")]
+        out: PathBuf,
+    },
+    /// Prints a citizen assertion (compact JWS for `x-saoy-citizen`) signed with the test
+    /// portal's key, and nothing else.
+    CitizenToken {
+        /// The citizen's 12-digit personal identification number.
+        #[arg(long)]
+        owner: String,
+        /// Lifetime, e.g. 5m, 90s, 10m (at most 10m); negative mints an expired one.
+        #[arg(long, default_value = "5m", allow_hyphen_values = true)]
+        ttl: String,
+        /// The portal's certificate (its CN becomes `iss`).
+        #[arg(long, default_value = "certs-test/tls/portal.pem")]
+        cert: PathBuf,
+        /// The portal's PKCS#8 P-256 key.
+        #[arg(long, default_value = "certs-test/tls/portal.key.pem")]
+        key: PathBuf,
     },
 }
 
@@ -230,7 +281,7 @@ fn main() -> ExitCode {
         } => run_async(store_check(repair, grace_secs, location)),
         Command::Certify {
             files,
-            server,
+            client,
             owner,
             doc_type,
             doc_name,
@@ -241,7 +292,7 @@ fn main() -> ExitCode {
             out,
         } => run_async(certify(CertifyArgs {
             files,
-            server,
+            client,
             owner,
             doc_name: doc_name.unwrap_or_else(|| doc_type.clone()),
             doc_type,
@@ -268,6 +319,23 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
             .map_err(|e| e.to_string()),
+        Command::Pki {
+            action: PkiAction::InitTls { out },
+        } => saoy::pki::testca_tls::generate_tls(&out)
+            .map(|()| {
+                eprintln!("wrote the TEST-ONLY TLS material to {}", out.display());
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
+        Command::Pki {
+            action:
+                PkiAction::CitizenToken {
+                    owner,
+                    ttl,
+                    cert,
+                    key,
+                },
+        } => citizen_token(&owner, &ttl, &cert, &key),
     };
     match result {
         Ok(code) => code,
@@ -401,9 +469,52 @@ async fn store_check(
     })
 }
 
+/// Seconds of a duration like `5m`, `90s`, `1h`, `-5m`.
+fn parse_ttl(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, t),
+    };
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("--ttl {text:?}: write a number with s, m or h, e.g. 5m"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("--ttl {text:?}: the unit must be s, m or h")),
+    };
+    Ok(sign * n * scale)
+}
+
+fn citizen_token(owner: &str, ttl: &str, cert: &Path, key: &Path) -> Result<ExitCode, String> {
+    let ttl = parse_ttl(ttl)?;
+    if ttl > saoy::identity::MAX_ASSERTION_LIFETIME_SECS {
+        return Err(format!(
+            "--ttl: at most {} seconds (10 minutes)",
+            saoy::identity::MAX_ASSERTION_LIFETIME_SECS
+        ));
+    }
+    let pem_text =
+        std::fs::read(cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+    let der = pem::parse(pem_text)
+        .map_err(|e| format!("{} is not PEM: {e}", cert.display()))?
+        .into_contents();
+    let holder = saoy::identity::profile::read_holder(&der).map_err(|e| e.to_string())?;
+    let key_pem = std::fs::read(key).map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+    let now = saoy::clock::Clock::now(&saoy::clock::SystemClock).unix_timestamp();
+    let token = saoy::identity::mint(owner, &holder.name, &key_pem, now, ttl)
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
 struct CertifyArgs {
     files: Vec<PathBuf>,
-    server: String,
+    client: ClientArgs,
     owner: String,
     doc_type: String,
     doc_name: String,
@@ -491,18 +602,14 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
     for f in &args.files {
         std::fs::metadata(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
     }
-    let mut client = CertificationServiceClient::connect(args.server.clone())
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", args.server))?;
+    let channel = args.client.channel().await?;
+    let mut client = CertificationServiceClient::new(channel.clone());
     let record = client
         .certify(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
         .into_inner();
-    let mut records =
-        saoy::proto::record_service_client::RecordServiceClient::connect(args.server.clone())
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", args.server))?;
+    let mut records = saoy::proto::record_service_client::RecordServiceClient::new(channel);
     let mut stream = records
         .get_copy(saoy::proto::GetCopyRequest {
             id: record.id.clone(),

@@ -121,9 +121,7 @@ async fn run(s3: &mut S3Server) {
         server.app.store_description()
     );
     let upload = Arc::new(jpeg());
-    let mut client = CertificationServiceClient::connect(server.url())
-        .await
-        .expect("connect");
+    let mut client = CertificationServiceClient::new(server.channel("clerk").await);
 
     // Warm-up, sequential.
     let mut outcomes = Vec::new();

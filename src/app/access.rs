@@ -1,66 +1,298 @@
-//! Who calls, and the one place where access is decided.
+//! Who calls, and the one place where access is decided: [`App::identify`] turns what the
+//! transport received into a [`Caller`] (or UNAUTHENTICATED), [`App::authorize`] finds the
+//! rule of [`super::rules::RULES`] for the caller's role and the action (or
+//! PERMISSION_DENIED), and the use case applies the rule's [`Scope`] to the data with
+//! [`App::admit_record`] / [`App::admit_owner`].
 
+use std::net::IpAddr;
+
+use super::rules::{self, Scope};
 use super::*;
+use crate::identity::{self, Holder, Role};
+use crate::verify::{RevocationMode, validate_certificate};
 
-/// Who is calling, as the transport established it (today: the `x-saoy-caller` request
-/// metadata, unauthenticated). Access rules are decided in [`App::authorize`] alone.
+/// What the transport received from a caller, before anything is believed.
+#[derive(Clone, Debug, Default)]
+pub struct Presented {
+    /// The client certificate chain of the TLS session (DER, the client's own first);
+    /// empty without one.
+    pub certificates: Vec<Vec<u8>>,
+    /// The citizen assertion (`x-saoy-citizen`), when sent.
+    pub citizen_assertion: Option<String>,
+    /// The peer's address.
+    pub address: Option<IpAddr>,
+}
+
+/// Who is calling, as proven: the holder of a client certificate whose path was validated
+/// (and, for the portal, the citizen its assertion names), or nobody.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caller {
-    /// The caller's stated identity; `None` when it gave none.
-    pub id: Option<String>,
+    /// The certificate holder; `None` for a caller without a certificate.
+    pub holder: Option<Holder>,
+    /// The citizen the portal acts for in this call.
+    pub citizen: Option<String>,
+    /// The peer's address.
+    pub address: Option<IpAddr>,
 }
 
 impl Caller {
-    /// A caller that gave no identity.
+    /// A caller without a certificate.
     pub fn anonymous() -> Self {
         Self::default()
     }
 
-    /// A caller known as `id`.
-    pub fn named(id: impl Into<String>) -> Self {
-        Self {
-            id: Some(id.into()),
-        }
+    /// The role of the caller; `None` without a certificate.
+    pub fn role(&self) -> Option<Role> {
+        self.holder.as_ref().map(|h| h.role)
     }
 
-    /// The identity for logs and records, `anonymous` when none.
-    pub fn label(&self) -> &str {
-        self.id.as_deref().unwrap_or("anonymous")
+    /// The caller's agency code; `None` without a certificate.
+    pub fn agency(&self) -> Option<&str> {
+        self.holder.as_ref().map(|h| h.agency.as_str())
+    }
+
+    /// The identity for logs and records: `role:name@agency`, `anonymous` without one.
+    pub fn label(&self) -> String {
+        match &self.holder {
+            Some(h) => format!("{}:{}@{}", h.role.name(), h.name, h.agency),
+            None => "anonymous".into(),
+        }
     }
 }
 
 /// What a caller asks to do, as seen by [`App::authorize`].
-#[derive(Clone, Copy, Debug)]
-pub enum Action<'a> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
     /// Certify an original (number, sign, store a copy).
     Certify,
+    /// Digitise scans into a PDF/A (back office), and read the job.
+    Digitize,
     /// Verify a PDF the caller sent.
     VerifyBytes,
     /// Verify a stored copy by its id.
-    VerifyCopy(&'a str),
-    /// Digitise scans into a PDF/A (back office).
-    Digitize,
+    VerifyCopy,
     /// Read a copy and its record.
-    ReadCopy(&'a str),
+    ReadCopy,
     /// List an owner's records.
-    ListRecords(&'a str),
+    ListRecords,
     /// Find an owner's reusable results.
-    FindReusable(&'a str),
+    FindReusable,
     /// Ask whether a file is a copy issued here.
     LookupByHash,
     /// Revoke a copy.
-    RevokeCopy(&'a str),
+    RevokeCopy,
+    /// Grant a consent.
+    GrantConsent,
+    /// Withdraw a consent.
+    WithdrawConsent,
+    /// List a citizen's consents.
+    ListConsents,
+    /// List who read a citizen's copies.
+    ListAccesses,
+}
+
+impl Action {
+    /// The name used in messages and the audit log (the RPC's name where there is one).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Certify => "Certify",
+            Action::Digitize => "Digitize",
+            Action::VerifyBytes => "Verify",
+            Action::VerifyCopy => "VerifyCopy",
+            Action::ReadCopy => "GetCopy",
+            Action::ListRecords => "ListRecords",
+            Action::FindReusable => "FindReusable",
+            Action::LookupByHash => "LookupByHash",
+            Action::RevokeCopy => "RevokeCopy",
+            Action::GrantConsent => "GrantConsent",
+            Action::WithdrawConsent => "WithdrawConsent",
+            Action::ListConsents => "ListConsents",
+            Action::ListAccesses => "ListAccesses",
+        }
+    }
+}
+
+/// The one message for a copy the caller may not read: the same whether the id exists or
+/// belongs to someone else, so that nothing leaks.
+fn copy_refused(action: Action, id: &str) -> Error {
+    Error::PermissionDenied(format!(
+        "{}: no certified copy {id:?} that this caller may read",
+        action.name()
+    ))
 }
 
 impl App {
-    /// The single place where access rules are decided. None are enforced yet (a later
-    /// issue); every decision is logged with the caller.
-    pub fn authorize(&self, caller: &Caller, action: Action<'_>) -> Result<()> {
-        tracing::debug!(
-            caller = caller.label(),
-            ?action,
-            "access granted (no rules yet)"
-        );
-        Ok(())
+    /// The DER subjects of the client CAs in force (hints for clients choosing a
+    /// certificate).
+    pub fn client_ca_subjects(&self) -> Vec<Vec<u8>> {
+        self.client_trust
+            .anchors()
+            .iter()
+            .filter_map(|a| {
+                x509_parser::parse_x509_certificate(&a.der)
+                    .ok()
+                    .map(|(_, c)| c.subject().as_raw().to_vec())
+            })
+            .collect()
+    }
+
+    /// Judges what a caller presented: a client certificate must chain to a configured
+    /// client CA, be valid now, not be revoked (a CRL of its issuer is required) and fit
+    /// the role profile; a citizen assertion must be the portal's own. No certificate is
+    /// an anonymous caller (public calls only).
+    pub fn identify(&self, presented: &Presented) -> Result<Caller> {
+        let Some(leaf) = presented.certificates.first() else {
+            if presented.citizen_assertion.is_some() {
+                return Err(Error::Unauthenticated(
+                    "a citizen assertion (x-saoy-citizen) is only accepted on a connection with the portal's client certificate".into(),
+                ));
+            }
+            return Ok(Caller {
+                address: presented.address,
+                ..Caller::default()
+            });
+        };
+        let policy = self.client_trust.policy();
+        let now = self.clock.now();
+        let at = std::time::SystemTime::from(now);
+        validate_certificate(
+            leaf,
+            &presented.certificates[1..],
+            &policy,
+            Some(at),
+            RevocationMode::Require,
+        )
+        .map_err(|r| {
+            Error::Unauthenticated(format!(
+                "the client certificate is not accepted ({:?}): {}",
+                r.sub_indication, r.reason
+            ))
+        })?;
+        let holder = identity::profile::read_holder(leaf)
+            .map_err(|e| Error::Unauthenticated(e.to_string()))?;
+        let citizen = match &presented.citizen_assertion {
+            None => None,
+            Some(_) if holder.role != Role::Portal => {
+                return Err(Error::Unauthenticated(format!(
+                    "a citizen assertion (x-saoy-citizen) is only accepted from the citizen portal, not from a {}",
+                    holder.role.name()
+                )));
+            }
+            Some(token) => Some(
+                identity::verify(token, leaf, &holder.name, now.unix_timestamp())
+                    .map_err(|e| Error::Unauthenticated(e.to_string()))?
+                    .sub,
+            ),
+        };
+        Ok(Caller {
+            holder: Some(holder),
+            citizen,
+            address: presented.address,
+        })
+    }
+
+    /// The rule that lets `caller` do `action`, from the one table [`rules::RULES`]
+    /// (default deny). A caller without a certificate asking for more than the public
+    /// calls gets UNAUTHENTICATED; a known caller without a rule, PERMISSION_DENIED naming
+    /// the missing rule.
+    pub fn authorize(&self, caller: &Caller, action: Action) -> Result<Scope> {
+        match rules::find(action, caller.role()) {
+            Some(scope) => {
+                tracing::debug!(caller = %caller.label(), action = action.name(), ?scope, "allowed");
+                Ok(scope)
+            }
+            None if caller.holder.is_none() => Err(Error::Unauthenticated(format!(
+                "{} needs a client certificate (mutual TLS); only Verify of bytes, LookupByHash (status only) and health are public",
+                action.name()
+            ))),
+            None => Err(Error::PermissionDenied(format!(
+                "{}: the rules give a {} no right to this call",
+                action.name(),
+                caller.role().map_or("caller", Role::name)
+            ))),
+        }
+    }
+
+    /// Whether `caller` may do `action` (certifying, digitising) for this deployment's
+    /// agency: a rule for its role, and a certificate naming that agency. Checked before
+    /// an upload is read, and again by the use case.
+    pub fn admit_own_agency(&self, caller: &Caller, action: Action) -> Result<()> {
+        let scope = self.authorize(caller, action)?;
+        let ours = self.config.agency.code.as_str();
+        if scope != Scope::OwnAgency || caller.agency() == Some(ours) {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied(format!(
+            "{}: the caller's certificate is for agency {}, this service certifies for {ours}",
+            action.name(),
+            caller.agency().unwrap_or("-")
+        )))
+    }
+
+    /// Applies `scope` to one record (`None`: no such id): own agency, the citizen's own, or
+    /// covered by a consent of its owner for the caller's agency. Returns the consent used.
+    pub(crate) async fn admit_record(
+        &self,
+        caller: &Caller,
+        action: Action,
+        scope: Scope,
+        id: &str,
+        record: Option<&Record>,
+    ) -> Result<Option<String>> {
+        let Some(record) = record else {
+            return Err(copy_refused(action, id));
+        };
+        match scope {
+            Scope::Any | Scope::StatusOnly => Ok(None),
+            Scope::OwnAgency if caller.agency() == Some(record.agency_code.as_str()) => Ok(None),
+            Scope::CitizenOwn if caller.citizen.as_deref() == Some(record.owner_id.as_str()) => {
+                Ok(None)
+            }
+            Scope::WithConsent => {
+                let agency = caller.agency().unwrap_or_default();
+                let now = self.clock.now();
+                match self
+                    .consents
+                    .covering(&record.owner_id, agency, record, now)
+                    .await?
+                {
+                    Some(consent) => Ok(Some(consent.id)),
+                    None => Err(copy_refused(action, id)),
+                }
+            }
+            _ => Err(copy_refused(action, id)),
+        }
+    }
+
+    /// Applies `scope` to a question about one citizen (`owner_id`): the portal only for the
+    /// citizen it acts for; an agency only with a consent of that citizen for it (the
+    /// consents are returned, to filter what it sees).
+    pub(crate) async fn admit_owner(
+        &self,
+        caller: &Caller,
+        action: Action,
+        scope: Scope,
+        owner_id: &str,
+    ) -> Result<Vec<records::Consent>> {
+        match scope {
+            Scope::CitizenOwn if caller.citizen.as_deref() == Some(owner_id) => Ok(Vec::new()),
+            Scope::CitizenOwn => Err(Error::PermissionDenied(format!(
+                "{}: the portal may ask only for the citizen its assertion (x-saoy-citizen) names",
+                action.name()
+            ))),
+            Scope::WithConsent => {
+                let agency = caller.agency().unwrap_or_default();
+                let now = self.clock.now();
+                let consents = self.consents.in_force(owner_id, agency, now).await?;
+                if consents.is_empty() {
+                    return Err(Error::PermissionDenied(format!(
+                        "{}: no consent of this citizen is in force for agency {agency}",
+                        action.name()
+                    )));
+                }
+                Ok(consents)
+            }
+            Scope::Any | Scope::StatusOnly | Scope::OwnAgency => Ok(Vec::new()),
+        }
     }
 }

@@ -83,7 +83,7 @@ impl App {
         caller: &Caller,
         input: CertifyInput,
     ) -> Result<Certified> {
-        self.authorize(caller, Action::Certify)?;
+        self.admit_own_agency(caller, Action::Certify)?;
         self.check_metadata(&input.meta)?;
         let meta = &input.meta;
         if input.files.is_empty() {
@@ -199,6 +199,8 @@ impl App {
             return Err(e.into());
         }
         drop(guard);
+        self.audit_ok(caller, Action::Certify, Some(&record), None)
+            .await?;
         tracing::info!(id = %record.id, number = record.number, "certified copy issued");
         Ok(Certified {
             record,

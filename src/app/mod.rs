@@ -25,16 +25,20 @@ use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_
 
 mod access;
 mod anchors;
+mod consent;
 pub mod batch;
 mod certify;
 mod digitization;
 mod format;
 pub mod jobs;
 mod retrieve;
+pub mod rules;
 mod upload;
 
 pub use crate::hash::sha256_hex;
-pub use access::{Action, Caller};
+pub use access::{Action, Caller, Presented};
+pub use consent::Access;
+pub use rules::Scope;
 pub use anchors::{TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
 pub use digitization::{
@@ -61,6 +65,12 @@ pub struct App {
     registry: Registry,
     /// Trust anchors (files and a reloadable directory) and the policy built from them.
     trust: Arc<anchors::Trust>,
+    /// The CAs (and their CRLs) that client certificates must chain to.
+    client_trust: Arc<anchors::Trust>,
+    /// Citizens' consents.
+    consents: records::Consents,
+    /// The hash-chained log of every access.
+    audit: crate::audit::AuditLog,
     /// Scan rules per document type (resolution, colour, blank pages, OCR).
     policies: PolicyBook,
     /// Back-office digitisation jobs (started on first use).
@@ -170,7 +180,17 @@ impl App {
             .transpose()?;
         let trust = Arc::new(anchors::Trust::load(&config.trust)?);
         watch_trust(&trust);
+        let client_trust = Arc::new(anchors::Trust::load(&config.server.client_trust)?);
+        watch_trust(&client_trust);
         Ok(Self {
+            client_trust,
+            consents: records::Consents::new(Arc::clone(&store)),
+            audit: crate::audit::AuditLog::new(
+                Arc::clone(&store),
+                None,
+                crate::audit::AuditConfig::default(),
+                Arc::clone(&clock),
+            ),
             registry: Registry::with_clock(store, Arc::clone(&clock)),
             agency,
             certifier,
@@ -180,6 +200,11 @@ impl App {
             clock,
             config,
         })
+    }
+
+    /// The time now, by the app's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 
     /// The configuration in force.

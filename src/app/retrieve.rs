@@ -58,15 +58,44 @@ impl App {
 
     /// Reads a stored copy for a caller, re-verified (see [`RetrievedCopy`]).
     pub async fn read_copy(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<RetrievedCopy> {
-        self.authorize(caller, Action::ReadCopy(id))?;
-        self.get_copy(id).await
+        let (record, consent) = self.admitted_copy(caller, Action::ReadCopy, id).await?;
+        let copy = self.get_copy(record).await?;
+        self.audit_ok(caller, Action::ReadCopy, Some(&copy.record), consent)
+            .await?;
+        Ok(copy)
+    }
+
+    /// The record of copy `id` when `action` on it is allowed to `caller`, with the consent
+    /// that allowed it; the same PERMISSION_DENIED for an unknown id and a copy the caller
+    /// may not see.
+    async fn admitted_copy(
+        &self,
+        caller: &Caller,
+        action: Action,
+        id: &str,
+    ) -> Result<(Record, Option<String>)> {
+        let scope = self.authorize(caller, action)?;
+        let record = match uuid::Uuid::parse_str(id.trim()) {
+            Ok(_) => self.registry.get(id.trim()).await?,
+            Err(_) => None,
+        };
+        let consent = self
+            .admit_record(caller, action, scope, id, record.as_ref())
+            .await?;
+        match record {
+            Some(r) => Ok((r, consent)),
+            None => Err(Error::Internal("admitted a copy that does not exist".into())),
+        }
     }
 
     /// Verifies a stored copy by its id for a caller: the report `read_copy` gives, with
     /// the revocation and the stored-hash check applied.
     pub async fn verify_copy(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<Report> {
-        self.authorize(caller, Action::VerifyCopy(id))?;
-        Ok(self.get_copy(id).await?.report)
+        let (record, consent) = self.admitted_copy(caller, Action::VerifyCopy, id).await?;
+        let copy = self.get_copy(record).await?;
+        self.audit_ok(caller, Action::VerifyCopy, Some(&copy.record), consent)
+            .await?;
+        Ok(copy.report)
     }
 
     /// One page of an owner's records in issue order.
@@ -77,15 +106,26 @@ impl App {
         page_size: u32,
         page_token: &str,
     ) -> Result<records::RecordPage> {
-        self.authorize(caller, Action::ListRecords(owner_id))?;
+        let scope = self.authorize(caller, Action::ListRecords)?;
+        records::validate_owner_id(owner_id)?;
+        let consents = self
+            .admit_owner(caller, Action::ListRecords, scope, owner_id)
+            .await?;
         let size = match page_size {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
         };
-        Ok(self
+        let mut page = self
             .registry
             .records_page(owner_id, size as usize, page_token)
-            .await?)
+            .await?;
+        if scope == Scope::WithConsent {
+            page.records
+                .retain(|r| consents.iter().any(|c| c.covers(r)));
+        }
+        self.audit_owner(caller, Action::ListRecords, owner_id, &consents)
+            .await?;
+        Ok(page)
     }
 
     /// The owner's valid, unexpired copies of `document_type`, oldest first.
@@ -95,7 +135,11 @@ impl App {
         owner_id: &str,
         document_type: &str,
     ) -> Result<Vec<Record>> {
-        self.authorize(caller, Action::FindReusable(owner_id))?;
+        let scope = self.authorize(caller, Action::FindReusable)?;
+        records::validate_owner_id(owner_id)?;
+        let consents = self
+            .admit_owner(caller, Action::FindReusable, scope, owner_id)
+            .await?;
         let wanted = document_type.trim();
         if wanted.is_empty() {
             return Err(Error::InvalidArgument(
@@ -103,19 +147,26 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        Ok(self
+        let found = self
             .registry
             .records_of_owner(owner_id)
             .await?
             .into_iter()
             .filter(|r| r.document_type == wanted && records::is_current(r, now))
-            .collect())
+            .filter(|r| scope != Scope::WithConsent || consents.iter().any(|c| c.covers(r)))
+            .collect();
+        self.audit_owner(caller, Action::FindReusable, owner_id, &consents)
+            .await?;
+        Ok(found)
     }
 
     /// Whether the file with this SHA-256 is a copy issued here, and still valid.
     pub async fn lookup_by_hash(&self, caller: &Caller, sha256: &str) -> Result<HashLookup> {
-        self.authorize(caller, Action::LookupByHash)?;
-        let Some(record) = self.registry.find_by_hash(sha256).await? else {
+        let scope = self.authorize(caller, Action::LookupByHash)?;
+        let found = self.registry.find_by_hash(sha256).await?;
+        self.audit_ok(caller, Action::LookupByHash, found.as_ref(), None)
+            .await?;
+        let Some(mut record) = found else {
             return Ok(HashLookup {
                 record: None,
                 valid: false,
@@ -126,6 +177,9 @@ impl App {
         };
         let now = self.clock.now();
         let valid = records::is_current(&record, now);
+        if scope == Scope::StatusOnly {
+            record = records::without_personal_data(record);
+        }
         let reason = match &record.status {
             RecordStatus::Revoked { reason, by, at } => {
                 format!("revoked at {at} by {by}: {reason}")
@@ -152,30 +206,34 @@ impl App {
         reason: &str,
         by: &str,
     ) -> Result<Record> {
-        self.authorize(caller, Action::RevokeCopy(id))?;
-        let by = match (by.trim(), &caller.id) {
-            ("", Some(id)) => id.as_str(),
-            (by, _) => by,
+        let (found, _) = self.admitted_copy(caller, Action::RevokeCopy, id).await?;
+        if reason.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "reason is empty: name the decision that revokes the copy".into(),
+            ));
+        }
+        // Who revoked is the certificate's holder; a name the request gives is kept beside it.
+        let by = match by.trim() {
+            "" => caller.label(),
+            stated => format!("{} (for {stated})", caller.label()),
         };
         let at = rfc3339(self.clock.now().to_offset(VIETNAM_OFFSET));
         let record = self
             .registry
-            .revoke(id, reason, by, &at)
+            .revoke(&found.id, reason, &by, &at)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no certified copy with id {id:?}")))?;
-        tracing::info!(id, caller = caller.label(), "certified copy revoked");
+            .ok_or_else(|| Error::Internal(format!("copy {} vanished while revoked", found.id)))?;
+        self.audit_ok(caller, Action::RevokeCopy, Some(&record), None)
+            .await?;
+        tracing::info!(id, caller = %caller.label(), "certified copy revoked");
         Ok(record)
     }
 
     /// Reads a stored copy and re-verifies it; a copy whose bytes no longer match the
     /// recorded hash is reported as such and its report is never PASSED.
     /// Unchecked: reached only through [`App::read_copy`] and [`App::verify_copy`].
-    async fn get_copy(self: &Arc<Self>, id: &str) -> Result<RetrievedCopy> {
-        let record = self
-            .registry
-            .get(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no certified copy with id {id:?}")))?;
+    async fn get_copy(self: &Arc<Self>, record: Record) -> Result<RetrievedCopy> {
+        let id = record.id.as_str();
         let bytes = self.registry.copy_bytes(id).await?.ok_or_else(|| {
             Error::Internal(format!("record {id} exists but its copy bytes are missing"))
         })?;

@@ -3,4 +3,5 @@
 
 pub mod key;
 pub mod testca;
+pub mod testca_tls;
 pub mod trust;

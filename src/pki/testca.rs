@@ -33,7 +33,7 @@ pub enum TestCaError {
     },
 }
 
-fn gen_err(e: impl std::fmt::Display) -> TestCaError {
+pub(super) fn gen_err(e: impl std::fmt::Display) -> TestCaError {
     TestCaError::Generate(e.to_string())
 }
 
@@ -50,11 +50,11 @@ fn rsa_key(bits: usize) -> Result<KeyPair, TestCaError> {
     KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).map_err(gen_err)
 }
 
-fn ec_key() -> Result<KeyPair, TestCaError> {
+pub(super) fn ec_key() -> Result<KeyPair, TestCaError> {
     KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(gen_err)
 }
 
-fn name(parts: &[(DnType, &str)]) -> DistinguishedName {
+pub(super) fn name(parts: &[(DnType, &str)]) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     for (ty, value) in parts {
         let value = match (*ty == DnType::CountryName, (*value).try_into()) {
@@ -75,14 +75,14 @@ fn test_ca_name(common_name: &str) -> DistinguishedName {
     ])
 }
 
-fn serial(n: u64) -> SerialNumber {
+pub(super) fn serial(n: u64) -> SerialNumber {
     // A leading 0x5A byte keeps serials positive and distinct from small integers.
     let mut bytes = vec![0x5A];
     bytes.extend_from_slice(&n.to_be_bytes());
     SerialNumber::from_slice(&bytes)
 }
 
-fn ca_params(
+pub(super) fn ca_params(
     dn: DistinguishedName,
     serial_no: u64,
     from: OffsetDateTime,
@@ -139,7 +139,7 @@ fn leaf_params(
 }
 
 /// CRL number 1, issued an hour ago, valid two years (tests must not go stale soon).
-fn crl_params(
+pub(super) fn crl_params(
     now: OffsetDateTime,
     revoked: Vec<RevokedCertParams>,
 ) -> CertificateRevocationListParams {
@@ -216,6 +216,7 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     write_leaves(&out, &ca, &ca_cert.pem(), now)?;
     write_crls(&out, &root, &ca, now)?;
     write_untrusted(&out, now)?;
+    super::testca_tls::generate_tls(&dir.join("tls"))?;
     out.write("README.md", README.as_bytes())?;
     Ok(())
 }

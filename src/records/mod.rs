@@ -11,6 +11,7 @@
 //! owners/{owner_id}/{issued}-{id}          OwnerEntry; issued = issued_at in UTC as
 //!                                          YYYYMMDDTHHMMSSZ, so keys sort by issue time
 //! hashes/{sha256hex(copy)}.json            HashEntry → record id (LookupByHash, Verify)
+//! consents/{owner_id}/{id}.json            Consent (create-only), and {id}.withdrawn.json
 //! ```
 //! All JSON documents carry `schema_version` (now 1); readers refuse other versions.
 //!
@@ -22,6 +23,7 @@
 //! copy fails the number is entered as void, never skipped.
 
 mod book;
+mod consent;
 pub mod check;
 mod error;
 mod export;
@@ -32,11 +34,12 @@ mod requests;
 mod validate;
 
 pub use book::DEFAULT_BOOK;
+pub use consent::{Consent, ConsentRequest, Consents};
 pub use error::RecordsError;
 pub use export::{BOOK_CSV_HEADER, write_book_csv};
 pub use model::{
     BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
-    Reservation, SCHEMA_VERSION, SignerFingerprint,
+    Reservation, SCHEMA_VERSION, SignerFingerprint, without_personal_data,
 };
 pub use registry::{RecordPage, Registry, is_current};
 pub use requests::RequestGuard;

@@ -54,6 +54,18 @@ pub struct Record {
     pub signers: Vec<SignerFingerprint>,
 }
 
+/// The record as a caller without a certificate may see it: the copy's standing (agency,
+/// number, dates, status, hash) without the owner, the names, the originals or the signers'
+/// certificates (a personal certificate carries its holder's ID number).
+pub fn without_personal_data(mut record: Record) -> Record {
+    record.owner_id = String::new();
+    record.document_name = String::new();
+    record.client_request_id = String::new();
+    record.originals = Vec::new();
+    record.signers = Vec::new();
+    record
+}
+
 /// Whether a copy still stands.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "state", rename_all = "snake_case")]

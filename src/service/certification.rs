@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status, Streaming};
 
-use super::caller::caller_of;
+use super::caller::Door;
 use super::convert;
 use super::status::to_status;
 use super::upload::{Piece, first_message, receive_files};
-use crate::app::{App, CertifyInput, CertifyMeta};
+use crate::app::{Action, App, CertifyInput, CertifyMeta};
 use crate::error::Error;
 use crate::proto::certification_service_server::CertificationService;
 use crate::proto::{CertificationRecord, CertifyRequest, certify_request::Part};
@@ -16,13 +16,17 @@ use crate::proto::{CertificationRecord, CertifyRequest, certify_request::Part};
 /// The Certify RPC.
 #[derive(Debug, Clone)]
 pub struct CertificationApi {
-    app: Arc<App>,
+    door: Door,
 }
 
 impl CertificationApi {
-    /// Wraps the app.
-    pub fn new(app: Arc<App>) -> Self {
-        Self { app }
+    /// Serves `app` through `door`'s limits.
+    pub fn new(door: Door) -> Self {
+        Self { door }
+    }
+
+    fn app(&self) -> &Arc<App> {
+        &self.door.app
     }
 }
 
@@ -32,9 +36,14 @@ impl CertificationService for CertificationApi {
         &self,
         request: Request<Streaming<CertifyRequest>>,
     ) -> Result<Response<CertificationRecord>, Status> {
-        let caller = caller_of(&request);
+        let action = Action::Certify;
+        let (caller, _permit) = self.door.enter(&request, action).await?;
+        // Refuse a caller who may not certify before reading megabytes of scans.
+        let allowed = self.app().admit_own_agency(&caller, action);
+        self.door.answer(&caller, action, allowed).await?;
         let mut stream = request.into_inner();
-        let first = first_message(&mut stream, "the request metadata").await?;
+        let gate = &self.door.gate;
+        let first = first_message(&mut stream, gate, "the request metadata").await?;
         let Some(Part::Request(m)) = first.part else {
             return Err(to_status(Error::InvalidArgument(
                 "the first message must be the request metadata (`request`), not a file or chunk"
@@ -51,8 +60,10 @@ impl CertificationService for CertificationApi {
             allow_low_resolution: m.allow_low_resolution,
         };
         // Refuse bad metadata before reading megabytes of scans.
-        self.app.check_metadata(&meta).map_err(to_status)?;
-        let files = receive_files(&mut stream, &self.app.config().limits, |m| match m.part {
+        self.app().check_metadata(&meta).map_err(to_status)?;
+        let mut hold = gate.memory_hold();
+        let limits = &self.app().config().limits;
+        let files = receive_files(&mut stream, limits, gate, &mut hold, |m| match m.part {
             Some(Part::File(h)) => Piece::File(h),
             Some(Part::Chunk(c)) => Piece::Chunk(c),
             Some(Part::Request(_)) => Piece::Repeated("the request metadata"),
@@ -60,10 +71,10 @@ impl CertificationService for CertificationApi {
         })
         .await?;
         let certified = self
-            .app
+            .app()
             .certify(&caller, CertifyInput { meta, files })
-            .await
-            .map_err(to_status)?;
+            .await;
+        let certified = self.door.answer(&caller, action, certified).await?;
         let mut record = convert::record(&certified.record);
         record.warnings = certified.warnings;
         Ok(Response::new(record))

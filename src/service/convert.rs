@@ -1,7 +1,8 @@
 //! Conversions between internal types and protobuf messages.
 
 use crate::proto;
-use crate::records::{Record, RecordStatus, SignerFingerprint};
+use crate::app::Access;
+use crate::records::{Consent, Record, RecordStatus, SignerFingerprint};
 use crate::verify::{Indication, Report, SignatureReport, SubIndication};
 
 fn indication(i: Indication) -> String {
@@ -97,5 +98,33 @@ fn signature(s: &SignatureReport) -> proto::SignatureReport {
             .filter(|c| !c.passed)
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect(),
+    }
+}
+
+/// Consent → protobuf, with whether it is in force at `now`.
+pub fn consent(c: &Consent, now: time::OffsetDateTime) -> proto::Consent {
+    proto::Consent {
+        id: c.id.clone(),
+        owner_id: c.owner_id.clone(),
+        agency: c.agency.clone(),
+        copy_id: c.copy_id.clone().unwrap_or_default(),
+        document_type: c.document_type.clone().unwrap_or_default(),
+        purpose: c.purpose.clone(),
+        valid_until: c.valid_until.clone().unwrap_or_default(),
+        granted_at: c.granted_at.clone(),
+        withdrawn_at: c.withdrawn_at.clone().unwrap_or_default(),
+        in_force: c.in_force(now),
+    }
+}
+
+/// Access → protobuf.
+pub fn access(a: Access) -> proto::Access {
+    proto::Access {
+        at: a.at,
+        agency: a.agency,
+        who: a.who,
+        action: a.action,
+        copy_id: a.copy_id.unwrap_or_default(),
+        consent_id: a.consent_id.unwrap_or_default(),
     }
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::CHUNK_SIZE;
-use super::caller::caller_of;
+use super::caller::Door;
 use super::status::to_status;
 use super::upload::{Piece, first_message, receive_files};
 use crate::app::jobs::{JobId, JobState};
-use crate::app::{App, DigitizeJob, DigitizeJobRequest};
+use crate::app::{Action, App, DigitizeJob, DigitizeJobRequest};
 use crate::error::Error;
 use crate::proto::digitization_job::State;
 use crate::proto::digitization_service_server::DigitizationService;
@@ -22,13 +22,17 @@ use crate::proto::{
 /// The DigitizationService RPCs.
 #[derive(Debug, Clone)]
 pub struct DigitizationApi {
-    app: Arc<App>,
+    door: Door,
 }
 
 impl DigitizationApi {
-    /// Wraps the app.
-    pub fn new(app: Arc<App>) -> Self {
-        Self { app }
+    /// Serves `app` through `door`'s limits.
+    pub fn new(door: Door) -> Self {
+        Self { door }
+    }
+
+    fn app(&self) -> &Arc<App> {
+        &self.door.app
     }
 }
 
@@ -60,15 +64,21 @@ impl DigitizationService for DigitizationApi {
         &self,
         request: Request<Streaming<DigitizeRequest>>,
     ) -> Result<Response<DigitizationJob>, Status> {
-        let caller = caller_of(&request);
+        let action = Action::Digitize;
+        let (caller, _permit) = self.door.enter(&request, action).await?;
+        let allowed = self.app().admit_own_agency(&caller, action);
+        self.door.answer(&caller, action, allowed).await?;
         let mut stream = request.into_inner();
-        let first = first_message(&mut stream, "the options").await?;
+        let gate = &self.door.gate;
+        let first = first_message(&mut stream, gate, "the options").await?;
         let Some(Part::Options(options)) = first.part else {
             return Err(to_status(Error::InvalidArgument(
                 "the first message must be `options`".into(),
             )));
         };
-        let files = receive_files(&mut stream, &self.app.config().limits, |m| match m.part {
+        let mut hold = gate.memory_hold();
+        let limits = &self.app().config().limits;
+        let files = receive_files(&mut stream, limits, gate, &mut hold, |m| match m.part {
             Some(Part::File(h)) => Piece::File(h),
             Some(Part::Chunk(c)) => Piece::Chunk(c),
             Some(Part::Options(_)) => Piece::Repeated("options"),
@@ -76,7 +86,7 @@ impl DigitizationService for DigitizationApi {
         })
         .await?;
         let job = self
-            .app
+            .app()
             .start_digitization(
                 &caller,
                 DigitizeJobRequest {
@@ -87,8 +97,8 @@ impl DigitizationService for DigitizationApi {
                     files,
                 },
             )
-            .await
-            .map_err(to_status)?;
+            .await;
+        let job = self.door.answer(&caller, action, job).await?;
         Ok(Response::new(job_message(job)))
     }
 
@@ -96,9 +106,10 @@ impl DigitizationService for DigitizationApi {
         &self,
         request: Request<DigitizationJobRequest>,
     ) -> Result<Response<DigitizationJob>, Status> {
-        let caller = caller_of(&request);
+        let (caller, _permit) = self.door.enter(&request, Action::Digitize).await?;
         let id = JobId(request.into_inner().job_id);
-        let job = self.app.digitization_job(&caller, &id).map_err(to_status)?;
+        let job = self.app().digitization_job(&caller, &id);
+        let job = self.door.answer(&caller, Action::Digitize, job).await?;
         Ok(Response::new(job_message(job)))
     }
 
@@ -108,9 +119,10 @@ impl DigitizationService for DigitizationApi {
         &self,
         request: Request<DigitizationJobRequest>,
     ) -> Result<Response<Self::GetDigitizedPdfStream>, Status> {
-        let caller = caller_of(&request);
+        let (caller, _permit) = self.door.enter(&request, Action::Digitize).await?;
         let id = JobId(request.into_inner().job_id);
-        let pdf = self.app.digitized_pdf(&caller, &id).map_err(to_status)?;
+        let pdf = self.app().digitized_pdf(&caller, &id);
+        let pdf = self.door.answer(&caller, Action::Digitize, pdf).await?;
         let chunks: Vec<Result<DigitizedPdfChunk, Status>> = (0..pdf.len())
             .step_by(CHUNK_SIZE)
             .map(|start| {

@@ -3,11 +3,14 @@
 
 pub mod caller;
 pub mod certification;
+pub mod connection;
 pub mod convert;
 pub mod digitization;
+pub mod limits;
 pub mod records;
 pub mod server;
 pub mod status;
+pub mod tls;
 mod upload;
 pub mod verification;
 

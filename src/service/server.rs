@@ -3,12 +3,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
+use super::caller::Door;
 use super::certification::CertificationApi;
+use super::{connection, tls};
 use super::digitization::DigitizationApi;
 use super::records::RecordApi;
 use super::verification::VerificationApi;
@@ -41,34 +44,50 @@ pub async fn router(app: Arc<App>) -> Router {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .ok();
+    let door = Door::new(app);
     let router = Server::builder()
         .add_service(health_service)
         .add_service(
-            CertificationServiceServer::new(CertificationApi::new(Arc::clone(&app)))
+            CertificationServiceServer::new(CertificationApi::new(door.clone()))
                 .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
-            VerificationServiceServer::new(VerificationApi::new(Arc::clone(&app)))
+            VerificationServiceServer::new(VerificationApi::new(door.clone()))
                 .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
-            DigitizationServiceServer::new(DigitizationApi::new(Arc::clone(&app)))
+            DigitizationServiceServer::new(DigitizationApi::new(door.clone()))
                 .max_decoding_message_size(MAX_MESSAGE),
         )
-        .add_service(RecordServiceServer::new(RecordApi::new(app)));
+        .add_service(RecordServiceServer::new(RecordApi::new(door)));
     router.add_optional_service(reflection)
 }
 
-/// Serves on an already bound listener until `shutdown` resolves.
+/// Serves on an already bound listener until `shutdown` resolves: TLS with client
+/// certificates asked for (see [`tls`]), or plaintext when `server.insecure_plaintext` is
+/// set (logged as a warning: every caller is then anonymous).
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
+) -> crate::Result<()> {
+    let server = &app.config().server;
+    let acceptor = if server.insecure_plaintext {
+        tracing::warn!(
+            "server.insecure_plaintext = true: gRPC WITHOUT TLS; no caller can prove who it is, \
+             so only the public calls work. Use it only on a trusted loopback"
+        );
+        None
+    } else {
+        Some(tls::acceptor(server, app.client_ca_subjects())?)
+    };
+    let timeout = Duration::from_millis(server.handshake_timeout_ms);
+    let incoming = connection::incoming(listener, acceptor, timeout);
     router(app)
         .await
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
+        .map_err(|e| crate::Error::Internal(format!("gRPC server: {e}")))
 }
 
 /// Binds `addr` (use port 0 for an ephemeral port) and returns the listener and its address.

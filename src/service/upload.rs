@@ -1,9 +1,10 @@
 //! The one upload receiver of the gRPC services: reads the file headers and chunks of a
-//! client stream into an [`Upload`], whose limits are checked as chunks arrive.
+//! client stream into an [`Upload`], whose limits are checked as chunks arrive, holding the
+//! bytes against the memory all uploads may hold and cutting off a stream that stalls.
 
-use tokio_stream::StreamExt;
 use tonic::{Status, Streaming};
 
+use super::limits::{Gate, MemoryHold};
 use super::status::to_status;
 use crate::app::Upload;
 use crate::config::Limits;
@@ -24,17 +25,22 @@ pub(super) enum Piece {
 }
 
 /// Receives the files after the first message, checking the limits as chunks arrive and
-/// refusing empty files.
+/// refusing empty files; `hold` counts the bytes until the caller drops it.
 pub(super) async fn receive_files<M>(
     stream: &mut Streaming<M>,
     limits: &Limits,
+    gate: &Gate,
+    hold: &mut MemoryHold,
     piece: impl Fn(M) -> Piece,
 ) -> Result<Vec<UploadedFile>, Status> {
     let mut upload = Upload::new(limits);
-    while let Some(message) = stream.next().await {
-        let step = match piece(message?) {
+    while let Some(message) = gate.next(stream).await? {
+        let step = match piece(message) {
             Piece::File(h) => upload.start_file(&h.name, h.media_type),
-            Piece::Chunk(chunk) => upload.add_chunk(&chunk),
+            Piece::Chunk(chunk) => {
+                hold.grow(chunk.len())?;
+                upload.add_chunk(&chunk)
+            }
             Piece::Repeated(what) => Err(Error::InvalidArgument(format!(
                 "{what} may be sent only once, first"
             ))),
@@ -46,9 +52,13 @@ pub(super) async fn receive_files<M>(
 }
 
 /// The first message of a stream, or INVALID_ARGUMENT saying what to send first.
-pub(super) async fn first_message<M>(stream: &mut Streaming<M>, what: &str) -> Result<M, Status> {
-    match stream.next().await {
-        Some(message) => message,
+pub(super) async fn first_message<M>(
+    stream: &mut Streaming<M>,
+    gate: &Gate,
+    what: &str,
+) -> Result<M, Status> {
+    match gate.next(stream).await? {
+        Some(message) => Ok(message),
         None => Err(to_status(Error::InvalidArgument(format!(
             "empty stream: send {what} first"
         )))),

@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::caller::caller_of;
+use super::caller::Door;
 use super::convert;
 use super::status::to_status;
-use crate::app::App;
+use crate::app::{Action, App};
 use crate::error::Error;
 use crate::proto::verification_service_server::VerificationService;
 use crate::proto::{VerificationReport, VerifyRequest, verify_request::Source};
@@ -16,14 +15,24 @@ use crate::proto::{VerificationReport, VerifyRequest, verify_request::Source};
 /// The Verify RPC.
 #[derive(Debug, Clone)]
 pub struct VerificationApi {
-    app: Arc<App>,
+    door: Door,
 }
 
 impl VerificationApi {
-    /// Wraps the app.
-    pub fn new(app: Arc<App>) -> Self {
-        Self { app }
+    /// Serves `app` through `door`'s limits.
+    pub fn new(door: Door) -> Self {
+        Self { door }
     }
+
+    fn app(&self) -> &Arc<App> {
+        &self.door.app
+    }
+}
+
+fn both() -> Status {
+    to_status(Error::InvalidArgument(
+        "send either a copy_id alone or PDF chunks, not both".into(),
+    ))
 }
 
 #[tonic::async_trait]
@@ -32,37 +41,32 @@ impl VerificationService for VerificationApi {
         &self,
         request: Request<Streaming<VerifyRequest>>,
     ) -> Result<Response<VerificationReport>, Status> {
-        let caller = caller_of(&request);
+        // Verifying bytes is public; by copy id it is judged by the use case.
+        let (caller, _permit) = self.door.enter(&request, Action::VerifyBytes).await?;
         let mut stream = request.into_inner();
-        let limit = self.app.config().limits.max_verify_bytes;
+        let gate = &self.door.gate;
+        let limit = self.app().config().limits.max_verify_bytes;
+        let mut hold = gate.memory_hold();
         let mut pdf: Vec<u8> = Vec::new();
         let mut first = true;
-        while let Some(message) = stream.next().await {
-            match message?.source {
+        while let Some(message) = gate.next(&mut stream).await? {
+            match message.source {
                 Some(Source::CopyId(id)) if first => {
-                    if stream.next().await.is_some() {
-                        return Err(to_status(Error::InvalidArgument(
-                            "send either a copy_id alone or PDF chunks, not both".into(),
-                        )));
+                    if gate.next(&mut stream).await?.is_some() {
+                        return Err(both());
                     }
-                    let report = self
-                        .app
-                        .verify_copy(&caller, &id)
-                        .await
-                        .map_err(to_status)?;
+                    let report = self.app().verify_copy(&caller, &id).await;
+                    let report = self.door.answer(&caller, Action::VerifyCopy, report).await?;
                     return Ok(Response::new(convert::report(&report)));
                 }
-                Some(Source::CopyId(_)) => {
-                    return Err(to_status(Error::InvalidArgument(
-                        "send either a copy_id alone or PDF chunks, not both".into(),
-                    )));
-                }
+                Some(Source::CopyId(_)) => return Err(both()),
                 Some(Source::Chunk(chunk)) => {
                     if (pdf.len() + chunk.len()) as u64 > limit {
                         return Err(to_status(Error::TooLarge(format!(
                             "the PDF is larger than the verification limit of {limit} bytes"
                         ))));
                     }
+                    hold.grow(chunk.len())?;
                     pdf.extend_from_slice(&chunk);
                 }
                 None => {
@@ -78,11 +82,8 @@ impl VerificationService for VerificationApi {
                 "nothing to verify: send a copy_id or the PDF's bytes".into(),
             )));
         }
-        let report = self
-            .app
-            .verify_upload(&caller, pdf)
-            .await
-            .map_err(to_status)?;
+        let report = self.app().verify_upload(&caller, pdf).await;
+        let report = self.door.answer(&caller, Action::VerifyBytes, report).await?;
         Ok(Response::new(convert::report(&report)))
     }
 }

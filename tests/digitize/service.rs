@@ -57,9 +57,7 @@ async fn poll(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scans_become_a_searchable_pdf_through_a_polled_job() {
     let server = crate::support::server::start().await;
-    let mut client = DigitizationServiceClient::connect(server.url())
-        .await
-        .unwrap();
+    let mut client = DigitizationServiceClient::new(server.channel("clerk").await);
     let options = DigitizeOptions {
         document_type: "Giấy xác nhận".into(),
         ocr: true,
@@ -104,9 +102,7 @@ async fn scans_become_a_searchable_pdf_through_a_polled_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_scans_fail_before_any_job_and_unknown_jobs_are_not_found() {
     let server = crate::support::server::start().await;
-    let mut client = DigitizationServiceClient::connect(server.url())
-        .await
-        .unwrap();
+    let mut client = DigitizationServiceClient::new(server.channel("clerk").await);
     let options = DigitizeOptions {
         document_type: "Giấy khai sinh".into(),
         ..DigitizeOptions::default()
@@ -149,9 +145,7 @@ async fn bad_scans_fail_before_any_job_and_unknown_jobs_are_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_file_is_refused_as_certify_refuses_it() {
     let server = crate::support::server::start().await;
-    let mut client = DigitizationServiceClient::connect(server.url())
-        .await
-        .unwrap();
+    let mut client = DigitizationServiceClient::new(server.channel("clerk").await);
     let err = client
         .start_digitization(tokio_stream::iter(messages(
             DigitizeOptions::default(),

@@ -164,9 +164,9 @@ async fn certify_get_copy_and_peer_validation() {
 
     // Verify RPC by id gives the same verdict.
     let mut verifier =
-        saoy::proto::verification_service_client::VerificationServiceClient::connect(server.url())
-            .await
-            .unwrap();
+        saoy::proto::verification_service_client::VerificationServiceClient::new(
+            server.channel("clerk").await,
+        );
     let by_id = verifier
         .verify(futures::stream::iter(vec![saoy::proto::VerifyRequest {
             source: Some(saoy::proto::verify_request::Source::CopyId(

@@ -249,9 +249,9 @@ fn kubernetes_manifests_are_consistent() {
     );
     for probe in ["readinessProbe", "livenessProbe"] {
         assert_eq!(
-            container[probe]["grpc"]["port"].as_u64(),
+            container[probe]["tcpSocket"]["port"].as_u64(),
             Some(port),
-            "{probe} uses the gRPC health service"
+            "{probe} checks the TLS gRPC port accepts connections"
         );
     }
     let env: Vec<&str> = container["env"]

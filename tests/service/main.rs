@@ -4,11 +4,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
 mod certify_bad_input;
 mod certify_e2e;
 mod config_example;
 mod deploy_files;
 mod health;
+mod python_client;
 mod records_book;
 mod reuse_records;
 mod trust_dir;

@@ -1,7 +1,8 @@
 //! RecordService reuse calls over real gRPC: a citizen's records list in issue order with
 //! paging; FindReusable skips revoked and expired results; a revoked copy is not PASSED by
 //! id or by bytes and the revocation is named; LookupByHash finds an issued copy and not a
-//! modified one.
+//! modified one. The citizen's records are read through the portal with a citizen
+//! assertion, revocation by the agency's admin, as the access rules say.
 
 use crate::support::client::{self, Upload};
 use saoy::proto::record_service_client::RecordServiceClient;
@@ -34,9 +35,8 @@ async fn certify(url: &str, request_id: &str, owner: &str, doc_type: &str) -> Ce
 }
 
 async fn verify_bytes(url: &str, pdf: &[u8]) -> VerificationReport {
-    let mut verifier = VerificationServiceClient::connect(url.to_string())
-        .await
-        .unwrap();
+    // Verifying bytes is public: no client certificate.
+    let mut verifier = VerificationServiceClient::new(client::channel(url, "none").await);
     let chunks: Vec<VerifyRequest> = pdf
         .chunks(1 << 20)
         .map(|c| VerifyRequest {
@@ -51,9 +51,7 @@ async fn verify_bytes(url: &str, pdf: &[u8]) -> VerificationReport {
 }
 
 async fn verify_id(url: &str, id: &str) -> VerificationReport {
-    let mut verifier = VerificationServiceClient::connect(url.to_string())
-        .await
-        .unwrap();
+    let mut verifier = VerificationServiceClient::new(client::channel(url, "clerk").await);
     verifier
         .verify(futures::stream::iter(vec![VerifyRequest {
             source: Some(Source::CopyId(id.into())),
@@ -80,7 +78,9 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
     let diploma = certify(&url, "r-3", OWNER, "Bằng tốt nghiệp").await;
     let current = certify(&url, "r-4", OWNER, BIRTH).await;
     let stranger = certify(&url, "r-5", "079203009999", BIRTH).await;
-    let mut records = RecordServiceClient::connect(url.clone()).await.unwrap();
+    let mut records = RecordServiceClient::new(client::channel(&url, "portal").await);
+    let mut admin = RecordServiceClient::new(client::channel(&url, "admin").await);
+    let token_of_owner = client::citizen_token(OWNER, 300);
 
     // Issue order, two per page.
     let mut listed = Vec::new();
@@ -88,11 +88,14 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
     let mut pages = 0;
     loop {
         let page = records
-            .list_records(ListRecordsRequest {
-                owner_id: OWNER.into(),
-                page_size: 2,
-                page_token: token.clone(),
-            })
+            .list_records(client::as_citizen(
+                ListRecordsRequest {
+                    owner_id: OWNER.into(),
+                    page_size: 2,
+                    page_token: token.clone(),
+                },
+                &token_of_owner,
+            ))
             .await
             .expect("list")
             .into_inner();
@@ -117,26 +120,36 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
     let numbers: Vec<u64> = listed.iter().map(|r| r.number).collect();
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
 
-    // Revoke one (the caller named in metadata becomes `by` when none is given).
-    let mut revoke = tonic::Request::new(RevokeCopyRequest {
+    // A revocation needs a reason.
+    let no_reason = admin
+        .revoke_copy(RevokeCopyRequest {
+            id: revoked.id.clone(),
+            reason: " ".into(),
+            by: String::new(),
+        })
+        .await;
+    assert_eq!(code(no_reason), Some(Code::InvalidArgument));
+    // Revoke one: the admin's certificate is recorded as who revoked it.
+    let revoke = RevokeCopyRequest {
         id: revoked.id.clone(),
         reason: "Quyết định thu hồi số 12/QĐ-UBND".into(),
         by: String::new(),
-    });
-    revoke
-        .metadata_mut()
-        .insert("x-saoy-caller", "chu-tich-xa".parse().unwrap());
-    let after = records
+    };
+    let after = admin
         .revoke_copy(revoke)
         .await
         .expect("revoke")
         .into_inner();
     assert_eq!(after.status, "revoked");
     let revocation = after.revocation.expect("revocation details");
-    assert_eq!(revocation.by, "chu-tich-xa");
+    assert!(
+        revocation.by.starts_with("admin:") && revocation.by.ends_with("@H72.21.01"),
+        "{}",
+        revocation.by
+    );
     assert!(revocation.at.ends_with("+07:00"), "{}", revocation.at);
     // Revoking again keeps the first revocation.
-    let again = records
+    let again = admin
         .revoke_copy(RevokeCopyRequest {
             id: revoked.id.clone(),
             reason: "another reason".into(),
@@ -160,10 +173,13 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
 
     // FindReusable skips the revoked and the expired copy, and other document types.
     let found = records
-        .find_reusable(FindReusableRequest {
-            owner_id: OWNER.into(),
-            document_type: BIRTH.into(),
-        })
+        .find_reusable(client::as_citizen(
+            FindReusableRequest {
+                owner_id: OWNER.into(),
+                document_type: BIRTH.into(),
+            },
+            &token_of_owner,
+        ))
         .await
         .expect("find")
         .into_inner();
@@ -233,14 +249,19 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
 #[tokio::test]
 async fn reuse_calls_refuse_bad_input() {
     let server = crate::support::server::start().await;
-    let mut records = RecordServiceClient::connect(server.url()).await.unwrap();
+    let mut records = RecordServiceClient::new(server.channel("portal").await);
+    let mut admin = RecordServiceClient::new(server.channel("admin").await);
+    let token = client::citizen_token(OWNER, 300);
     assert_eq!(
         code(
             records
-                .list_records(ListRecordsRequest {
-                    owner_id: "123".into(),
-                    ..Default::default()
-                })
+                .list_records(client::as_citizen(
+                    ListRecordsRequest {
+                        owner_id: "123".into(),
+                        ..Default::default()
+                    },
+                    &token
+                ))
                 .await
         ),
         Some(Code::InvalidArgument)
@@ -248,11 +269,14 @@ async fn reuse_calls_refuse_bad_input() {
     assert_eq!(
         code(
             records
-                .list_records(ListRecordsRequest {
-                    owner_id: OWNER.into(),
-                    page_size: 10,
-                    page_token: "../x".into(),
-                })
+                .list_records(client::as_citizen(
+                    ListRecordsRequest {
+                        owner_id: OWNER.into(),
+                        page_size: 10,
+                        page_token: "../x".into(),
+                    },
+                    &token
+                ))
                 .await
         ),
         Some(Code::InvalidArgument)
@@ -267,9 +291,10 @@ async fn reuse_calls_refuse_bad_input() {
         ),
         Some(Code::InvalidArgument)
     );
+    // An unknown id is refused like a copy of someone else: nothing leaks.
     assert_eq!(
         code(
-            records
+            admin
                 .revoke_copy(RevokeCopyRequest {
                     id: "0190e1c2-0000-7000-8000-000000000001".into(),
                     reason: "x".into(),
@@ -277,36 +302,30 @@ async fn reuse_calls_refuse_bad_input() {
                 })
                 .await
         ),
-        Some(Code::NotFound)
+        Some(Code::PermissionDenied)
     );
     assert_eq!(
         code(
             records
-                .revoke_copy(RevokeCopyRequest {
-                    id: "0190e1c2-0000-7000-8000-000000000001".into(),
-                    reason: " ".into(),
-                    by: "y".into(),
-                })
-                .await
-        ),
-        Some(Code::InvalidArgument)
-    );
-    assert_eq!(
-        code(
-            records
-                .find_reusable(FindReusableRequest {
-                    owner_id: OWNER.into(),
-                    document_type: String::new(),
-                })
+                .find_reusable(client::as_citizen(
+                    FindReusableRequest {
+                        owner_id: OWNER.into(),
+                        document_type: String::new(),
+                    },
+                    &token
+                ))
                 .await
         ),
         Some(Code::InvalidArgument)
     );
     let empty = records
-        .list_records(ListRecordsRequest {
-            owner_id: OWNER.into(),
-            ..Default::default()
-        })
+        .list_records(client::as_citizen(
+            ListRecordsRequest {
+                owner_id: OWNER.into(),
+                ..Default::default()
+            },
+            &token,
+        ))
         .await
         .unwrap()
         .into_inner();

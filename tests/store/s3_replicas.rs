@@ -76,7 +76,7 @@ fn serve(server: &S3Server, store: &str) -> Saoy {
         .unwrap_or_else(|e| panic!("saoy failed to start: {e}"));
     Saoy {
         child,
-        url: format!("http://{addr}"),
+        url: format!("https://{addr}"),
     }
 }
 
@@ -101,9 +101,9 @@ async fn two_replicas_share_one_book_without_gap_or_duplicate() {
     let mut clients = Vec::new();
     for replica in [&a, &b] {
         clients.push(
-            CertificationServiceClient::connect(replica.url.clone())
-                .await
-                .expect("connect"),
+            CertificationServiceClient::new(
+                crate::support::client::channel(&replica.url, "clerk").await,
+            ),
         );
     }
     let mut calls = tokio::task::JoinSet::new();

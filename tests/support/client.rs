@@ -7,6 +7,37 @@ use saoy::proto::{
     certify_request::Part, get_copy_response,
 };
 
+/// A channel to `url` over mutual TLS as the test client `who` of certs-test/tls
+/// (`"none"`: TLS without a client certificate).
+pub async fn channel(url: &str, who: &str) -> tonic::transport::Channel {
+    let dir = super::crate_dir().join("certs-test/tls");
+    let mut tls = saoy::client::ClientTls::test(&dir, who);
+    if who == "none" {
+        tls.cert = None;
+        tls.key = None;
+    }
+    saoy::client::connect(url, &tls).await.expect("connect")
+}
+
+/// A citizen assertion for `owner` from the test portal, living `ttl_secs` (negative:
+/// expired).
+pub fn citizen_token(owner: &str, ttl_secs: i64) -> String {
+    let dir = super::crate_dir().join("certs-test/tls");
+    let cert = super::read_der(&dir.join("portal.pem"));
+    let holder = saoy::identity::profile::read_holder(&cert).expect("portal profile");
+    let key = std::fs::read(dir.join("portal.key.pem")).expect("portal key");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    saoy::identity::mint(owner, &holder.name, &key, now, ttl_secs).expect("mint")
+}
+
+/// `request` with the citizen assertion `token` in `x-saoy-citizen`.
+pub fn as_citizen<T>(request: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(request);
+    r.metadata_mut()
+        .insert("x-saoy-citizen", token.parse().expect("ascii token"));
+    r
+}
+
 /// One file to upload.
 pub struct Upload {
     /// File name.
@@ -59,9 +90,7 @@ pub async fn certify(
     url: &str,
     messages: Vec<CertifyRequest>,
 ) -> Result<CertificationRecord, tonic::Status> {
-    let mut client = CertificationServiceClient::connect(url.to_string())
-        .await
-        .expect("connect");
+    let mut client = CertificationServiceClient::new(channel(url, "clerk").await);
     client
         .certify(futures::stream::iter(messages))
         .await
@@ -70,9 +99,7 @@ pub async fn certify(
 
 /// Calls GetCopy and reassembles the stream.
 pub async fn get_copy(url: &str, id: &str) -> Result<(CopyHeader, Vec<u8>), tonic::Status> {
-    let mut client = RecordServiceClient::connect(url.to_string())
-        .await
-        .expect("connect");
+    let mut client = RecordServiceClient::new(channel(url, "clerk").await);
     let mut stream = client
         .get_copy(GetCopyRequest { id: id.into() })
         .await?

@@ -19,9 +19,17 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// `http://addr`, for tonic clients.
+    /// `https://localhost:port`, for tonic clients (the test server certificate names
+    /// `localhost`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://localhost:{}", self.addr.port())
+    }
+
+    /// A channel to this server over mutual TLS as the test client `who` (`clerk`,
+    /// `portal`, `admin`, ... of certs-test/tls), or without a client certificate for
+    /// `"none"`.
+    pub async fn channel(&self, who: &str) -> tonic::transport::Channel {
+        super::client::channel(&self.url(), who).await
     }
 }
 
@@ -46,6 +54,10 @@ pub fn test_config(data: &std::path::Path) -> Config {
     }
     config.trust.anchors = vec![pki("root.pem")];
     config.trust.crls = vec![pki("issuing-ca.crl"), pki("root.crl")];
+    config.server.tls_cert_file = pki("tls/server.pem");
+    config.server.tls_key_file = pki("tls/server.key.pem");
+    config.server.client_trust.anchors = vec![pki("tls/ca.pem")];
+    config.server.client_trust.crls = vec![pki("tls/ca.crl")];
     config.validate().expect("test config is valid");
     config
 }

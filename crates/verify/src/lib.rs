@@ -15,6 +15,7 @@
 //!   a trusted earlier time-stamp) gives FAILED/REVOKED; revoked later, INDETERMINATE/REVOKED_NO_POE.
 
 mod asn1;
+mod certificate;
 mod cms;
 mod context;
 mod crypto;
@@ -35,6 +36,8 @@ pub use report::{
 };
 
 pub use report::etsi_xml::ETSI_VR_NAMESPACE;
+
+pub use certificate::{CertificateRefusal, RevocationMode, ValidPath, validate_certificate};
 
 use document::verify_inner;
 use pdf::xref_reader;

@@ -1,0 +1,133 @@
+//! The one table of access rules (docs/ARCHITECTURE.md, "Who may do what"). A row lets one
+//! kind of caller do one action within a [`Scope`]; anything without a row is denied.
+
+use super::access::Action;
+use crate::identity::Role;
+
+/// How far a rule reaches; the use case applies it to the data it touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Without condition (public calls, and lookups by hash for certificate holders).
+    Any,
+    /// Only the status of a copy, no personal data (LookupByHash without a certificate).
+    StatusOnly,
+    /// Only copies of the caller's own agency (and certifying for it).
+    OwnAgency,
+    /// Only what a consent of the citizen, in force for the caller's agency, covers.
+    WithConsent,
+    /// Only the citizen's own, as the portal's assertion names them.
+    CitizenOwn,
+}
+
+/// Who a rule is for: a role, or a caller without a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// Holders of a client certificate with this role.
+    Role(Role),
+    /// Callers without a client certificate.
+    Anonymous,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    /// The action.
+    pub action: Action,
+    /// The caller it is for.
+    pub who: Who,
+    /// How far it reaches.
+    pub scope: Scope,
+}
+
+const fn rule(action: Action, who: Who, scope: Scope) -> Rule {
+    Rule { action, who, scope }
+}
+
+use Action as A;
+use Role::{Admin, Certifier, Clerk, Portal, Verifier};
+use Scope::{Any, CitizenOwn, OwnAgency, StatusOnly, WithConsent};
+use Who::{Anonymous, Role as R};
+
+/// Every right there is. Where the table is silent: deny.
+pub const RULES: &[Rule] = &[
+    // Issuing copies: the agency's own staff.
+    rule(A::Certify, R(Clerk), OwnAgency),
+    rule(A::Certify, R(Certifier), OwnAgency),
+    rule(A::Digitize, R(Clerk), OwnAgency),
+    rule(A::Digitize, R(Certifier), OwnAgency),
+    // Verifying bytes is public.
+    rule(A::VerifyBytes, R(Clerk), Any),
+    rule(A::VerifyBytes, R(Certifier), Any),
+    rule(A::VerifyBytes, R(Admin), Any),
+    rule(A::VerifyBytes, R(Verifier), Any),
+    rule(A::VerifyBytes, R(Portal), Any),
+    rule(A::VerifyBytes, Anonymous, Any),
+    // A stored copy: its agency, an agency the citizen consented to, the citizen.
+    rule(A::VerifyCopy, R(Clerk), OwnAgency),
+    rule(A::VerifyCopy, R(Certifier), OwnAgency),
+    rule(A::VerifyCopy, R(Admin), OwnAgency),
+    rule(A::VerifyCopy, R(Verifier), WithConsent),
+    rule(A::VerifyCopy, R(Portal), CitizenOwn),
+    rule(A::ReadCopy, R(Clerk), OwnAgency),
+    rule(A::ReadCopy, R(Certifier), OwnAgency),
+    rule(A::ReadCopy, R(Admin), OwnAgency),
+    rule(A::ReadCopy, R(Verifier), WithConsent),
+    rule(A::ReadCopy, R(Portal), CitizenOwn),
+    // A citizen's records: the clerk serving them (with their consent), the citizen.
+    rule(A::ListRecords, R(Clerk), WithConsent),
+    rule(A::ListRecords, R(Portal), CitizenOwn),
+    rule(A::FindReusable, R(Clerk), WithConsent),
+    rule(A::FindReusable, R(Verifier), WithConsent),
+    rule(A::FindReusable, R(Portal), CitizenOwn),
+    // Is this file ours? Anyone; without a certificate, the status only.
+    rule(A::LookupByHash, R(Clerk), Any),
+    rule(A::LookupByHash, R(Certifier), Any),
+    rule(A::LookupByHash, R(Admin), Any),
+    rule(A::LookupByHash, R(Verifier), Any),
+    rule(A::LookupByHash, R(Portal), Any),
+    rule(A::LookupByHash, Anonymous, StatusOnly),
+    // Revocation: the agency's administrator.
+    rule(A::RevokeCopy, R(Admin), OwnAgency),
+    // Consents and the accesses to one's copies: the citizen, through the portal.
+    rule(A::GrantConsent, R(Portal), CitizenOwn),
+    rule(A::WithdrawConsent, R(Portal), CitizenOwn),
+    rule(A::ListConsents, R(Portal), CitizenOwn),
+    rule(A::ListAccesses, R(Portal), CitizenOwn),
+];
+
+/// The scope of the rule for `action` and a caller of `role` (`None`: no certificate).
+pub fn find(action: Action, role: Option<Role>) -> Option<Scope> {
+    let who = role.map_or(Anonymous, R);
+    RULES
+        .iter()
+        .find(|r| r.action == action && r.who == who)
+        .map(|r| r.scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_and_caller_has_at_most_one_rule() {
+        for (i, a) in RULES.iter().enumerate() {
+            for b in &RULES[i + 1..] {
+                assert!(
+                    !(a.action == b.action && a.who == b.who),
+                    "two rules for {:?} {:?}",
+                    a.action,
+                    a.who
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn silence_is_deny() {
+        assert_eq!(find(Action::RevokeCopy, Some(Role::Clerk)), None);
+        assert_eq!(find(Action::Certify, None), None);
+        assert_eq!(find(Action::ListRecords, Some(Role::Verifier)), None);
+        assert_eq!(find(Action::GrantConsent, Some(Role::Admin)), None);
+        assert_eq!(find(Action::LookupByHash, None), Some(Scope::StatusOnly));
+    }
+}
