@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod golden;
 mod mutation;
 mod ocsp;
+mod pkits;
 mod pyhanko;
 mod revocation;
 mod sign_peers;

@@ -22,7 +22,7 @@ mod document;
 mod pdf;
 mod report;
 mod signature;
-mod x509;
+pub mod x509;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;

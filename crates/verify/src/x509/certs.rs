@@ -1,7 +1,10 @@
 //! Certificates as the verifier needs them: an owned summary of each X.509 certificate.
 
-use x509_parser::extensions::ParsedExtension;
+use x509_parser::extensions::{CRLDistributionPoints, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::x509::name_constraints::Subtrees;
+use crate::x509::names::{self, DistPoint, GName, Name};
 
 /// Extensions the path checks understand (a critical extension outside this list fails).
 const KNOWN_EXTENSIONS: &[&str] = &[
@@ -10,13 +13,14 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.17",            // subjectAltName
     "2.5.29.18",            // issuerAltName
     "2.5.29.19",            // basicConstraints
-    "2.5.29.30",            // nameConstraints (not enforced)
+    "2.5.29.30",            // nameConstraints
     "2.5.29.31",            // cRLDistributionPoints
     "2.5.29.32",            // certificatePolicies
     "2.5.29.33",            // policyMappings
     "2.5.29.35",            // authorityKeyIdentifier
     "2.5.29.36",            // policyConstraints
     "2.5.29.37",            // extKeyUsage
+    "2.5.29.46",            // freshestCRL
     "2.5.29.54",            // inhibitAnyPolicy
     "1.3.6.1.5.5.7.1.1",    // authorityInfoAccess
     "1.3.6.1.5.5.7.1.3",    // qcStatements
@@ -69,6 +73,30 @@ pub struct CertInfo {
     pub eku_time_stamping: bool,
     /// Critical extensions this verifier does not understand.
     pub unknown_critical: Vec<String>,
+    /// The subject, normalised for comparisons.
+    pub subject_name: Name,
+    /// The issuer, normalised for comparisons.
+    pub issuer_name: Name,
+    /// subjectAltName entries.
+    pub alt_names: Vec<GName>,
+    /// nameConstraints, if present.
+    pub name_constraints: Option<Subtrees>,
+    /// certificatePolicies OIDs (`None`: no extension).
+    pub policies: Option<Vec<String>>,
+    /// policyMappings (issuerDomainPolicy, subjectDomainPolicy).
+    pub policy_mappings: Vec<(String, String)>,
+    /// policyConstraints requireExplicitPolicy.
+    pub require_explicit_policy: Option<u32>,
+    /// policyConstraints inhibitPolicyMapping.
+    pub inhibit_policy_mapping: Option<u32>,
+    /// inhibitAnyPolicy skipCerts.
+    pub inhibit_any_policy: Option<u32>,
+    /// cRLDistributionPoints (`None`: no extension).
+    pub crl_dps: Option<Vec<DistPoint>>,
+    /// freshestCRL (delta CRL distribution points), if present.
+    pub freshest_crl: Option<Vec<DistPoint>>,
+    /// A critical extension the parser could not read (the certificate is refused for it).
+    pub malformed: Option<String>,
 }
 
 impl CertInfo {
@@ -92,8 +120,26 @@ impl CertInfo {
             aki: None,
             eku_time_stamping: false,
             unknown_critical: Vec::new(),
+            subject_name: Name::from_x509(c.subject()),
+            issuer_name: Name::from_x509(c.issuer()),
+            alt_names: Vec::new(),
+            name_constraints: None,
+            policies: None,
+            policy_mappings: Vec::new(),
+            require_explicit_policy: None,
+            inhibit_policy_mapping: None,
+            inhibit_any_policy: None,
+            crl_dps: None,
+            freshest_crl: None,
+            malformed: None,
         };
         for ext in c.extensions() {
+            if let ParsedExtension::ParseError { error } = ext.parsed_extension()
+                && ext.critical
+            {
+                info.malformed = Some(format!("{}: {error}", ext.oid.to_id_string()));
+            }
+            info.read_path_extension(ext.oid.to_id_string().as_str(), ext.value, ext.parsed_extension());
             let oid = ext.oid.to_id_string();
             if ext.critical && !KNOWN_EXTENSIONS.contains(&oid.as_str()) {
                 info.unknown_critical.push(oid.clone());
@@ -121,6 +167,100 @@ impl CertInfo {
         Some(info)
     }
 
+    /// Reads the extensions path validation needs beyond the basic ones.
+    fn read_path_extension(&mut self, oid: &str, value: &[u8], parsed: &ParsedExtension<'_>) {
+        match parsed {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                self.alt_names = names::gnames(&san.general_names);
+            }
+            ParsedExtension::NameConstraints(nc) => {
+                let bases = |v: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+                    v.as_ref().map(|t| {
+                        t.iter()
+                            .map(|s| GName::from_x509(&s.base))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                self.name_constraints = Some(Subtrees {
+                    permitted: bases(&nc.permitted_subtrees),
+                    excluded: bases(&nc.excluded_subtrees).unwrap_or_default(),
+                });
+            }
+            ParsedExtension::CertificatePolicies(p) => {
+                self.policies = Some(p.iter().map(|i| i.policy_id.to_id_string()).collect());
+            }
+            ParsedExtension::PolicyMappings(m) => {
+                self.policy_mappings = m
+                    .mappings
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.issuer_domain_policy.to_id_string(),
+                            m.subject_domain_policy.to_id_string(),
+                        )
+                    })
+                    .collect();
+            }
+            ParsedExtension::PolicyConstraints(pc) => {
+                self.require_explicit_policy = pc.require_explicit_policy;
+                self.inhibit_policy_mapping = pc.inhibit_policy_mapping;
+            }
+            ParsedExtension::InhibitAnyPolicy(i) => self.inhibit_any_policy = Some(i.skip_certs),
+            ParsedExtension::CRLDistributionPoints(dps) => {
+                self.crl_dps = Some(self.dist_points(dps));
+            }
+            _ if oid == "2.5.29.46" => match CRLDistributionPoints::from_der(value) {
+                Ok((_, dps)) => self.freshest_crl = Some(self.dist_points(&dps)),
+                Err(e) => self.malformed = Some(format!("freshestCRL: {e}")),
+            },
+            _ => {}
+        }
+    }
+
+    /// Owned distribution points (a relative name is taken relative to the cRLIssuer, or
+    /// else to this certificate's issuer).
+    fn dist_points(&self, dps: &CRLDistributionPoints<'_>) -> Vec<DistPoint> {
+        dps.iter()
+            .map(|dp| {
+                let crl_issuer = dp.crl_issuer.as_ref().map(|n| names::gnames(n));
+                let base = crl_issuer
+                    .as_ref()
+                    .and_then(|n| {
+                        n.iter().find_map(|g| match g {
+                            GName::Dir(d) => Some(d.clone()),
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or_else(|| self.issuer_name.clone());
+                DistPoint {
+                    names: dp
+                        .distribution_point
+                        .as_ref()
+                        .map(|d| names::dp_names(d, &base)),
+                    reasons: dp.reasons.as_ref().map(|r| r.flags),
+                    crl_issuer,
+                }
+            })
+            .collect()
+    }
+
+    /// Is a CA (basicConstraints cA true).
+    pub fn is_ca(&self) -> bool {
+        matches!(self.basic_constraints, Some((true, _)))
+    }
+
+    /// The names name constraints apply to: the subject (when not empty), its emailAddress
+    /// attributes as rfc822 names, and the subjectAltName entries.
+    pub fn constrained_names(&self) -> Vec<GName> {
+        let mut out = Vec::new();
+        if !self.subject_name.is_empty() {
+            out.push(GName::Dir(self.subject_name.clone()));
+        }
+        out.extend(self.subject_name.emails().into_iter().map(GName::Email));
+        out.extend(self.alt_names.iter().cloned());
+        out
+    }
+
     /// Serial as uppercase hex.
     pub fn serial_hex(&self) -> String {
         if self.serial.is_empty() {
@@ -130,9 +270,9 @@ impl CertInfo {
         }
     }
 
-    /// Self-issued (subject equals issuer).
+    /// Self-issued (subject equals issuer, compared as RFC 5280 §7.1 says).
     pub fn self_issued(&self) -> bool {
-        self.subject_raw == self.issuer_raw
+        self.subject_raw == self.issuer_raw || self.subject_name == self.issuer_name
     }
 
     /// Same certificate (same DER).
