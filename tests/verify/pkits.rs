@@ -14,7 +14,9 @@ use serde_json::Value;
 /// The DSA signature algorithms (id-dsa-with-sha1, id-dsa-with-sha256), outside saoy's policy.
 const DSA_OIDS: [&[u8]; 2] = [
     &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03],
-    &[0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02],
+    &[
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02,
+    ],
 ];
 
 /// The project's root: the nearest ancestor of the manifest directory with a Cargo.lock.
@@ -90,7 +92,9 @@ fn options(case: &Value) -> PathOptions {
         } else {
             RevocationMode::Require
         },
-        initial_policies: params.map(|p| names(p, "user_initial_policy_set")).unwrap_or_default(),
+        initial_policies: params
+            .map(|p| names(p, "user_initial_policy_set"))
+            .unwrap_or_default(),
         require_explicit_policy: flag("initial_explicit_policy"),
         inhibit_policy_mapping: flag("initial_policy_mapping_inhibit"),
         inhibit_any_policy: flag("initial_any_policy_inhibit"),
@@ -100,7 +104,8 @@ fn options(case: &Value) -> PathOptions {
 /// Runs every case.
 pub fn run_all() -> Tally {
     let dir = corpus();
-    let cases: Vec<Value> = serde_json::from_slice(&read(&dir, "", "pkits.json")).expect("pkits.json");
+    let cases: Vec<Value> =
+        serde_json::from_slice(&read(&dir, "", "pkits.json")).expect("pkits.json");
     assert_eq!(cases.len(), 246, "pkits.json holds {} cases", cases.len());
     let anchor = read(&dir, "certs", "TrustAnchorRootCertificate.crt");
     let anchor_crl = read(&dir, "crls", "TrustAnchorRootCRL.crl");
@@ -141,7 +146,9 @@ pub fn run_all() -> Tally {
             (Err(f), true) => tally.failed.push(format!("{id} {name}: refused: {f}")),
             (Ok(p), false) => tally.failed.push(format!(
                 "{id} {name}: accepted (expected {}), path of {}, notes {:?}",
-                case["error"]["class"], p.certificates.len(), p.notes
+                case["error"]["class"],
+                p.certificates.len(),
+                p.notes
             )),
         }
     }
@@ -164,6 +171,15 @@ fn pkits_every_case_gets_its_expected_outcome() {
     for f in &t.failed {
         println!("  DIFFERS: {f}");
     }
-    assert!(t.failed.is_empty(), "{} PKITS case(s) differ:\n{}", t.failed.len(), t.failed.join("\n"));
-    assert!(t.elapsed < Duration::from_secs(10), "PKITS took {:?}", t.elapsed);
+    assert!(
+        t.failed.is_empty(),
+        "{} PKITS case(s) differ:\n{}",
+        t.failed.len(),
+        t.failed.join("\n")
+    );
+    assert!(
+        t.elapsed < Duration::from_secs(10),
+        "PKITS took {:?}",
+        t.elapsed
+    );
 }

@@ -489,19 +489,20 @@ impl<'c, 'a> Validation<'c, 'a> {
     fn certification_path(&mut self, id: &Identified) -> Step<Path> {
         let (ctx, r) = (self.ctx, &mut self.r);
         let (cert, pool) = (&id.cert, &id.pool);
-        let (certs, refusal) = match validate::structural(cert, pool, &ctx.anchors, LeafUse::Signing, None) {
-            Ok(v) => (v.path, None),
-            Err(rf) if rf.path.is_empty() || rf.step == "6.1.3 (a)(1)" => {
-                r.fail(
-                    CheckName::CertificateChain,
-                    Indication::Indeterminate,
-                    SubIndication::NoCertificateChainFound,
-                    format!("RFC 5280 {}: {}", rf.step, rf.detail),
-                );
-                return Err(stopped(r));
-            }
-            Err(rf) => (rf.path.clone(), Some(rf)),
-        };
+        let (certs, refusal) =
+            match validate::structural(cert, pool, &ctx.anchors, LeafUse::Signing, None) {
+                Ok(v) => (v.path, None),
+                Err(rf) if rf.path.is_empty() || rf.step == "6.1.3 (a)(1)" => {
+                    r.fail(
+                        CheckName::CertificateChain,
+                        Indication::Indeterminate,
+                        SubIndication::NoCertificateChainFound,
+                        format!("RFC 5280 {}: {}", rf.step, rf.detail),
+                    );
+                    return Err(stopped(r));
+                }
+                Err(rf) => (rf.path.clone(), Some(rf)),
+            };
         let path = Path { certs };
         r.ok(
             CheckName::CertificateChain,

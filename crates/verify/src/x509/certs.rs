@@ -1,8 +1,9 @@
 //! Certificates as the verifier needs them: an owned summary of each X.509 certificate.
 
-use x509_parser::extensions::{CRLDistributionPoints, ParsedExtension};
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::x509::dist_points;
 use crate::x509::name_constraints::Subtrees;
 use crate::x509::names::{self, DistPoint, GName, Name};
 
@@ -55,6 +56,8 @@ pub struct CertInfo {
     pub issuer: String,
     /// Serial number content octets, leading zeros stripped.
     pub serial: Vec<u8>,
+    /// Serial number content octets as encoded (two's complement; CRL entries match these).
+    pub serial_raw: Vec<u8>,
     /// DER of SubjectPublicKeyInfo.
     pub spki: Vec<u8>,
     /// notBefore (Unix seconds).
@@ -111,6 +114,7 @@ impl CertInfo {
             subject: c.subject().to_string(),
             issuer: c.issuer().to_string(),
             serial: strip_zeros(c.raw_serial()).to_vec(),
+            serial_raw: c.raw_serial().to_vec(),
             spki: c.public_key().raw.to_vec(),
             not_before: c.validity().not_before.timestamp(),
             not_after: c.validity().not_after.timestamp(),
@@ -134,13 +138,15 @@ impl CertInfo {
             malformed: None,
         };
         for ext in c.extensions() {
+            let oid = ext.oid.to_id_string();
+            let own_parser = ["2.5.29.31", "2.5.29.46"].contains(&oid.as_str());
             if let ParsedExtension::ParseError { error } = ext.parsed_extension()
                 && ext.critical
+                && !own_parser
             {
                 info.malformed = Some(format!("{}: {error}", ext.oid.to_id_string()));
             }
-            info.read_path_extension(ext.oid.to_id_string().as_str(), ext.value, ext.parsed_extension());
-            let oid = ext.oid.to_id_string();
+            info.read_path_extension(&oid, ext.value, ext.parsed_extension());
             if ext.critical && !KNOWN_EXTENSIONS.contains(&oid.as_str()) {
                 info.unknown_critical.push(oid.clone());
             }
@@ -206,42 +212,19 @@ impl CertInfo {
                 self.inhibit_policy_mapping = pc.inhibit_policy_mapping;
             }
             ParsedExtension::InhibitAnyPolicy(i) => self.inhibit_any_policy = Some(i.skip_certs),
-            ParsedExtension::CRLDistributionPoints(dps) => {
-                self.crl_dps = Some(self.dist_points(dps));
+            _ if oid == "2.5.29.31" => {
+                // Unreadable: no distribution point is in scope (never a wider one).
+                self.crl_dps = Some(
+                    dist_points::parse_dist_points(value, &self.issuer_name).unwrap_or_default(),
+                );
             }
-            _ if oid == "2.5.29.46" => match CRLDistributionPoints::from_der(value) {
-                Ok((_, dps)) => self.freshest_crl = Some(self.dist_points(&dps)),
-                Err(e) => self.malformed = Some(format!("freshestCRL: {e}")),
-            },
+            _ if oid == "2.5.29.46" => {
+                self.freshest_crl = Some(
+                    dist_points::parse_dist_points(value, &self.issuer_name).unwrap_or_default(),
+                );
+            }
             _ => {}
         }
-    }
-
-    /// Owned distribution points (a relative name is taken relative to the cRLIssuer, or
-    /// else to this certificate's issuer).
-    fn dist_points(&self, dps: &CRLDistributionPoints<'_>) -> Vec<DistPoint> {
-        dps.iter()
-            .map(|dp| {
-                let crl_issuer = dp.crl_issuer.as_ref().map(|n| names::gnames(n));
-                let base = crl_issuer
-                    .as_ref()
-                    .and_then(|n| {
-                        n.iter().find_map(|g| match g {
-                            GName::Dir(d) => Some(d.clone()),
-                            _ => None,
-                        })
-                    })
-                    .unwrap_or_else(|| self.issuer_name.clone());
-                DistPoint {
-                    names: dp
-                        .distribution_point
-                        .as_ref()
-                        .map(|d| names::dp_names(d, &base)),
-                    reasons: dp.reasons.as_ref().map(|r| r.flags),
-                    crl_issuer,
-                }
-            })
-            .collect()
     }
 
     /// Is a CA (basicConstraints cA true).

@@ -5,13 +5,13 @@
 //! certificate's issuer). A CRL that is out of scope or badly signed is never used: it is
 //! named in a note and the verdict is as without it.
 
-use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{CertificateRevocationList, FromDer};
 use x509_parser::x509::X509Name;
 
 use crate::asn1;
 use crate::crypto;
 use crate::x509::certs::{CertInfo, strip_zeros};
+use crate::x509::dist_points::{self, Idp};
 use crate::x509::names::{self, DistPoint, GName, Name};
 
 /// The reason bits of ReasonFlags (keyCompromise … aACompromise).
@@ -25,21 +25,15 @@ const MAX_SIGNERS: usize = 8;
 
 /// CRL extensions understood (a critical one outside this list makes the CRL unusable).
 const KNOWN_CRL_EXTENSIONS: &[&str] = &[
-    "2.5.29.18", "2.5.29.20", "2.5.29.27", "2.5.29.28", "2.5.29.35", "2.5.29.46",
+    "2.5.29.18",
+    "2.5.29.20",
+    "2.5.29.27",
+    "2.5.29.28",
+    "2.5.29.35",
+    "2.5.29.46",
 ];
 /// CRL entry extensions understood.
 const KNOWN_ENTRY_EXTENSIONS: &[&str] = &["2.5.29.21", "2.5.29.23", "2.5.29.24", "2.5.29.29"];
-
-/// The issuingDistributionPoint of a CRL.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Idp {
-    names: Option<Vec<GName>>,
-    only_user: bool,
-    only_ca: bool,
-    only_attr: bool,
-    reasons: Option<u16>,
-    indirect: bool,
-}
 
 /// One revoked entry: serial, the certificate's issuer, date, reason code.
 #[derive(Debug, Clone)]
@@ -102,19 +96,10 @@ impl Crl {
                 crl.unusable = Some(format!("unknown critical CRL extension {oid}"));
             }
             match ext.parsed_extension() {
-                ParsedExtension::IssuingDistributionPoint(i) => {
-                    crl.idp = Some(Idp {
-                        names: i
-                            .distribution_point
-                            .as_ref()
-                            .map(|d| names::dp_names(d, &issuer)),
-                        only_user: i.only_contains_user_certs,
-                        only_ca: i.only_contains_ca_certs,
-                        only_attr: i.only_contains_attribute_certs,
-                        reasons: i.only_some_reasons.as_ref().map(|r| r.flags),
-                        indirect: i.indirect_crl,
-                    });
-                }
+                _ if oid == "2.5.29.28" => match dist_points::parse_idp(ext.value, &issuer) {
+                    Some(i) => crl.idp = Some(i),
+                    None => crl.unusable = Some("unreadable issuingDistributionPoint".into()),
+                },
                 _ if oid == "2.5.29.27" => {
                     crl.base_number = asn1::parse(ext.value)
                         .ok()
@@ -147,7 +132,7 @@ impl Crl {
                 }
             }
             self.entries.push(Entry {
-                serial: strip_zeros(rc.raw_serial()).to_vec(),
+                serial: rc.raw_serial().to_vec(),
                 issuer: current.clone(),
                 date: rc.revocation_date.timestamp(),
                 reason: rc.reason_code().map(|(_, r)| r.0),
@@ -162,7 +147,7 @@ impl Crl {
     fn entry(&self, cert: &CertInfo) -> Option<&Entry> {
         self.entries
             .iter()
-            .find(|e| e.serial == cert.serial && e.issuer == cert.issuer_name)
+            .find(|e| e.serial == cert.serial_raw && e.issuer == cert.issuer_name)
     }
 }
 
@@ -406,7 +391,10 @@ fn usable(crl: &Crl, issuer: &CertInfo, input: &CrlInputs<'_>) -> Result<(), Str
 /// §6.3.3 (f)–(g): a key of the CRL's issuer that may sign CRLs verifies its signature. The
 /// certificate's own issuer is tried first; any other candidate needs a valid path.
 fn signed_by_issuer(crl: &Crl, issuer: &CertInfo, input: &CrlInputs<'_>) -> Result<(), String> {
-    let mut why = format!("no certificate of {} verifies its signature", crl.issuer_text);
+    let mut why = format!(
+        "no certificate of {} verifies its signature",
+        crl.issuer_text
+    );
     let candidates = std::iter::once(issuer)
         .chain(input.certs.iter().filter(|c| !c.same_as(issuer)))
         .filter(|c| c.subject_name == crl.issuer)
@@ -454,7 +442,10 @@ fn find_delta<'c>(
             continue;
         }
         if let Err(why) = usable(d, issuer, input) {
-            note(notes, format!("delta CRL of {} ignored: {why}", d.issuer_text));
+            note(
+                notes,
+                format!("delta CRL of {} ignored: {why}", d.issuer_text),
+            );
             continue;
         }
         if best.is_none_or(|x| d.this_update > x.this_update) {

@@ -6,6 +6,7 @@
 
 pub(crate) mod certs;
 pub(crate) mod crl_scope;
+pub(crate) mod dist_points;
 pub(crate) mod name_constraints;
 pub(crate) mod names;
 pub(crate) mod ocsp;

@@ -82,7 +82,10 @@ fn uri_host(uri: &str) -> Option<&str> {
     let authority = rest.split(['/', '?', '#']).next()?;
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if host_port.starts_with('[') {
-        host_port.split(']').next().map(|h| h.trim_start_matches('['))?
+        host_port
+            .split(']')
+            .next()
+            .map(|h| h.trim_start_matches('['))?
     } else {
         host_port.split(':').next()?
     };
@@ -139,13 +142,13 @@ fn show(n: &GName) -> String {
     match n {
         GName::Email(s) | GName::Dns(s) | GName::Uri(s) => format!("{s:?}"),
         GName::Ip(b) => hex::encode(b),
-        GName::Dir(d) => d
-            .0
-            .iter()
-            .flatten()
-            .map(|a| a.value.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
+        GName::Dir(d) => {
+            d.0.iter()
+                .flatten()
+                .map(|a| a.value.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        }
         GName::Other(o) => (*o).to_string(),
     }
 }

@@ -2,7 +2,7 @@
 //! case and inner white space do not count, nor the string type), and the general names of
 //! subjectAltName, nameConstraints, distribution points and CRL issuers as owned values.
 
-use x509_parser::extensions::{DistributionPointName, GeneralName};
+use x509_parser::extensions::GeneralName;
 use x509_parser::x509::{RelativeDistinguishedName, X509Name};
 
 /// The emailAddress attribute type (PKCS #9).
@@ -126,15 +126,6 @@ impl GName {
 /// The owned forms of `names`.
 pub fn gnames(names: &[GeneralName<'_>]) -> Vec<GName> {
     names.iter().map(GName::from_x509).collect()
-}
-
-/// The names of a distribution point: its full names, or `base` (the CRL issuer) with the
-/// relative name added.
-pub fn dp_names(dpn: &DistributionPointName<'_>, base: &Name) -> Vec<GName> {
-    match dpn {
-        DistributionPointName::FullName(names) => gnames(names),
-        DistributionPointName::NameRelativeToCRLIssuer(r) => vec![GName::Dir(base.with_rdn(r))],
-    }
 }
 
 /// A distribution point of a certificate (cRLDistributionPoints, freshestCRL).

@@ -169,8 +169,7 @@ impl PolicyState {
             return Err(if self.levels.is_none() {
                 "an explicit policy is required and the path asserts none".into()
             } else {
-                "an explicit policy is required and none of the acceptable policies is valid"
-                    .into()
+                "an explicit policy is required and none of the acceptable policies is valid".into()
             });
         }
         Ok(valid)
@@ -222,7 +221,11 @@ fn node(p: &str, parents: Vec<usize>) -> Node {
 
 /// §6.1.4 (b): mappings change what the next certificate is expected to assert, or, with
 /// policy mapping inhibited, remove the mapped policies.
-fn apply_mappings(levels: &mut [Vec<Node>], by_issuer: &BTreeMap<&str, Vec<String>>, allowed: bool) {
+fn apply_mappings(
+    levels: &mut [Vec<Node>],
+    by_issuer: &BTreeMap<&str, Vec<String>>,
+    allowed: bool,
+) {
     let Some(last) = levels.last_mut() else {
         return;
     };

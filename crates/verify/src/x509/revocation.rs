@@ -4,12 +4,12 @@
 
 use std::collections::HashSet;
 
-use lopdf::{Dictionary, Document, Object};
 use crate::cms::signed_data::{SignedData, SignerInfo};
 use crate::pdf::objects as pdf;
 use crate::x509::certs::CertInfo;
 use crate::x509::crl_scope::{self, Crl, SignerCheck};
 use crate::x509::ocsp;
+use lopdf::{Dictionary, Document, Object};
 
 /// Most OCSP responses (after removing duplicates) judged for one certificate.
 pub const MAX_OCSP_RESPONSES: usize = 256;

@@ -238,8 +238,10 @@ pub(crate) fn structural(
 fn validate_nested(leaf: &CertInfo, setup: &Setup<'_>, depth: usize) -> Result<Validated, Refusal> {
     let mut first: Option<Refusal> = None;
     let mut done: Option<Validated> = None;
-    let (_, offered) = path_build::each_path(leaf, setup.pool, setup.anchors, &mut |p| {
-        match check_path(p, setup, depth) {
+    let (_, offered) =
+        path_build::each_path(leaf, setup.pool, setup.anchors, &mut |p| match check_path(
+            p, setup, depth,
+        ) {
             Ok(v) => {
                 done = Some(v);
                 true
@@ -251,8 +253,7 @@ fn validate_nested(leaf: &CertInfo, setup: &Setup<'_>, depth: usize) -> Result<V
                 }
                 false
             }
-        }
-    });
+        });
     if let Some(v) = done {
         return Ok(v);
     }
@@ -402,7 +403,8 @@ impl<'c> Walk<'c> {
 
     /// §6.1.4: a CA certificate prepares the next one.
     fn prepare_next(&mut self, cert: &'c CertInfo) -> Result<(), Refusal> {
-        let fail = |step, why: String| refuse(SubIndication::ChainConstraintsFailure, step, cert, why);
+        let fail =
+            |step, why: String| refuse(SubIndication::ChainConstraintsFailure, step, cert, why);
         self.policy
             .prepare_next(&policies_of(cert))
             .map_err(|why| fail("6.1.4 (a)-(b)", format!("policy mappings: {why}")))?;
@@ -469,13 +471,21 @@ impl<'c> Walk<'c> {
 /// §6.1.4 (o) / §6.1.5 (f): every critical extension is understood and readable.
 fn critical_extensions(cert: &CertInfo, step: &'static str) -> Result<(), Refusal> {
     let why = if !cert.unknown_critical.is_empty() {
-        format!("unsupported critical extensions {:?}", cert.unknown_critical)
+        format!(
+            "unsupported critical extensions {:?}",
+            cert.unknown_critical
+        )
     } else if let Some(m) = &cert.malformed {
         format!("unreadable critical extension {m}")
     } else {
         return Ok(());
     };
-    Err(refuse(SubIndication::ChainConstraintsFailure, step, cert, why))
+    Err(refuse(
+        SubIndication::ChainConstraintsFailure,
+        step,
+        cert,
+        why,
+    ))
 }
 
 /// §6.1.3 (a)(3): each certificate but the anchor against the CRLs and OCSP responses.
@@ -488,6 +498,11 @@ fn revocation_steps(
     let mut known: Vec<CertInfo> = setup.pool.to_vec();
     known.extend(setup.anchors.iter().cloned());
     let signer_ok = |signer: &CertInfo| -> Result<(), String> {
+        // A CRL signer's own status may come from the CRL it signed (§6.3.3 allows the
+        // loop; the signer's path is being validated one level up).
+        if depth > 0 && path.first().is_some_and(|c| c.same_as(signer)) {
+            return Ok(());
+        }
         if depth + 1 >= MAX_NESTING {
             return Err("CRL signer paths nest too deep".into());
         }
@@ -528,15 +543,15 @@ fn revocation_steps(
                 ));
             }
             RevocationStatus::Revoked { .. } => {
-                notes.push(format!("{}: revoked after the validation time", cert.subject));
+                notes.push(format!(
+                    "{}: revoked after the validation time",
+                    cert.subject
+                ));
             }
             RevocationStatus::Good { next_update, .. }
                 if next_update.is_some_and(|n| n < setup.now) =>
             {
-                let m = format!(
-                    "the {} is past its nextUpdate",
-                    out.source
-                );
+                let m = format!("the {} is past its nextUpdate", out.source);
                 if mode == RevocationMode::SoftFail {
                     notes.push(format!("{}: {m} (soft-fail)", cert.subject));
                 } else {
@@ -595,7 +610,10 @@ fn unix(t: SystemTime) -> i64 {
 /// # Errors
 /// [`PathFailure`]: the step that refused the best candidate path, the certificate at
 /// fault and the EN 319 102-1 sub-indication.
-pub fn validate_path(input: &PathInput<'_>, options: &PathOptions) -> Result<ValidPath, PathFailure> {
+pub fn validate_path(
+    input: &PathInput<'_>,
+    options: &PathOptions,
+) -> Result<ValidPath, PathFailure> {
     let unreadable = |what: &str| PathFailure {
         sub_indication: SubIndication::FormatFailure,
         rfc5280_step: "6.1",
@@ -603,7 +621,8 @@ pub fn validate_path(input: &PathInput<'_>, options: &PathOptions) -> Result<Val
         detail: format!("the {what} is not a readable X.509 certificate"),
         path: Vec::new(),
     };
-    let leaf = CertInfo::parse(input.end_entity).ok_or_else(|| unreadable("end-entity certificate"))?;
+    let leaf =
+        CertInfo::parse(input.end_entity).ok_or_else(|| unreadable("end-entity certificate"))?;
     let pool = certs::parse_all(input.intermediates.iter().map(Vec::as_slice));
     let anchors = certs::parse_all(input.trust_anchors.iter().map(Vec::as_slice));
     let (crls, _) = revocation::parse_crls(input.crls);
