@@ -32,6 +32,7 @@ mod format;
 pub mod jobs;
 mod retrieve;
 mod upload;
+pub mod verify_cert;
 
 pub use crate::hash::sha256_hex;
 pub use access::{Action, Caller};
