@@ -5,6 +5,7 @@
 mod support;
 
 mod attacks;
+mod chains;
 mod cli_verify;
 mod corpus;
 mod etsi_xml;

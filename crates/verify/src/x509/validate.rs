@@ -262,7 +262,7 @@ fn validate_nested(leaf: &CertInfo, setup: &Setup<'_>, depth: usize) -> Result<V
         step: "6.1",
         cert: Some(leaf.subject.clone()),
         detail: format!(
-            "no chain from {} to a trust anchor (issuer {} not found among {} certificate(s) at hand; {offered} path(s) tried)",
+            "no chain from {} to a trust anchor (issuer {}; {} other certificate(s) at hand, {offered} complete path(s))",
             leaf.subject,
             leaf.issuer,
             setup.pool.len()
