@@ -109,6 +109,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Validates one certificate's path (RFC 5280, the PDF verifier's validator); exit
+    /// code 0 only when valid.
+    VerifyCert(saoy::app::verify_cert::VerifyCertArgs),
     /// Test PKI management.
     Pki {
         #[command(subcommand)]
@@ -311,6 +314,7 @@ fn main() -> ExitCode {
             format,
         } => verify(&file, &trust, &trust_dir, &crl, at.as_deref(), format),
         Command::Digitize(args) => Ok(digitize_batch(args)),
+        Command::VerifyCert(args) => saoy::app::verify_cert::run(&args, &saoy::clock::SystemClock),
         Command::Pki {
             action: PkiAction::Init { out },
         } => saoy::pki::testca::generate(&out)

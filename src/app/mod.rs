@@ -34,6 +34,7 @@ pub mod jobs;
 mod retrieve;
 pub mod rules;
 mod upload;
+pub mod verify_cert;
 
 pub use crate::hash::sha256_hex;
 pub use access::{Action, Caller, Presented};

@@ -6,6 +6,7 @@
 
 pub mod attacks;
 pub mod bigpdf;
+pub mod chaingen;
 pub mod client;
 pub mod pdfgen;
 pub mod peers;

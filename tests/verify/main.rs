@@ -5,6 +5,7 @@
 mod support;
 
 mod attacks;
+mod chains;
 mod cli_verify;
 mod corpus;
 mod etsi_xml;
@@ -12,6 +13,7 @@ mod fuzz_corpus;
 mod golden;
 mod mutation;
 mod ocsp;
+mod pkits;
 mod pyhanko;
 mod revocation;
 mod sign_peers;

@@ -2,8 +2,10 @@
 //! re-parses the bytes like a stranger would.
 //!
 //! For each signature: /ByteRange sanity → CMS decode → message digest and signature value →
-//! signing-certificate binding → time-stamp → path to the trust anchors (signatures, validity,
-//! basicConstraints, keyUsage) → revocation (CRLs, OCSP) → modifications made after signing.
+//! signing-certificate binding → time-stamp → path to the trust anchors (RFC 5280 §6:
+//! signatures, names and name constraints, basicConstraints, keyUsage, policies; see
+//! [`x509::validate_path`], the same validator as a public function) → validity → revocation
+//! (CRLs with their scope, OCSP) → modifications made after signing.
 //!
 //! Policy decisions (documented in the report's checks):
 //! - changes after a signature that are not allowed (see `pdf::diff`) make it
@@ -23,7 +25,7 @@ mod document;
 mod pdf;
 mod report;
 mod signature;
-mod x509;
+pub mod x509;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;

@@ -19,6 +19,7 @@ use crate::report::{
 use crate::x509::certs::{self, CertInfo};
 use crate::x509::path::{self, CertPath as Path};
 use crate::x509::revocation::{self, RevocationStatus};
+use crate::x509::validate::{self, LeafUse};
 use crate::{asn1, crypto, fmt_time};
 
 /// Validation of a signature stopped in a building block, with the indication and
@@ -483,22 +484,26 @@ impl<'c, 'a> Validation<'c, 'a> {
         poe
     }
 
-    /// X.509 certificate validation (5.2.6): a path to a trust anchor and its constraints.
+    /// X.509 certificate validation (5.2.6): a path to a trust anchor, processed as RFC 5280
+    /// §6.1 says (validity and revocation are judged after, with proofs of existence).
     fn certification_path(&mut self, id: &Identified) -> Step<Path> {
         let (ctx, r) = (self.ctx, &mut self.r);
         let (cert, pool) = (&id.cert, &id.pool);
-        let path = match path::build(cert, pool, &ctx.anchors) {
-            Ok(p) => p,
-            Err(path::PathError::NoChain(m)) => {
-                r.fail(
-                    CheckName::CertificateChain,
-                    Indication::Indeterminate,
-                    SubIndication::NoCertificateChainFound,
-                    m,
-                );
-                return Err(stopped(r));
-            }
-        };
+        let (certs, refusal) =
+            match validate::structural(cert, pool, &ctx.anchors, LeafUse::Signing, None) {
+                Ok(v) => (v.path, None),
+                Err(rf) if rf.path.is_empty() || rf.step == "6.1.3 (a)(1)" => {
+                    r.fail(
+                        CheckName::CertificateChain,
+                        Indication::Indeterminate,
+                        SubIndication::NoCertificateChainFound,
+                        format!("RFC 5280 {}: {}", rf.step, rf.detail),
+                    );
+                    return Err(stopped(r));
+                }
+                Err(rf) => (rf.path.clone(), Some(rf)),
+            };
+        let path = Path { certs };
         r.ok(
             CheckName::CertificateChain,
             path.certs
@@ -517,20 +522,17 @@ impl<'c, 'a> Validation<'c, 'a> {
                 reason: None,
             });
         }
-        let violations = path::check_constraints(&path, false);
-        if violations.is_empty() {
-            r.ok(
+        match refusal {
+            None => r.ok(
                 CheckName::ChainConstraints,
-                "basicConstraints and keyUsage fit",
-            );
-        }
-        for v in violations {
-            r.fail(
+                "RFC 5280 path processing passed: signatures, basicConstraints and pathLenConstraint, keyUsage, name constraints, certificate policies, critical extensions",
+            ),
+            Some(rf) => r.fail(
                 CheckName::ChainConstraints,
                 Indication::Indeterminate,
-                SubIndication::ChainConstraintsFailure,
-                format!("{v:?}"),
-            );
+                rf.sub,
+                format!("RFC 5280 {} refused {}: {}", rf.step, rf.cert.as_deref().unwrap_or("the path"), rf.detail),
+            ),
         }
         Ok(path)
     }
@@ -550,10 +552,17 @@ impl<'c, 'a> Validation<'c, 'a> {
         crls.extend(sd.crls.iter().map(|c| c.to_vec()));
         let embedded = revocation::embedded(sd, si);
         crls.extend(embedded.crls);
+        let (crls, _) = revocation::parse_crls(&crls);
         let mut ocsps = ctx.ocsps.clone();
         ocsps.extend(embedded.ocsps);
+        let signer_ok = |s: &CertInfo| {
+            validate::structural(s, pool, &ctx.anchors, LeafUse::Any, Some(ctx.now))
+                .map(|_| ())
+                .map_err(|rf| format!("RFC 5280 {}: {}", rf.step, rf.detail))
+        };
         let evidence = revocation::Evidence {
             crls: &crls,
+            crl_signer: &signer_ok,
             ocsps: &ocsps,
             certs: pool,
             now: ctx.now,
@@ -673,12 +682,6 @@ impl<'c, 'a> Validation<'c, 'a> {
                     CheckName::Validity,
                     Indication::Indeterminate,
                     SubIndication::NotYetValid,
-                    m,
-                ),
-                path::Violation::Constraints(m) => r.fail(
-                    CheckName::Validity,
-                    Indication::Indeterminate,
-                    SubIndication::ChainConstraintsFailure,
                     m,
                 ),
             }

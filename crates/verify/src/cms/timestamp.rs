@@ -6,7 +6,7 @@ use crate::cms::signed_data as cms;
 use crate::cms::signer;
 use crate::crypto::{AlgId, DigestAlg, Signed};
 use crate::x509::certs::{self, CertInfo};
-use crate::x509::path;
+use crate::x509::validate::{self, LeafUse};
 
 /// What a time-stamp token says and how well it checks.
 #[derive(Debug, Clone)]
@@ -103,17 +103,15 @@ pub fn check<C: Signed + ?Sized>(
         }
     }
     if let Some(tsa) = res.cert {
-        match path::build(&tsa, &pool, anchors) {
-            Ok(p) => {
-                let v = path::check_constraints(&p, true);
-                out.trusted = v.is_empty();
-                for x in v {
-                    out.notes.push(format!("time-stamp chain: {x:?}"));
-                }
-            }
-            Err(path::PathError::NoChain(m)) => {
-                out.notes.push(format!("time-stamp authority: {m}"))
-            }
+        match validate::structural(&tsa, &pool, anchors, LeafUse::TimeStamping, None) {
+            Ok(_) => out.trusted = true,
+            Err(rf) if rf.path.is_empty() || rf.step == "6.1.3 (a)(1)" => out
+                .notes
+                .push(format!("time-stamp authority: {}", rf.detail)),
+            Err(rf) => out.notes.push(format!(
+                "time-stamp chain: RFC 5280 {}: {}",
+                rf.step, rf.detail
+            )),
         }
         out.tsa = Some(tsa);
     }

@@ -3,6 +3,10 @@
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::x509::dist_points;
+use crate::x509::name_constraints::Subtrees;
+use crate::x509::names::{self, DistPoint, GName, Name};
+
 /// Extensions the path checks understand (a critical extension outside this list fails).
 const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.14",            // subjectKeyIdentifier
@@ -10,13 +14,14 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.5.29.17",            // subjectAltName
     "2.5.29.18",            // issuerAltName
     "2.5.29.19",            // basicConstraints
-    "2.5.29.30",            // nameConstraints (not enforced)
+    "2.5.29.30",            // nameConstraints
     "2.5.29.31",            // cRLDistributionPoints
     "2.5.29.32",            // certificatePolicies
     "2.5.29.33",            // policyMappings
     "2.5.29.35",            // authorityKeyIdentifier
     "2.5.29.36",            // policyConstraints
     "2.5.29.37",            // extKeyUsage
+    "2.5.29.46",            // freshestCRL
     "2.5.29.54",            // inhibitAnyPolicy
     "1.3.6.1.5.5.7.1.1",    // authorityInfoAccess
     "1.3.6.1.5.5.7.1.3",    // qcStatements
@@ -51,6 +56,8 @@ pub struct CertInfo {
     pub issuer: String,
     /// Serial number content octets, leading zeros stripped.
     pub serial: Vec<u8>,
+    /// Serial number content octets as encoded (two's complement; CRL entries match these).
+    pub serial_raw: Vec<u8>,
     /// DER of SubjectPublicKeyInfo.
     pub spki: Vec<u8>,
     /// notBefore (Unix seconds).
@@ -69,6 +76,30 @@ pub struct CertInfo {
     pub eku_time_stamping: bool,
     /// Critical extensions this verifier does not understand.
     pub unknown_critical: Vec<String>,
+    /// The subject, normalised for comparisons.
+    pub subject_name: Name,
+    /// The issuer, normalised for comparisons.
+    pub issuer_name: Name,
+    /// subjectAltName entries.
+    pub alt_names: Vec<GName>,
+    /// nameConstraints, if present.
+    pub name_constraints: Option<Subtrees>,
+    /// certificatePolicies OIDs (`None`: no extension).
+    pub policies: Option<Vec<String>>,
+    /// policyMappings (issuerDomainPolicy, subjectDomainPolicy).
+    pub policy_mappings: Vec<(String, String)>,
+    /// policyConstraints requireExplicitPolicy.
+    pub require_explicit_policy: Option<u32>,
+    /// policyConstraints inhibitPolicyMapping.
+    pub inhibit_policy_mapping: Option<u32>,
+    /// inhibitAnyPolicy skipCerts.
+    pub inhibit_any_policy: Option<u32>,
+    /// cRLDistributionPoints (`None`: no extension).
+    pub crl_dps: Option<Vec<DistPoint>>,
+    /// freshestCRL (delta CRL distribution points), if present.
+    pub freshest_crl: Option<Vec<DistPoint>>,
+    /// A critical extension the parser could not read (the certificate is refused for it).
+    pub malformed: Option<String>,
 }
 
 impl CertInfo {
@@ -83,6 +114,7 @@ impl CertInfo {
             subject: c.subject().to_string(),
             issuer: c.issuer().to_string(),
             serial: strip_zeros(c.raw_serial()).to_vec(),
+            serial_raw: c.raw_serial().to_vec(),
             spki: c.public_key().raw.to_vec(),
             not_before: c.validity().not_before.timestamp(),
             not_after: c.validity().not_after.timestamp(),
@@ -92,9 +124,29 @@ impl CertInfo {
             aki: None,
             eku_time_stamping: false,
             unknown_critical: Vec::new(),
+            subject_name: Name::from_x509(c.subject()),
+            issuer_name: Name::from_x509(c.issuer()),
+            alt_names: Vec::new(),
+            name_constraints: None,
+            policies: None,
+            policy_mappings: Vec::new(),
+            require_explicit_policy: None,
+            inhibit_policy_mapping: None,
+            inhibit_any_policy: None,
+            crl_dps: None,
+            freshest_crl: None,
+            malformed: None,
         };
         for ext in c.extensions() {
             let oid = ext.oid.to_id_string();
+            let own_parser = ["2.5.29.31", "2.5.29.46"].contains(&oid.as_str());
+            if let ParsedExtension::ParseError { error } = ext.parsed_extension()
+                && ext.critical
+                && !own_parser
+            {
+                info.malformed = Some(format!("{}: {error}", ext.oid.to_id_string()));
+            }
+            info.read_path_extension(&oid, ext.value, ext.parsed_extension());
             if ext.critical && !KNOWN_EXTENSIONS.contains(&oid.as_str()) {
                 info.unknown_critical.push(oid.clone());
             }
@@ -121,6 +173,77 @@ impl CertInfo {
         Some(info)
     }
 
+    /// Reads the extensions path validation needs beyond the basic ones.
+    fn read_path_extension(&mut self, oid: &str, value: &[u8], parsed: &ParsedExtension<'_>) {
+        match parsed {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                self.alt_names = names::gnames(&san.general_names);
+            }
+            ParsedExtension::NameConstraints(nc) => {
+                let bases = |v: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+                    v.as_ref().map(|t| {
+                        t.iter()
+                            .map(|s| GName::from_x509(&s.base))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                self.name_constraints = Some(Subtrees {
+                    permitted: bases(&nc.permitted_subtrees),
+                    excluded: bases(&nc.excluded_subtrees).unwrap_or_default(),
+                });
+            }
+            ParsedExtension::CertificatePolicies(p) => {
+                self.policies = Some(p.iter().map(|i| i.policy_id.to_id_string()).collect());
+            }
+            ParsedExtension::PolicyMappings(m) => {
+                self.policy_mappings = m
+                    .mappings
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.issuer_domain_policy.to_id_string(),
+                            m.subject_domain_policy.to_id_string(),
+                        )
+                    })
+                    .collect();
+            }
+            ParsedExtension::PolicyConstraints(pc) => {
+                self.require_explicit_policy = pc.require_explicit_policy;
+                self.inhibit_policy_mapping = pc.inhibit_policy_mapping;
+            }
+            ParsedExtension::InhibitAnyPolicy(i) => self.inhibit_any_policy = Some(i.skip_certs),
+            _ if oid == "2.5.29.31" => {
+                // Unreadable: no distribution point is in scope (never a wider one).
+                self.crl_dps = Some(
+                    dist_points::parse_dist_points(value, &self.issuer_name).unwrap_or_default(),
+                );
+            }
+            _ if oid == "2.5.29.46" => {
+                self.freshest_crl = Some(
+                    dist_points::parse_dist_points(value, &self.issuer_name).unwrap_or_default(),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Is a CA (basicConstraints cA true).
+    pub fn is_ca(&self) -> bool {
+        matches!(self.basic_constraints, Some((true, _)))
+    }
+
+    /// The names name constraints apply to: the subject (when not empty), its emailAddress
+    /// attributes as rfc822 names, and the subjectAltName entries.
+    pub fn constrained_names(&self) -> Vec<GName> {
+        let mut out = Vec::new();
+        if !self.subject_name.is_empty() {
+            out.push(GName::Dir(self.subject_name.clone()));
+        }
+        out.extend(self.subject_name.emails().into_iter().map(GName::Email));
+        out.extend(self.alt_names.iter().cloned());
+        out
+    }
+
     /// Serial as uppercase hex.
     pub fn serial_hex(&self) -> String {
         if self.serial.is_empty() {
@@ -130,9 +253,9 @@ impl CertInfo {
         }
     }
 
-    /// Self-issued (subject equals issuer).
+    /// Self-issued (subject equals issuer, compared as RFC 5280 §7.1 says).
     pub fn self_issued(&self) -> bool {
-        self.subject_raw == self.issuer_raw
+        self.subject_raw == self.issuer_raw || self.subject_name == self.issuer_name
     }
 
     /// Same certificate (same DER).

@@ -4,15 +4,12 @@
 
 use std::collections::HashSet;
 
-use lopdf::{Dictionary, Document, Object};
-use x509_parser::prelude::{CertificateRevocationList, FromDer};
-
-use crate::asn1;
 use crate::cms::signed_data::{SignedData, SignerInfo};
-use crate::crypto;
 use crate::pdf::objects as pdf;
-use crate::x509::certs::{CertInfo, strip_zeros};
+use crate::x509::certs::CertInfo;
+use crate::x509::crl_scope::{self, Crl, SignerCheck};
 use crate::x509::ocsp;
+use lopdf::{Dictionary, Document, Object};
 
 /// Most OCSP responses (after removing duplicates) judged for one certificate.
 pub const MAX_OCSP_RESPONSES: usize = 256;
@@ -89,70 +86,46 @@ pub enum RevocationStatus {
 fn check_crls(
     cert: &CertInfo,
     issuer: &CertInfo,
-    crls: &[Vec<u8>],
+    ev: &Evidence<'_>,
 ) -> (Option<RevocationStatus>, Vec<String>) {
     let mut notes = Vec::new();
-    let mut best_good: Option<(i64, Option<i64>)> = None;
-    if cert.issuer_raw != issuer.subject_raw {
-        return (None, notes);
-    }
-    for der in crls {
-        // Most CRLs at hand are some other CA's: skip those before parsing them whole.
-        if crl_issuer(der).is_some_and(|name| name != issuer.subject_raw.as_slice()) {
-            continue;
+    let input = crl_scope::CrlInputs {
+        crls: ev.crls,
+        certs: ev.certs,
+        signer_ok: ev.crl_signer,
+        now: ev.now,
+    };
+    let status = match crl_scope::status(cert, issuer, &input, &mut notes) {
+        crl_scope::CrlVerdict::Revoked { date, reason } => {
+            Some(RevocationStatus::Revoked { date, reason })
         }
-        let Ok((_, crl)) = CertificateRevocationList::from_der(der) else {
-            continue;
-        };
-        if crl.issuer().as_raw() != issuer.subject_raw.as_slice()
-            || cert.issuer_raw != issuer.subject_raw
-        {
-            continue;
-        }
-        if let Some(ku) = issuer.key_usage
-            && !ku.crl_sign
-        {
-            notes.push(format!("{} may not sign CRLs (no cRLSign)", issuer.subject));
-            continue;
-        }
-        if let Err(e) = crypto::verify_signed_structure(crl.as_raw(), &issuer.spki) {
-            notes.push(format!(
-                "CRL of {} has a bad signature: {e}",
-                issuer.subject
-            ));
-            continue;
-        }
-        for rc in crl.iter_revoked_certificates() {
-            if strip_zeros(rc.raw_serial()) == cert.serial.as_slice() {
-                let reason = rc.reason_code().map(|(_, r)| format!("{r}"));
-                let revoked = RevocationStatus::Revoked {
-                    date: rc.revocation_date.timestamp(),
-                    reason,
-                };
-                return (Some(revoked), notes);
-            }
-        }
-        let this = crl.last_update().timestamp();
-        let next = crl.next_update().map(|t| t.timestamp());
-        if best_good.is_none_or(|(t, _)| this > t) {
-            best_good = Some((this, next));
-        }
-    }
-    let status = best_good.map(|(this_update, next_update)| RevocationStatus::Good {
-        this_update,
-        next_update,
-    });
+        crl_scope::CrlVerdict::Good {
+            this_update,
+            next_update,
+        } => Some(RevocationStatus::Good {
+            this_update,
+            next_update,
+        }),
+        crl_scope::CrlVerdict::NoCrl => None,
+    };
     (status, notes)
 }
 
-/// The DER issuer Name of a CRL, read without decoding the rest (`None`: not readable so).
-fn crl_issuer(der: &[u8]) -> Option<&[u8]> {
-    let (crl, _) = asn1::parse(der).ok()?;
-    let tbs = crl.children().ok()?.into_iter().next()?;
-    let fields = tbs.children().ok()?;
-    // TBSCertList: version INTEGER OPTIONAL, signature AlgorithmIdentifier, issuer Name, ...
-    let skip = usize::from(fields.first()?.is(2));
-    fields.get(skip + 1).map(|t| t.raw)
+/// Parses the DER CRLs at hand once (unreadable ones are left out, and counted).
+pub fn parse_crls(ders: &[Vec<u8>]) -> (Vec<Crl>, usize) {
+    let mut out: Vec<Crl> = Vec::new();
+    let mut bad = 0;
+    let mut seen = HashSet::new();
+    for d in ders {
+        if !seen.insert(d.as_slice()) {
+            continue;
+        }
+        match Crl::parse(d) {
+            Some(c) => out.push(c),
+            None => bad += 1,
+        }
+    }
+    (out, bad)
 }
 
 /// Revocation data a signature carries itself: the CRLs of Adobe's revocationInfoArchival
@@ -192,13 +165,16 @@ pub fn embedded(sd: &SignedData<'_>, si: &SignerInfo<'_>) -> Embedded {
 }
 
 /// The revocation data available to judge certificates with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Evidence<'a> {
-    /// DER CRLs.
-    pub crls: &'a [Vec<u8>],
+    /// The CRLs, parsed.
+    pub crls: &'a [Crl],
+    /// Validates a CRL signer that is not the certificate's issuer (a path of its own).
+    pub crl_signer: SignerCheck<'a>,
     /// DER OCSPResponses.
     pub ocsps: &'a [Vec<u8>],
-    /// Certificates that may be delegated OCSP responders (besides those in the responses).
+    /// Certificates that may be delegated OCSP responders (besides those in the responses)
+    /// or CRL signers.
     pub certs: &'a [CertInfo],
     /// The validation time (Unix seconds).
     pub now: i64,
@@ -217,7 +193,7 @@ pub struct Outcome {
 
 /// Judges `cert` (issued by `issuer`) with every CRL and OCSP response in `ev`.
 pub fn check_all(cert: &CertInfo, issuer: &CertInfo, ev: &Evidence<'_>) -> Outcome {
-    let (crl, mut notes) = check_crls(cert, issuer, ev.crls);
+    let (crl, mut notes) = check_crls(cert, issuer, ev);
     let crl_source = format!("CRL of {}", issuer.subject);
     let mut revoked: Option<(i64, Option<String>, String)> = None;
     let mut good: Option<(i64, Option<i64>, String)> = None;
@@ -301,28 +277,5 @@ pub fn check_all(cert: &CertInfo, issuer: &CertInfo, ev: &Evidence<'_>) -> Outco
         status: RevocationStatus::Unknown(why),
         source: String::new(),
         notes: Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The DER of a PEM file of certs-test/.
-    fn pem_der(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../certs-test")
-            .join(name);
-        let text = std::fs::read(&path).expect("certs-test file");
-        pem::parse(text).expect("PEM").into_contents()
-    }
-
-    #[test]
-    fn crl_issuer_is_the_name_x509_parser_reads() {
-        let der = pem_der("issuing-ca.crl.pem");
-        let (_, crl) = CertificateRevocationList::from_der(&der).expect("test CRL");
-        assert_eq!(crl_issuer(&der), Some(crl.issuer().as_raw()));
-        assert_eq!(crl_issuer(b"\x30\x03\x02\x01\x00"), None);
-        assert_eq!(crl_issuer(&der[..der.len() / 2]), None);
     }
 }
