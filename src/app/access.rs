@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::rules::{self, Scope};
 use super::*;
 use crate::identity::{self, Holder, Role};
-use crate::verify::{RevocationMode, validate_certificate};
+use crate::verify::x509::{PathInput, PathOptions, RevocationMode, sub_name, validate_path};
 
 /// What the transport received from a caller, before anything is believed.
 #[derive(Clone, Debug, Default)]
@@ -154,18 +154,24 @@ impl App {
         };
         let policy = self.client_trust.policy();
         let now = self.clock.now();
-        let at = std::time::SystemTime::from(now);
-        validate_certificate(
-            leaf,
-            &presented.certificates[1..],
-            &policy,
-            Some(at),
-            RevocationMode::Require,
-        )
-        .map_err(|r| {
+        let input = PathInput {
+            end_entity: leaf,
+            intermediates: &presented.certificates[1..],
+            trust_anchors: &policy.trust_anchors,
+            crls: &policy.crls,
+            ocsp_responses: &[],
+            time: std::time::SystemTime::from(now),
+        };
+        let options = PathOptions {
+            revocation: RevocationMode::Require,
+            ..PathOptions::default()
+        };
+        validate_path(&input, &options).map_err(|r| {
             Error::Unauthenticated(format!(
-                "the client certificate is not accepted ({:?}): {}",
-                r.sub_indication, r.reason
+                "the client certificate is not accepted ({}): RFC 5280 {}: {}",
+                sub_name(r.sub_indication),
+                r.rfc5280_step,
+                r.detail
             ))
         })?;
         let holder = identity::profile::read_holder(leaf)

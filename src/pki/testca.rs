@@ -406,5 +406,11 @@ government-use CA so that tests exercise real chains:
 | other-root.pem, other-signer.* | an unrelated hierarchy, for \"untrusted root\" tests |
 
 Each leaf has `NAME.key.pem` (PKCS#8) and `NAME-chain.pem` (leaf + issuing CA).
+
+`tls/` holds the TLS material of the gRPC port (src/pki/testca_tls.rs; `saoy pki init-tls`
+regenerates it alone): `ca.pem` (the TLS CA, ECDSA P-256) with `ca.crl`, `server.pem` /
+`server.key.pem` (SAN localhost, 127.0.0.1), and client pairs `NAME.pem` + `NAME.key.pem` in the
+role profile of docs/ARCHITECTURE.md: clerk, certifier, admin (H72.21.01), verifier (H72.30),
+portal, clerk2 (H72.21.02), expired, revoked (in ca.crl), stranger (from an untrusted CA).
 Validity periods are relative to the generation time; regenerate before they run out.
 ";

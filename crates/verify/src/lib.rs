@@ -17,7 +17,6 @@
 //!   a trusted earlier time-stamp) gives FAILED/REVOKED; revoked later, INDETERMINATE/REVOKED_NO_POE.
 
 mod asn1;
-mod certificate;
 mod cms;
 mod context;
 mod crypto;
@@ -38,8 +37,6 @@ pub use report::{
 };
 
 pub use report::etsi_xml::ETSI_VR_NAMESPACE;
-
-pub use certificate::{CertificateRefusal, RevocationMode, ValidPath, validate_certificate};
 
 use document::verify_inner;
 use pdf::xref_reader;
