@@ -6,6 +6,7 @@
 //! one way: `service` → `app` → `records`/`sign`/`verify`/`digitize`/`pdf` → `pki`/`store`.
 
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod digitize;
