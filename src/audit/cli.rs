@@ -32,6 +32,7 @@ pub enum AuditAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Which store to read.
         #[command(flatten)]
         location: StoreFlags,
     },
@@ -61,6 +62,7 @@ pub enum AuditAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Which store to read.
         #[command(flatten)]
         location: StoreFlags,
     },

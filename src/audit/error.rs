@@ -76,13 +76,24 @@ impl AuditError {
         }
     }
 
-    /// A copy for every waiter of a batch: unavailable stays unavailable (with the source
-    /// as text), anything else becomes [`AuditError::Shared`] with the same kind.
+    /// A copy for every waiter of a batch: unavailable (with the source as text), fork,
+    /// corrupt and writer-gone stay what they are; anything else becomes
+    /// [`AuditError::Shared`] with the same kind.
     pub(crate) fn duplicate(&self) -> Self {
         match self {
             Self::Store(StoreError::Unavailable { op, key, source }) => {
                 Self::Store(StoreError::unavailable(op, key, source.to_string()))
             }
+            Self::Fork { chain, seq, reason } => Self::Fork {
+                chain: chain.clone(),
+                seq: *seq,
+                reason: reason.clone(),
+            },
+            Self::Corrupt { key, reason } => Self::Corrupt {
+                key: key.clone(),
+                reason: reason.clone(),
+            },
+            Self::WriterGone(chain) => Self::WriterGone(chain.clone()),
             other => Self::Shared {
                 kind: other.kind(),
                 message: other.to_string(),
