@@ -203,7 +203,8 @@ impl Walk {
             self.broken_link(seq, block);
         }
         for stored in &block.entries {
-            self.entry(seq, stored);
+            // A block out of place is one problem, not one per entry.
+            self.entry(seq, stored, in_place);
         }
     }
 
@@ -235,9 +236,9 @@ impl Walk {
         self.problem(ProblemKind::Edited, at, None, message);
     }
 
-    fn entry(&mut self, seq: u64, stored: &super::model::StoredEntry) {
+    fn entry(&mut self, seq: u64, stored: &super::model::StoredEntry, report: bool) {
         let want = self.number + 1;
-        if stored.n > want {
+        if report && stored.n > want {
             let gone = if stored.n - 1 == want {
                 format!("entry {want} removed")
             } else {
@@ -245,14 +246,14 @@ impl Walk {
             };
             let message = format!("{gone} (block {seq} goes on with entry {})", stored.n);
             self.problem(ProblemKind::Removed, seq, Some(want), message);
-        } else if stored.n < want {
+        } else if report && stored.n < want {
             let message = format!(
                 "entry {} reordered: found in block {seq} where entry {want} belongs",
                 stored.n
             );
             self.problem(ProblemKind::Reordered, seq, Some(stored.n), message);
         }
-        if let Some(prev) = &self.entry_hash {
+        if let Some(prev) = self.entry_hash.as_ref().filter(|_| report) {
             match entry_hash(prev, &stored.entry) {
                 Ok(h) if h == stored.hash => {}
                 _ => {

@@ -319,6 +319,20 @@ async fn two_replicas(store: Arc<dyn ObjectStore>, per_replica: usize, tasks: us
     let details: BTreeSet<String> = all.iter().filter_map(|(_, e)| e.detail.clone()).collect();
     assert_eq!(details.len(), total, "every entry exactly once");
     assert_eq!(all.len(), total);
+    // The replicas really wrote at the same time: the chain switches between them.
+    let replica_of = |e: &AuditEntry| {
+        e.detail
+            .as_deref()
+            .and_then(|d| d.strip_prefix("entry "))
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| n / per_replica)
+    };
+    let switches = all
+        .windows(2)
+        .filter(|w| replica_of(&w[0].1) != replica_of(&w[1].1))
+        .count();
+    eprintln!("  the chain switches replica {switches} times");
+    assert!(switches >= 2, "replicas did not interleave: {switches} switches");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
