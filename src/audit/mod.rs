@@ -40,8 +40,7 @@ mod verify;
 mod writer;
 
 pub use config::{
-    AuditConfig, DEFAULT_CHECKPOINT_EVERY_ENTRIES, DEFAULT_CHECKPOINT_EVERY_SECS,
-    DEFAULT_MAX_BATCH,
+    AuditConfig, DEFAULT_CHECKPOINT_EVERY_ENTRIES, DEFAULT_CHECKPOINT_EVERY_SECS, DEFAULT_MAX_BATCH,
 };
 pub use error::AuditError;
 pub use log::{AuditLog, MAX_ENTRY_BYTES};

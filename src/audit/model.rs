@@ -210,11 +210,7 @@ mod tests {
         assert_eq!(seq_of(&key, &blocks_prefix("A")), Some(42));
         assert_eq!(seq_of("audit/A/blocks/42.json", &blocks_prefix("A")), None);
         assert_eq!(seq_of(&key, &checkpoints_prefix("A")), None);
-        let keys = vec![
-            block_key("A", 1),
-            checkpoint_key("A", 1),
-            block_key("B", 1),
-        ];
+        let keys = vec![block_key("A", 1), checkpoint_key("A", 1), block_key("B", 1)];
         assert_eq!(chains_in(&keys), ["A", "B"]);
     }
 

@@ -61,7 +61,10 @@ pub fn reading_chain(name: &str) -> Result<String, AuditError> {
 }
 
 /// The chains to read: the one named, or every chain in the store.
-pub async fn chains(store: &dyn ObjectStore, chain: Option<&str>) -> Result<Vec<String>, AuditError> {
+pub async fn chains(
+    store: &dyn ObjectStore,
+    chain: Option<&str>,
+) -> Result<Vec<String>, AuditError> {
     match chain {
         Some(name) => Ok(vec![reading_chain(name)?]),
         None => Ok(chains_in(&store.list(ROOT).await?)),
@@ -106,11 +109,10 @@ pub async fn entries(
             .buffered(READ_AHEAD);
         while let Some((key, bytes)) = blocks.try_next().await? {
             let Some(bytes) = bytes else { continue };
-            let block: Block =
-                serde_json::from_slice(&bytes).map_err(|e| AuditError::Corrupt {
-                    key: key.clone(),
-                    reason: format!("not a block ({e}); run `saoy audit verify`"),
-                })?;
+            let block: Block = serde_json::from_slice(&bytes).map_err(|e| AuditError::Corrupt {
+                key: key.clone(),
+                reason: format!("not a block ({e}); run `saoy audit verify`"),
+            })?;
             for stored in block.entries {
                 if out.len() >= limit {
                     return Ok(out);

@@ -53,7 +53,10 @@ async fn appends_read_back_in_order_and_verify() {
     }
     let id = log.append(None, entry("VerifyCopy", "x")).await.unwrap();
     assert_eq!(id.chain, NO_AGENCY);
-    let all = log.entries(Some("H72"), &AuditFilter::default()).await.unwrap();
+    let all = log
+        .entries(Some("H72"), &AuditFilter::default())
+        .await
+        .unwrap();
     assert_eq!(all.len(), 7);
     assert_eq!(all[0].1.at, "2026-03-01T10:00:00+07:00");
     let one = AuditFilter {
@@ -89,7 +92,10 @@ async fn concurrent_appends_are_grouped_into_fewer_blocks() {
     let tasks: Vec<_> = (0..200)
         .map(|i| {
             let log = Arc::clone(&log);
-            tokio::spawn(async move { log.append(Some("A"), entry("Certify", &i.to_string())).await })
+            tokio::spawn(async move {
+                log.append(Some("A"), entry("Certify", &i.to_string()))
+                    .await
+            })
         })
         .collect();
     let mut numbers = Vec::new();
@@ -107,7 +113,10 @@ async fn concurrent_appends_are_grouped_into_fewer_blocks() {
 async fn bad_input_is_refused() {
     let (_dir, store) = store().await;
     let log = AuditLog::new(store, None, AuditConfig::default(), clock());
-    let err = log.append(Some("a/b"), entry("GetCopy", "x")).await.unwrap_err();
+    let err = log
+        .append(Some("a/b"), entry("GetCopy", "x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), crate::error_kind::ErrorKind::InvalidArgument);
     let err = log.append(None, entry("", "x")).await.unwrap_err();
     assert!(matches!(err, AuditError::InvalidInput(_)));
@@ -130,6 +139,9 @@ async fn a_foreign_block_that_does_not_link_stops_the_writer() {
         .put(&block_key("A", 2), bytes::Bytes::from_static(forged))
         .await
         .unwrap();
-    let err = log.append(Some("A"), entry("GetCopy", "2")).await.unwrap_err();
+    let err = log
+        .append(Some("A"), entry("GetCopy", "2"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuditError::Fork { seq: 2, .. }), "{err}");
 }

@@ -288,8 +288,7 @@ impl Walk {
             Some(format!("{what} is stored under block {key_seq:?}"))
         } else if let Err(why) = cp.check_signature() {
             Some(format!("{what} edited: {why}"))
-        } else if !trusted.is_empty()
-            && !cp.signer_der().is_some_and(|der| trusted.contains(&der))
+        } else if !trusted.is_empty() && !cp.signer_der().is_some_and(|der| trusted.contains(&der))
         {
             Some(format!(
                 "{what} signed by an untrusted certificate (sha256 {})",
@@ -407,9 +406,7 @@ fn conclude(mut walk: Walk, seals: Vec<SealInfo>, untrusted: bool) -> ChainRepor
     };
     signers.sort();
     signers.dedup();
-    let last = seals
-        .into_iter()
-        .max_by_key(|s| (s.block, !s.external));
+    let last = seals.into_iter().max_by_key(|s| (s.block, !s.external));
     ChainReport {
         chain: walk.chain,
         blocks: walk.blocks,

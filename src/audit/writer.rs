@@ -318,7 +318,8 @@ async fn commit(
             (None, Err(e)) => return Err(e.into()),
             (None, Ok(_)) => return Err(corrupt(&key, "taken, yet nothing is there")),
         }
-        refresh(chain, shared, head).await?;
+        // Straight on to the next number: a miss there costs one more read, while looking
+        // first would cost a read every time and let a busier writer win every race.
     }
 }
 
@@ -342,7 +343,11 @@ fn advance(chain: &str, head: &mut Head, key: &str, bytes: &[u8]) -> Result<(), 
             block.prev, head.seq, head.hash
         )));
     }
-    if block.entries.first().is_some_and(|e| e.n != head.number + 1) {
+    if block
+        .entries
+        .first()
+        .is_some_and(|e| e.n != head.number + 1)
+    {
         return Err(fork(format!(
             "its first entry is not number {}",
             head.number + 1
@@ -379,7 +384,8 @@ async fn maybe_checkpoint(
     let config = &shared.config;
     let now = shared.clock.now();
     let unsealed = head.number.saturating_sub(head.sealed_entries);
-    let by_count = config.checkpoint_every_entries > 0 && unsealed >= config.checkpoint_every_entries;
+    let by_count =
+        config.checkpoint_every_entries > 0 && unsealed >= config.checkpoint_every_entries;
     let waited = (now - head.sealed_at).whole_seconds();
     let by_time = config.checkpoint_every_secs > 0
         && waited >= i64::try_from(config.checkpoint_every_secs).unwrap_or(i64::MAX);
