@@ -87,7 +87,7 @@ impl AuditLog {
             entry.at = rfc3339(self.shared.clock.now_vietnam());
         }
         let (tx, rx) = oneshot::channel();
-        self.send(&name, Msg::Append(entry, tx)).await?;
+        self.send(&name, Msg::Append(Box::new(entry), tx)).await?;
         rx.await.map_err(|_| AuditError::WriterGone(name))?
     }
 

@@ -45,16 +45,19 @@ pub struct Shared {
 /// The answer to one append.
 pub type Reply = oneshot::Sender<Result<EntryId, AuditError>>;
 
+/// The answer to one seal request.
+pub type SealReply = oneshot::Sender<Result<(), AuditError>>;
+
 /// A message to a chain's writer.
 pub enum Msg {
     /// Append one entry (its `at` already set).
-    Append(AuditEntry, Reply),
+    Append(Box<AuditEntry>, Reply),
     /// Seal a checkpoint over the newest block: always (`force`) or only when one is due.
     Seal {
         /// Seal even when no checkpoint is due (as long as something is unsealed).
         force: bool,
         /// Told when done; `None` for timer ticks.
-        reply: Option<oneshot::Sender<Result<(), AuditError>>>,
+        reply: Option<SealReply>,
     },
 }
 
@@ -93,7 +96,7 @@ async fn run(chain: String, shared: Arc<Shared>, mut rx: mpsc::Receiver<Msg>) {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Append(entry, reply) => appends.push((entry, reply)),
+                Msg::Append(entry, reply) => appends.push((*entry, reply)),
                 Msg::Seal { force, reply } => seals.push((force, reply)),
             }
             if appends.len() < max_batch {
@@ -142,7 +145,7 @@ async fn run(chain: String, shared: Arc<Shared>, mut rx: mpsc::Receiver<Msg>) {
 
 fn answer_all(
     appends: Vec<(AuditEntry, Reply)>,
-    seals: Vec<(bool, Option<oneshot::Sender<Result<(), AuditError>>>)>,
+    seals: Vec<(bool, Option<SealReply>)>,
     error: &AuditError,
 ) {
     for (_, reply) in appends {
