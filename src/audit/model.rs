@@ -87,7 +87,7 @@ pub struct StoredEntry {
 /// One block as stored.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Block {
-    /// [`FORMAT`].
+    /// Format version (1).
     pub format: u32,
     /// The chain it belongs to.
     pub chain: String,
