@@ -145,3 +145,22 @@ async fn a_foreign_block_that_does_not_link_stops_the_writer() {
         .unwrap_err();
     assert!(matches!(err, AuditError::Fork { seq: 2, .. }), "{err}");
 }
+
+#[tokio::test]
+async fn absurd_numbers_in_the_store_are_errors_not_panics() {
+    let (_dir, store) = store().await;
+    let huge = format!("{}", u64::MAX);
+    let key = format!("audit/A/blocks/{huge:0>20}.json");
+    let block = format!(
+        r#"{{"format":1,"chain":"A","seq":{huge},"prev":null,"entries":[{{"n":{huge},"hash":"","entry":{{"at":"","actor":{{"fingerprint":null,"agency":null,"role":null,"citizen":null}},"action":"x","copy_id":null,"owner_id":null,"consent_id":null,"outcome":"","detail":null}}}}]}}"#
+    );
+    store.put(&key, bytes::Bytes::from(block)).await.unwrap();
+    let log = AuditLog::new(Arc::clone(&store), None, AuditConfig::default(), clock());
+    let err = log
+        .append(Some("A"), entry("GetCopy", "1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuditError::Corrupt { .. }), "{err}");
+    let report = verify(store.as_ref(), Some("A"), &[]).await.unwrap();
+    assert!(!report.is_intact());
+}

@@ -153,7 +153,7 @@ impl Walk {
             self.link_known = false;
             self.entry_hash = None;
         }
-        self.expected = seq + 1;
+        self.expected = seq.saturating_add(1);
         let Some(bytes) = bytes else {
             self.problem(
                 ProblemKind::Removed,
@@ -237,7 +237,7 @@ impl Walk {
     }
 
     fn entry(&mut self, seq: u64, stored: &super::model::StoredEntry, report: bool) {
-        let want = self.number + 1;
+        let want = self.number.saturating_add(1);
         if report && stored.n > want {
             let gone = if stored.n - 1 == want {
                 format!("entry {want} removed")

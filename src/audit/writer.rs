@@ -27,6 +27,10 @@ use crate::clock::{Clock, rfc3339};
 use crate::hash::sha256_hex;
 use crate::store::ObjectStore;
 
+/// Largest block or entry number a writer accepts from the store (far beyond any real
+/// chain; keeps the arithmetic on numbers read from the store from overflowing).
+const MAX_NUMBER: u64 = 1 << 50;
+
 /// What every writer task of one log shares.
 #[derive(Clone)]
 pub struct Shared {
@@ -251,6 +255,12 @@ fn corrupt(key: &str, reason: impl Into<String>) -> AuditError {
 fn parse_block(key: &str, bytes: &[u8], chain: &str, seq: u64) -> Result<Block, AuditError> {
     let block: Block =
         serde_json::from_slice(bytes).map_err(|e| corrupt(key, format!("not a block: {e}")))?;
+    if block.entries.iter().any(|e| e.n > MAX_NUMBER) || seq > MAX_NUMBER {
+        return Err(corrupt(
+            key,
+            "a block or entry number beyond any real chain",
+        ));
+    }
     if block.chain != chain || block.seq != seq {
         return Err(corrupt(
             key,
