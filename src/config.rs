@@ -61,6 +61,8 @@ pub struct Config {
     pub limits: Limits,
     /// TLS, client certificates and per-caller limits of the gRPC listener.
     pub server: ServerConfig,
+    /// How often the audit log seals signed checkpoints, and its group-commit size.
+    pub audit: crate::audit::AuditConfig,
     /// Set by the loader when the built-in TEST PKI is in use.
     #[serde(skip)]
     pub using_test_pki: bool,
@@ -398,6 +400,7 @@ impl Default for Config {
             },
             limits: Limits::default(),
             server: ServerConfig::default(),
+            audit: crate::audit::AuditConfig::default(),
             using_test_pki: true,
         }
     }

@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         action: BookAction,
     },
+    /// The audit log: verify its chains, show entries.
+    Audit {
+        #[command(subcommand)]
+        action: saoy::audit::cli::AuditAction,
+    },
     /// The object store: consistency checks.
     Store {
         #[command(subcommand)]
@@ -274,6 +279,7 @@ fn main() -> ExitCode {
                     location,
                 },
         } => run_async(book_export(agency, year, location)),
+        Command::Audit { action } => run_async(audit(action)),
         Command::Store {
             action:
                 StoreAction::Check {
@@ -448,6 +454,18 @@ async fn book_export(agency: String, year: i32, location: StoreArgs) -> Result<E
     saoy::records::write_book_csv(&entries, &mut out);
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `saoy audit …`: opens the store like the other offline commands; the rest is
+/// `saoy::audit::cli`.
+async fn audit(action: saoy::audit::cli::AuditAction) -> Result<ExitCode, String> {
+    let flags = action.location();
+    let location = StoreArgs {
+        data: flags.data.clone(),
+        store: flags.store.clone(),
+        config: flags.config.clone(),
+    };
+    saoy::audit::cli::run(action, location.open().await?).await
 }
 
 async fn store_check(

@@ -70,8 +70,8 @@ pub struct App {
     client_trust: Arc<anchors::Trust>,
     /// Citizens' consents.
     consents: records::Consents,
-    /// The hash-chained log of every access.
-    audit: crate::audit::AuditLog,
+    /// The hash-chained log of every access (checkpoints sealed with the agency's key).
+    audit: Arc<crate::audit::AuditLog>,
     /// Scan rules per document type (resolution, colour, blank pages, OCR).
     policies: PolicyBook,
     /// Back-office digitisation jobs (started on first use).
@@ -183,15 +183,20 @@ impl App {
         watch_trust(&trust);
         let client_trust = Arc::new(anchors::Trust::load(&config.server.client_trust)?);
         watch_trust(&client_trust);
+        let audit = Arc::new(crate::audit::AuditLog::new(
+            Arc::clone(&store),
+            Some(Arc::new(crate::audit::Sealer::new(agency.credential.clone()))),
+            config.audit.clone(),
+            Arc::clone(&clock),
+        ));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Seals idle chains every `audit.checkpoint_every_secs`, while the log lives.
+            drop(audit.spawn_sealer());
+        }
         Ok(Self {
             client_trust,
             consents: records::Consents::new(Arc::clone(&store)),
-            audit: crate::audit::AuditLog::new(
-                Arc::clone(&store),
-                None,
-                crate::audit::AuditConfig::default(),
-                Arc::clone(&clock),
-            ),
+            audit,
             registry: Registry::with_clock(store, Arc::clone(&clock)),
             agency,
             certifier,
