@@ -1,8 +1,60 @@
 //! The one table of access rules (docs/ARCHITECTURE.md, "Who may do what"). A row lets one
 //! kind of caller do one action within a [`Scope`]; anything without a row is denied.
 
-use super::access::Action;
 use crate::identity::Role;
+
+/// What a caller asks to do, as seen by [`super::App::authorize`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Certify an original (number, sign, store a copy).
+    Certify,
+    /// Digitise scans into a PDF/A (back office), and read the job.
+    Digitize,
+    /// Verify a PDF the caller sent.
+    VerifyBytes,
+    /// Verify a stored copy by its id.
+    VerifyCopy,
+    /// Read a copy and its record.
+    ReadCopy,
+    /// List an owner's records.
+    ListRecords,
+    /// Find an owner's reusable results.
+    FindReusable,
+    /// Ask whether a file is a copy issued here.
+    LookupByHash,
+    /// Revoke a copy.
+    RevokeCopy,
+    /// Grant a consent.
+    GrantConsent,
+    /// Withdraw a consent.
+    WithdrawConsent,
+    /// List a citizen's consents.
+    ListConsents,
+    /// List who read a citizen's copies.
+    ListAccesses,
+}
+
+impl Action {
+    /// The name used in messages and the audit log (the RPC's name where there is one).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Certify => "Certify",
+            Action::Digitize => "Digitize",
+            Action::VerifyBytes => "Verify",
+            Action::VerifyCopy => "VerifyCopy",
+            Action::ReadCopy => "GetCopy",
+            Action::ListRecords => "ListRecords",
+            Action::FindReusable => "FindReusable",
+            Action::LookupByHash => "LookupByHash",
+            Action::RevokeCopy => "RevokeCopy",
+            Action::GrantConsent => "GrantConsent",
+            Action::WithdrawConsent => "WithdrawConsent",
+            Action::ListConsents => "ListConsents",
+            Action::ListAccesses => "ListAccesses",
+        }
+    }
+}
+
 
 /// How far a rule reaches; the use case applies it to the data it touches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

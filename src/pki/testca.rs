@@ -216,7 +216,6 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     write_leaves(&out, &ca, &ca_cert.pem(), now)?;
     write_crls(&out, &root, &ca, now)?;
     write_untrusted(&out, now)?;
-    super::testca_tls::generate_tls(&dir.join("tls"))?;
     out.write("README.md", README.as_bytes())?;
     Ok(())
 }

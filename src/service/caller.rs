@@ -77,7 +77,7 @@ pub async fn answer<T>(
     app: &App,
     caller: &Caller,
     action: Action,
-    result: crate::Result<T>,
+    result: crate::error::Result<T>,
 ) -> Result<T, Status> {
     match result {
         Ok(v) => Ok(v),
@@ -118,7 +118,7 @@ impl Door {
         &self,
         caller: &Caller,
         action: Action,
-        result: crate::Result<T>,
+        result: crate::error::Result<T>,
     ) -> Result<T, Status> {
         answer(&self.app, caller, action, result).await
     }

@@ -70,7 +70,7 @@ pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send,
-) -> crate::Result<()> {
+) -> crate::error::Result<()> {
     let server = &app.config().server;
     let acceptor = if server.insecure_plaintext {
         tracing::warn!(
@@ -87,7 +87,7 @@ pub async fn serve(
         .await
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
-        .map_err(|e| crate::Error::Internal(format!("gRPC server: {e}")))
+        .map_err(|e| crate::error::Error::Internal(format!("gRPC server: {e}")))
 }
 
 /// Binds `addr` (use port 0 for an ephemeral port) and returns the listener and its address.
