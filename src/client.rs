@@ -46,8 +46,8 @@ pub async fn connect(url: &str, tls: &ClientTls) -> Result<Channel, String> {
         .map_err(|e| format!("{url:?} is not a server URL: {e}"))?
         .tcp_nodelay(true);
     if url.starts_with("https://") {
-        let mut config =
-            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(&tls.ca, "server CA")?));
+        let mut config = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(&tls.ca, "server CA")?));
         if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
             config = config.identity(Identity::from_pem(
                 read(cert, "client certificate")?,

@@ -280,9 +280,18 @@ impl ServerConfig {
         }
         let limits = [
             ("server.handshake_timeout_ms", self.handshake_timeout_ms),
-            ("server.requests_per_second", u64::from(self.requests_per_second)),
-            ("server.max_concurrent_calls", u64::from(self.max_concurrent_calls)),
-            ("server.max_upload_memory_bytes", self.max_upload_memory_bytes),
+            (
+                "server.requests_per_second",
+                u64::from(self.requests_per_second),
+            ),
+            (
+                "server.max_concurrent_calls",
+                u64::from(self.max_concurrent_calls),
+            ),
+            (
+                "server.max_upload_memory_bytes",
+                self.max_upload_memory_bytes,
+            ),
             ("server.stream_idle_timeout_ms", self.stream_idle_timeout_ms),
         ];
         for (field, value) in limits {

@@ -529,8 +529,8 @@ fn citizen_token(owner: &str, ttl: &str, cert: &Path, key: &Path) -> Result<Exit
     let holder = saoy::identity::profile::read_holder(&der).map_err(|e| e.to_string())?;
     let key_pem = std::fs::read(key).map_err(|e| format!("cannot read {}: {e}", key.display()))?;
     let now = saoy::clock::Clock::now(&saoy::clock::SystemClock).unix_timestamp();
-    let token = saoy::identity::mint(owner, &holder.name, &key_pem, now, ttl)
-        .map_err(|e| e.to_string())?;
+    let token =
+        saoy::identity::mint(owner, &holder.name, &key_pem, now, ttl).map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }

@@ -109,9 +109,14 @@ impl App {
             .await?;
         let consent = self
             .consents
-            .grant(&request, &caller.label(), self.clock.now().to_offset(VIETNAM_OFFSET))
+            .grant(
+                &request,
+                &caller.label(),
+                self.clock.now().to_offset(VIETNAM_OFFSET),
+            )
             .await?;
-        self.audit_consent(caller, Action::GrantConsent, &consent).await?;
+        self.audit_consent(caller, Action::GrantConsent, &consent)
+            .await?;
         Ok(consent)
     }
 
@@ -126,7 +131,11 @@ impl App {
         })?;
         let consent = self
             .consents
-            .withdraw(&owner, consent_id.trim(), self.clock.now().to_offset(VIETNAM_OFFSET))
+            .withdraw(
+                &owner,
+                consent_id.trim(),
+                self.clock.now().to_offset(VIETNAM_OFFSET),
+            )
             .await?
             .ok_or_else(|| {
                 Error::PermissionDenied(format!(

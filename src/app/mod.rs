@@ -25,9 +25,9 @@ use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_
 
 mod access;
 mod anchors;
-mod consent;
 pub mod batch;
 mod certify;
+mod consent;
 mod digitization;
 mod format;
 pub mod jobs;
@@ -38,15 +38,15 @@ pub mod verify_cert;
 
 pub use crate::hash::sha256_hex;
 pub use access::{Action, Caller, Presented};
-pub use consent::Access;
-pub use rules::Scope;
 pub use anchors::{TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
+pub use consent::Access;
 pub use digitization::{
     DigitizeJob, DigitizeJobRequest, DigitizedPdf, KEEP_RESULTS, MAX_QUEUED, OCR_WORKERS,
 };
 pub use format::{certification_reference, vietnamese_date};
 pub use retrieve::{HashLookup, RetrievedCopy};
+pub use rules::Scope;
 pub use upload::{MAX_FILE_NAME_CHARS, Upload};
 
 pub use crate::clock::{Clock, FixedClock, SystemClock, VIETNAM_OFFSET, rfc3339};
@@ -185,7 +185,9 @@ impl App {
         watch_trust(&client_trust);
         let audit = Arc::new(crate::audit::AuditLog::new(
             Arc::clone(&store),
-            Some(Arc::new(crate::audit::Sealer::new(agency.credential.clone()))),
+            Some(Arc::new(crate::audit::Sealer::new(
+                agency.credential.clone(),
+            ))),
             config.audit.clone(),
             Arc::clone(&clock),
         ));

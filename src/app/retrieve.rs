@@ -84,7 +84,9 @@ impl App {
             .await?;
         match record {
             Some(r) => Ok((r, consent)),
-            None => Err(Error::Internal("admitted a copy that does not exist".into())),
+            None => Err(Error::Internal(
+                "admitted a copy that does not exist".into(),
+            )),
         }
     }
 

@@ -55,7 +55,6 @@ impl Action {
     }
 }
 
-
 /// How far a rule reaches; the use case applies it to the data it touches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {

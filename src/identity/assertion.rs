@@ -78,8 +78,8 @@ fn provider() {
 
 /// The verifying key of a P-256 certificate (DER).
 fn decoding_key(cert_der: &[u8]) -> Result<DecodingKey, AssertionError> {
-    let (_, cert) = X509Certificate::from_der(cert_der)
-        .map_err(|e| AssertionError::Key(e.to_string()))?;
+    let (_, cert) =
+        X509Certificate::from_der(cert_der).map_err(|e| AssertionError::Key(e.to_string()))?;
     let point = cert.public_key().subject_public_key.data.as_ref();
     // An uncompressed P-256 point: 0x04, then x and y of 32 bytes each.
     let (Some(0x04), 65) = (point.first().copied(), point.len()) else {
@@ -113,8 +113,10 @@ pub fn verify(
     // Times are checked below against saoy's clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;
-    validation.required_spec_claims =
-        ["sub", "iss", "exp"].into_iter().map(String::from).collect();
+    validation.required_spec_claims = ["sub", "iss", "exp"]
+        .into_iter()
+        .map(String::from)
+        .collect();
     let key = decoding_key(cert_der)?;
     let claims = jsonwebtoken::decode::<CitizenClaims>(token, &key, &validation)
         .map_err(|e| AssertionError::Invalid(e.to_string()))?

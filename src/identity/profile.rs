@@ -152,7 +152,9 @@ pub enum ProfileError {
     )]
     NoAgency,
     /// extendedKeyUsage without id-kp-clientAuth.
-    #[error("the client certificate is not for client authentication (extendedKeyUsage lacks clientAuth)")]
+    #[error(
+        "the client certificate is not for client authentication (extendedKeyUsage lacks clientAuth)"
+    )]
     NotClientAuth,
 }
 

@@ -32,14 +32,70 @@ struct Client {
 }
 
 const CLIENTS: &[Client] = &[
-    Client { file: "clerk", cn: "Trần Thị Một Cửa (TEST)", agency: "H72.21.01", role: Role::Clerk, serial: 200, expired: false },
-    Client { file: "certifier", cn: "Nguyễn Thị Hồng Nhung (TEST)", agency: "H72.21.01", role: Role::Certifier, serial: 201, expired: false },
-    Client { file: "admin", cn: "Phạm Văn Quản Trị (TEST)", agency: "H72.21.01", role: Role::Admin, serial: 202, expired: false },
-    Client { file: "verifier", cn: "Sở Tư pháp Tây Ninh — kiểm tra (TEST)", agency: "H72.30", role: Role::Verifier, serial: 203, expired: false },
-    Client { file: "portal", cn: "Cổng dịch vụ công Tây Ninh (TEST)", agency: "H72", role: Role::Portal, serial: 204, expired: false },
-    Client { file: "expired", cn: "Lê Thị Hết Hạn (TEST)", agency: "H72.21.01", role: Role::Clerk, serial: 205, expired: true },
-    Client { file: "revoked", cn: "Võ Văn Thu Hồi (TEST)", agency: "H72.21.01", role: Role::Clerk, serial: 206, expired: false },
-    Client { file: "clerk2", cn: "Đỗ Thị Xã Bên (TEST)", agency: "H72.21.02", role: Role::Clerk, serial: 207, expired: false },
+    Client {
+        file: "clerk",
+        cn: "Trần Thị Một Cửa (TEST)",
+        agency: "H72.21.01",
+        role: Role::Clerk,
+        serial: 200,
+        expired: false,
+    },
+    Client {
+        file: "certifier",
+        cn: "Nguyễn Thị Hồng Nhung (TEST)",
+        agency: "H72.21.01",
+        role: Role::Certifier,
+        serial: 201,
+        expired: false,
+    },
+    Client {
+        file: "admin",
+        cn: "Phạm Văn Quản Trị (TEST)",
+        agency: "H72.21.01",
+        role: Role::Admin,
+        serial: 202,
+        expired: false,
+    },
+    Client {
+        file: "verifier",
+        cn: "Sở Tư pháp Tây Ninh — kiểm tra (TEST)",
+        agency: "H72.30",
+        role: Role::Verifier,
+        serial: 203,
+        expired: false,
+    },
+    Client {
+        file: "portal",
+        cn: "Cổng dịch vụ công Tây Ninh (TEST)",
+        agency: "H72",
+        role: Role::Portal,
+        serial: 204,
+        expired: false,
+    },
+    Client {
+        file: "expired",
+        cn: "Lê Thị Hết Hạn (TEST)",
+        agency: "H72.21.01",
+        role: Role::Clerk,
+        serial: 205,
+        expired: true,
+    },
+    Client {
+        file: "revoked",
+        cn: "Võ Văn Thu Hồi (TEST)",
+        agency: "H72.21.01",
+        role: Role::Clerk,
+        serial: 206,
+        expired: false,
+    },
+    Client {
+        file: "clerk2",
+        cn: "Đỗ Thị Xã Bên (TEST)",
+        agency: "H72.21.02",
+        role: Role::Clerk,
+        serial: 207,
+        expired: false,
+    },
 ];
 
 /// Serial of `revoked.pem`, listed in `ca.crl`.
@@ -118,7 +174,9 @@ pub fn generate_tls(dir: &Path) -> Result<(), TestCaError> {
 
     let server_key = ec_key()?;
     let mut server = CertificateParams::new(vec!["localhost".to_string()]).map_err(gen_err)?;
-    server.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
     server.distinguished_name = name(&[
         (DnType::CountryName, "VN"),
         (DnType::OrganizationName, "SAOY TEST"),
@@ -129,7 +187,11 @@ pub fn generate_tls(dir: &Path) -> Result<(), TestCaError> {
     server.not_after = now + 10 * year;
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = server.signed_by(&server_key, &ca).map_err(gen_err)?;
-    write(dir, "server.pem", format!("{}{}", server_cert.pem(), ca_cert.pem()).as_bytes())?;
+    write(
+        dir,
+        "server.pem",
+        format!("{}{}", server_cert.pem(), ca_cert.pem()).as_bytes(),
+    )?;
     write(dir, "server.key.pem", server_key.serialize_pem().as_bytes())?;
 
     for c in CLIENTS {
@@ -138,7 +200,11 @@ pub fn generate_tls(dir: &Path) -> Result<(), TestCaError> {
             .signed_by(&key, &ca)
             .map_err(gen_err)?;
         write(dir, &format!("{}.pem", c.file), cert.pem().as_bytes())?;
-        write(dir, &format!("{}.key.pem", c.file), key.serialize_pem().as_bytes())?;
+        write(
+            dir,
+            &format!("{}.key.pem", c.file),
+            key.serialize_pem().as_bytes(),
+        )?;
     }
     let crl = crl_params(
         now,

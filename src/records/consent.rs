@@ -80,9 +80,10 @@ impl Consent {
     /// In force at `now`: not withdrawn and not past `valid_until`.
     pub fn in_force(&self, now: OffsetDateTime) -> bool {
         self.withdrawn_at.is_none()
-            && self.valid_until.as_deref().is_none_or(|u| {
-                OffsetDateTime::parse(u, &Rfc3339).is_ok_and(|until| now < until)
-            })
+            && self
+                .valid_until
+                .as_deref()
+                .is_none_or(|u| OffsetDateTime::parse(u, &Rfc3339).is_ok_and(|until| now < until))
     }
 
     /// Whether it covers `record` (the copy itself, or its document type).
@@ -163,7 +164,10 @@ impl Consents {
                 ));
             }
         };
-        if copy_id.as_ref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
+        if copy_id
+            .as_ref()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_err())
+        {
             return Err(invalid("copy_id must be a copy id (a UUID)"));
         }
         let purpose = request.purpose.trim();
@@ -176,7 +180,9 @@ impl Consents {
             "" => None,
             u => {
                 let until = OffsetDateTime::parse(u, &Rfc3339).map_err(|_| {
-                    invalid("valid_until must be RFC 3339, e.g. 2027-06-30T23:59:59+07:00, or empty")
+                    invalid(
+                        "valid_until must be RFC 3339, e.g. 2027-06-30T23:59:59+07:00, or empty",
+                    )
                 })?;
                 if until <= now {
                     return Err(invalid("valid_until is in the past"));

@@ -23,8 +23,8 @@
 //! copy fails the number is entered as void, never skipped.
 
 mod book;
-mod consent;
 pub mod check;
+mod consent;
 mod error;
 mod export;
 mod keys;

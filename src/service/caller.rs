@@ -37,7 +37,11 @@ pub fn presented<T>(request: &Request<T>) -> Presented {
 }
 
 /// The proven caller of `request`, or UNAUTHENTICATED (audited) for `action`.
-pub async fn caller_of<T>(app: &Arc<App>, request: &Request<T>, action: Action) -> Result<Caller, Status> {
+pub async fn caller_of<T>(
+    app: &Arc<App>,
+    request: &Request<T>,
+    action: Action,
+) -> Result<Caller, Status> {
     let presented = presented(request);
     if presented
         .citizen_assertion

@@ -1,7 +1,7 @@
 //! Conversions between internal types and protobuf messages.
 
-use crate::proto;
 use crate::app::Access;
+use crate::proto;
 use crate::records::{Consent, Record, RecordStatus, SignerFingerprint};
 use crate::verify::{Indication, Report, SignatureReport, SubIndication};
 

@@ -70,8 +70,8 @@ fn exhausted(field: &str, what: String) -> Status {
 impl Gate {
     /// The gate of a server configuration.
     pub fn new(config: &ServerConfig) -> Arc<Self> {
-        let units = (config.max_upload_memory_bytes / MEMORY_UNIT)
-            .clamp(1, Semaphore::MAX_PERMITS as u64);
+        let units =
+            (config.max_upload_memory_bytes / MEMORY_UNIT).clamp(1, Semaphore::MAX_PERMITS as u64);
         Arc::new(Self {
             rate: f64::from(config.requests_per_second),
             max_calls: config.max_concurrent_calls,

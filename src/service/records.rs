@@ -132,7 +132,10 @@ impl RecordService for RecordApi {
         let action = Action::RevokeCopy;
         let (caller, _permit) = self.door.enter(&request, action).await?;
         let r = request.into_inner();
-        let record = self.app().revoke_copy(&caller, &r.id, &r.reason, &r.by).await;
+        let record = self
+            .app()
+            .revoke_copy(&caller, &r.id, &r.reason, &r.by)
+            .await;
         let record = self.door.answer(&caller, action, record).await?;
         Ok(Response::new(convert::record(&record)))
     }

@@ -11,10 +11,10 @@ use tonic::transport::server::Router;
 
 use super::caller::Door;
 use super::certification::CertificationApi;
-use super::{connection, tls};
 use super::digitization::DigitizationApi;
 use super::records::RecordApi;
 use super::verification::VerificationApi;
+use super::{connection, tls};
 use crate::app::App;
 use crate::proto::certification_service_server::CertificationServiceServer;
 use crate::proto::digitization_service_server::DigitizationServiceServer;

@@ -92,9 +92,8 @@ impl ClientCertVerifier for ClientCertForTheApp {
 }
 
 fn read_pem(path: &Path) -> Result<Vec<pem::Pem>> {
-    let text = std::fs::read(path).map_err(|e| {
-        Error::InvalidArgument(format!("cannot read {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read(path)
+        .map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", path.display())))?;
     pem::parse_many(text)
         .map_err(|e| Error::InvalidArgument(format!("{} is not PEM: {e}", path.display())))
 }

@@ -56,7 +56,10 @@ impl VerificationService for VerificationApi {
                         return Err(both());
                     }
                     let report = self.app().verify_copy(&caller, &id).await;
-                    let report = self.door.answer(&caller, Action::VerifyCopy, report).await?;
+                    let report = self
+                        .door
+                        .answer(&caller, Action::VerifyCopy, report)
+                        .await?;
                     return Ok(Response::new(convert::report(&report)));
                 }
                 Some(Source::CopyId(_)) => return Err(both()),
@@ -83,7 +86,10 @@ impl VerificationService for VerificationApi {
             )));
         }
         let report = self.app().verify_upload(&caller, pdf).await;
-        let report = self.door.answer(&caller, Action::VerifyBytes, report).await?;
+        let report = self
+            .door
+            .answer(&caller, Action::VerifyBytes, report)
+            .await?;
         Ok(Response::new(convert::report(&report)))
     }
 }

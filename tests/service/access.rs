@@ -308,7 +308,9 @@ async fn every_rpc_answers_every_caller_as_the_table_says() {
 
 /// The message of a refused call.
 async fn refusal(records: &mut RecordServiceClient<Channel>, r: Request<GetCopyRequest>) -> String {
-    let status = records.get_copy(r).await.err().expect("refused");
+    let Err(status) = records.get_copy(r).await else {
+        panic!("the copy was handed out");
+    };
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     status.message().to_string()
 }
@@ -320,14 +322,7 @@ async fn nothing_leaks_about_another_citizen() {
     let unknown = "0190e1c2-0000-7000-8000-000000000001";
     let token = client::citizen_token(OWNER, 300);
     let mut portal = RecordServiceClient::new(server.channel("portal").await);
-    let ask = |id: &str| {
-        client::as_citizen(
-            GetCopyRequest {
-                id: id.to_string(),
-            },
-            &token,
-        )
-    };
+    let ask = |id: &str| client::as_citizen(GetCopyRequest { id: id.to_string() }, &token);
     // Someone else's copy and a copy that does not exist: the same code and message.
     let others = refusal(&mut portal, ask(&w.others.id)).await;
     let missing = refusal(&mut portal, ask(unknown)).await;
@@ -336,8 +331,18 @@ async fn nothing_leaks_about_another_citizen() {
         missing.replace(unknown, "ID")
     );
     let mut verifier = RecordServiceClient::new(server.channel("verifier").await);
-    let a = refusal(&mut verifier, Request::new(GetCopyRequest { id: w.others.id.clone() })).await;
-    let b = refusal(&mut verifier, Request::new(GetCopyRequest { id: unknown.into() })).await;
+    let a = refusal(
+        &mut verifier,
+        Request::new(GetCopyRequest {
+            id: w.others.id.clone(),
+        }),
+    )
+    .await;
+    let b = refusal(
+        &mut verifier,
+        Request::new(GetCopyRequest { id: unknown.into() }),
+    )
+    .await;
     assert_eq!(a.replace(&w.others.id, "ID"), b.replace(unknown, "ID"));
     // The citizen's assertion names one citizen: another's list is refused.
     let other_list = portal
@@ -383,7 +388,10 @@ async fn a_consent_opens_what_it_covers_until_withdrawn_on_every_replica() {
     let mut verifier = RecordServiceClient::new(server.channel("verifier").await);
     let mut verifier2 = RecordServiceClient::new(replica.channel("verifier").await);
     let get = |id: &str| GetCopyRequest { id: id.to_string() };
-    assert_eq!(code(verifier.get_copy(get(&birth.id)).await), Code::PermissionDenied);
+    assert_eq!(
+        code(verifier.get_copy(get(&birth.id)).await),
+        Code::PermissionDenied
+    );
 
     // One copy, for the other agency.
     let consent = portal
@@ -404,8 +412,14 @@ async fn a_consent_opens_what_it_covers_until_withdrawn_on_every_replica() {
     assert!(consent.in_force && !consent.id.is_empty(), "{consent:?}");
     assert_eq!(code(verifier.get_copy(get(&birth.id)).await), Code::Ok);
     assert_eq!(code(verifier2.get_copy(get(&birth.id)).await), Code::Ok);
-    assert_eq!(code(verifier.get_copy(get(&second_birth.id)).await), Code::PermissionDenied);
-    assert_eq!(code(verifier.get_copy(get(&diploma.id)).await), Code::PermissionDenied);
+    assert_eq!(
+        code(verifier.get_copy(get(&second_birth.id)).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(verifier.get_copy(get(&diploma.id)).await),
+        Code::PermissionDenied
+    );
     let reusable = verifier
         .find_reusable(FindReusableRequest {
             owner_id: OWNER.into(),
@@ -423,7 +437,10 @@ async fn a_consent_opens_what_it_covers_until_withdrawn_on_every_replica() {
         owner_id: owner.to_string(),
         ..Default::default()
     };
-    assert_eq!(code(clerk.list_records(list(OWNER)).await), Code::PermissionDenied);
+    assert_eq!(
+        code(clerk.list_records(list(OWNER)).await),
+        Code::PermissionDenied
+    );
     let by_type = portal
         .grant_consent(client::as_citizen(
             GrantConsentRequest {
@@ -438,7 +455,11 @@ async fn a_consent_opens_what_it_covers_until_withdrawn_on_every_replica() {
         .await
         .expect("grant by type")
         .into_inner();
-    let listed = clerk.list_records(list(OWNER)).await.expect("list").into_inner();
+    let listed = clerk
+        .list_records(list(OWNER))
+        .await
+        .expect("list")
+        .into_inner();
     let mut ids: Vec<_> = listed.records.iter().map(|r| r.id.clone()).collect();
     ids.sort();
     let mut want = vec![birth.id.clone(), second_birth.id.clone()];
@@ -477,8 +498,14 @@ async fn a_consent_opens_what_it_covers_until_withdrawn_on_every_replica() {
         .expect("withdraw")
         .into_inner();
     assert!(!withdrawn.in_force && !withdrawn.withdrawn_at.is_empty());
-    assert_eq!(code(verifier.get_copy(get(&birth.id)).await), Code::PermissionDenied);
-    assert_eq!(code(verifier2.get_copy(get(&birth.id)).await), Code::PermissionDenied);
+    assert_eq!(
+        code(verifier.get_copy(get(&birth.id)).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(verifier2.get_copy(get(&birth.id)).await),
+        Code::PermissionDenied
+    );
     // The other consent stands; its list shows both, one withdrawn.
     let all = portal
         .list_consents(client::as_citizen(
@@ -540,8 +567,7 @@ async fn limits_answer_resource_exhausted_and_a_stalled_upload_is_cut_off() {
         .await
         .expect("cut off in time")
         .unwrap()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(cut.code(), Code::ResourceExhausted, "{cut:?}");
     assert!(cut.message().contains("stream_idle_timeout_ms"), "{cut:?}");
     drop(tx);

@@ -163,10 +163,9 @@ async fn certify_get_copy_and_peer_validation() {
     assert_eq!(json["signatures"][1]["covers_whole_document"], true);
 
     // Verify RPC by id gives the same verdict.
-    let mut verifier =
-        saoy::proto::verification_service_client::VerificationServiceClient::new(
-            server.channel("clerk").await,
-        );
+    let mut verifier = saoy::proto::verification_service_client::VerificationServiceClient::new(
+        server.channel("clerk").await,
+    );
     let by_id = verifier
         .verify(futures::stream::iter(vec![saoy::proto::VerifyRequest {
             source: Some(saoy::proto::verify_request::Source::CopyId(

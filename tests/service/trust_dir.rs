@@ -40,7 +40,8 @@ async fn certified_copy() -> Vec<u8> {
 }
 
 async fn verify(url: &str, pdf: &[u8]) -> VerificationReport {
-    let mut client = VerificationServiceClient::new(crate::support::client::channel(url, "none").await);
+    let mut client =
+        VerificationServiceClient::new(crate::support::client::channel(url, "none").await);
     let messages: Vec<VerifyRequest> = pdf
         .chunks(1 << 20)
         .map(|c| VerifyRequest {

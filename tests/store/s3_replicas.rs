@@ -100,11 +100,9 @@ async fn two_replicas_share_one_book_without_gap_or_duplicate() {
     let upload = Arc::new(jpeg());
     let mut clients = Vec::new();
     for replica in [&a, &b] {
-        clients.push(
-            CertificationServiceClient::new(
-                crate::support::client::channel(&replica.url, "clerk").await,
-            ),
-        );
+        clients.push(CertificationServiceClient::new(
+            crate::support::client::channel(&replica.url, "clerk").await,
+        ));
     }
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..CALLS {
