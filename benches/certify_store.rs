@@ -134,9 +134,15 @@ async fn run(s3: &S3Server) {
     s3.create_bucket(bucket).await;
     let url = format!("s3://{bucket}/certify");
 
-    let local = common::server::start().await;
+    // The load raises the per-caller limits (one client certificate makes every call).
+    let unlimited = |c: &mut saoy::config::Config| {
+        c.server.requests_per_second = 1_000_000;
+        c.server.max_concurrent_calls = 100_000;
+    };
+    let local = common::server::start_with(unlimited).await;
     let endpoint = s3.endpoint.clone();
     let remote = common::server::start_with(|c| {
+        unlimited(c);
         c.store.url = url.clone();
         c.store.endpoint_url = endpoint;
         c.store.region = "us-east-1".into();

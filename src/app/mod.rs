@@ -163,7 +163,14 @@ impl App {
                 .into());
             }
         }
-        Self::with_store(config, store, Arc::new(SystemClock))
+        let copy = match config.audit.checkpoint_copy.trim() {
+            "" => None,
+            url => {
+                let location = crate::store::Location::parse(url)?;
+                Some(crate::store::open(&location, &config.store.s3_options()).await?)
+            }
+        };
+        Self::build(config, store, Arc::new(SystemClock), copy)
     }
 
     /// Opens the app on a given store and clock.
@@ -171,6 +178,16 @@ impl App {
         config: Config,
         store: Arc<dyn ObjectStore>,
         clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        Self::build(config, store, clock, None)
+    }
+
+    /// The app on `store` and `clock`, copying audit checkpoints to `checkpoint_copy`.
+    fn build(
+        config: Config,
+        store: Arc<dyn ObjectStore>,
+        clock: Arc<dyn Clock>,
+        checkpoint_copy: Option<Arc<dyn ObjectStore>>,
     ) -> Result<Self> {
         let agency = load_signer(&config.signers.agency)?;
         let certifier = config
@@ -183,14 +200,18 @@ impl App {
         watch_trust(&trust);
         let client_trust = Arc::new(anchors::Trust::load(&config.server.client_trust)?);
         watch_trust(&client_trust);
-        let audit = Arc::new(crate::audit::AuditLog::new(
+        let mut audit = crate::audit::AuditLog::new(
             Arc::clone(&store),
             Some(Arc::new(crate::audit::Sealer::new(
                 agency.credential.clone(),
             ))),
             config.audit.clone(),
             Arc::clone(&clock),
-        ));
+        );
+        if let Some(copy) = checkpoint_copy {
+            audit = audit.with_checkpoint_copy(copy);
+        }
+        let audit = Arc::new(audit);
         if tokio::runtime::Handle::try_current().is_ok() {
             // Seals idle chains every `audit.checkpoint_every_secs`, while the log lives.
             drop(audit.spawn_sealer());

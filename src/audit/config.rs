@@ -22,6 +22,9 @@ pub struct AuditConfig {
     pub checkpoint_every_secs: u64,
     /// Most entries written as one block (group commit); at least 1. Default 256.
     pub max_batch: usize,
+    /// A second store every checkpoint is also written to (`s3://BUCKET[/prefix]` or a
+    /// directory), kept where whoever can write the main store cannot; empty = none.
+    pub checkpoint_copy: String,
 }
 
 impl Default for AuditConfig {
@@ -30,6 +33,7 @@ impl Default for AuditConfig {
             checkpoint_every_entries: DEFAULT_CHECKPOINT_EVERY_ENTRIES,
             checkpoint_every_secs: DEFAULT_CHECKPOINT_EVERY_SECS,
             max_batch: DEFAULT_MAX_BATCH,
+            checkpoint_copy: String::new(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod audit_trail;
 mod certify_bad_input;
 mod certify_e2e;
 mod config_example;

@@ -42,9 +42,25 @@ fn saoy(server: &S3Server, args: &[&str]) -> Command {
 
 /// Starts `saoy serve --store URL` on 127.0.0.1:0 and waits for its address.
 fn serve(server: &S3Server, store: &str) -> Saoy {
+    // One clerk certificate makes all the calls at once: raise its per-caller limits.
+    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("s3-replicas.toml");
+    std::fs::write(
+        &config,
+        "[server]\nmax_concurrent_calls = 10000\nrequests_per_second = 100000\n",
+    )
+    .expect("write config");
+    let config = config.to_str().expect("UTF-8 path");
     let mut child = saoy(
         server,
-        &["serve", "--listen", "127.0.0.1:0", "--store", store],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+            "--config",
+            config,
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
