@@ -198,7 +198,12 @@ impl App {
             .transpose()?;
         let trust = Arc::new(anchors::Trust::load(&config.trust)?);
         watch_trust(&trust);
-        let client_trust = Arc::new(anchors::Trust::load(&config.server.client_trust)?);
+        // Over plaintext no caller presents a certificate: no client CA files are needed.
+        let client_trust = match config.server.insecure_plaintext {
+            true => anchors::Trust::load(&crate::config::TrustConfig::default())?,
+            false => anchors::Trust::load(&config.server.client_trust)?,
+        };
+        let client_trust = Arc::new(client_trust);
         watch_trust(&client_trust);
         let mut audit = crate::audit::AuditLog::new(
             Arc::clone(&store),
