@@ -41,6 +41,16 @@ pub struct Conn {
     peer: PeerInfo,
 }
 
+impl Conn {
+    /// Whether `TCP_NODELAY` is set on the connection's socket, read back from it.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        match &self.io {
+            Io::Plain(s) => s.nodelay(),
+            Io::Tls(s) => s.get_ref().0.nodelay(),
+        }
+    }
+}
+
 impl Connected for Conn {
     type ConnectInfo = PeerInfo;
 
@@ -179,4 +189,25 @@ pub fn incoming(
         }
     });
     ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_stream::StreamExt;
+
+    #[tokio::test]
+    async fn accepted_sockets_have_tcp_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut conns = incoming(listener, None, Duration::from_secs(5));
+        let client = TcpStream::connect(addr).await.unwrap();
+        let conn = conns.next().await.expect("a connection").expect("accepted");
+        assert!(
+            conn.nodelay().unwrap(),
+            "TCP_NODELAY read back from the socket"
+        );
+        assert_eq!(conn.connect_info().remote, client.local_addr().unwrap());
+        assert!(conn.connect_info().certificates.is_empty());
+    }
 }

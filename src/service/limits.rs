@@ -195,3 +195,70 @@ impl MemoryHold {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(rate: u32, calls: u32, memory: u64) -> Arc<Gate> {
+        Gate::new(&ServerConfig {
+            requests_per_second: rate,
+            max_concurrent_calls: calls,
+            max_upload_memory_bytes: memory,
+            ..ServerConfig::default()
+        })
+    }
+
+    fn from(ip: [u8; 4]) -> Presented {
+        Presented {
+            address: Some(std::net::IpAddr::from(ip)),
+            ..Presented::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_at_once_are_counted_per_caller_and_released() {
+        let g = gate(1000, 2, 1 << 20);
+        let a = from([10, 0, 0, 1]);
+        let first = g.admit(&a).unwrap();
+        let _second = g.admit(&a).unwrap();
+        let third = g.admit(&a).unwrap_err();
+        assert!(
+            third.message().contains("server.max_concurrent_calls"),
+            "{third:?}"
+        );
+        // Another caller is not held back by the first one.
+        assert!(g.admit(&from([10, 0, 0, 2])).is_ok());
+        drop(first);
+        assert!(g.admit(&a).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_rate_allows_a_burst_then_refuses() {
+        let g = gate(3, 100, 1 << 20);
+        let a = from([10, 0, 0, 3]);
+        for _ in 0..3 {
+            drop(g.admit(&a).unwrap());
+        }
+        let over = g.admit(&a).unwrap_err();
+        assert!(
+            over.message().contains("server.requests_per_second"),
+            "{over:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn upload_memory_is_shared_and_given_back() {
+        let g = gate(1000, 100, 64 * 1024);
+        let mut one = g.memory_hold();
+        one.grow(40 * 1024).unwrap();
+        let mut two = g.memory_hold();
+        let refused = two.grow(40 * 1024).unwrap_err();
+        assert!(
+            refused.message().contains("server.max_upload_memory_bytes"),
+            "{refused:?}"
+        );
+        drop(one);
+        two.grow(40 * 1024).unwrap();
+    }
+}
