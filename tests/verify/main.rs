@@ -7,6 +7,7 @@ mod support;
 mod attacks;
 mod chains;
 mod cli_verify;
+mod cli_verify_cert;
 mod corpus;
 mod etsi_xml;
 mod fuzz_corpus;
