@@ -87,6 +87,16 @@ pub(crate) struct Trust {
     last_error: Mutex<Option<String>>,
     /// Time between looks at the directory.
     interval: Option<Duration>,
+    /// The CRL files (`crls`), re-read when one of them changes.
+    crl_files: Vec<PathBuf>,
+    /// Modification time and size of each CRL file at its last reading.
+    crl_stamps: Mutex<Vec<Option<(SystemTime, u64)>>>,
+}
+
+/// Modification time and size of a file, `None` when it cannot be read.
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
 }
 
 impl Trust {
@@ -107,6 +117,8 @@ impl Trust {
             policy: RwLock::new(Arc::new(policy_of(&[], crls, None))),
             last_error: Mutex::new(None),
             interval: config.reload_interval(),
+            crl_stamps: Mutex::new(config.crls.iter().map(|p| stamp(p)).collect()),
+            crl_files: config.crls.clone(),
         };
         this.rebuild_policy();
         let anchors = this.anchors();
@@ -156,15 +168,51 @@ impl Trust {
 
     /// Time between looks at the directory; `None` when there is none to look at.
     pub(crate) fn interval(&self) -> Option<Duration> {
-        self.dir.as_ref().and(self.interval)
+        if self.dir.is_none() && self.crl_files.is_empty() {
+            return None;
+        }
+        self.interval
+    }
+
+    /// Re-reads the CRL files when one changed (always when `force`) and puts them in
+    /// force; a file that cannot be read now keeps the previous CRLs (logged). Returns true
+    /// when new CRLs were put in force.
+    fn refresh_crls(&self, force: bool) -> bool {
+        let now: Vec<_> = self.crl_files.iter().map(|p| stamp(p)).collect();
+        let mut seen = lock(&self.crl_stamps);
+        if !force && *seen == now {
+            return false;
+        }
+        let mut crls = Vec::new();
+        for path in &self.crl_files {
+            match trust::load_crls(path) {
+                Ok(found) => crls.extend(found),
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "CRLs not reloaded; the previous ones stay in force");
+                    return false;
+                }
+            }
+        }
+        *seen = now;
+        drop(seen);
+        let mut guard = match self.policy.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut next = ValidationPolicy::clone(&guard);
+        next.crls = crls;
+        *guard = Arc::new(next);
+        tracing::info!(files = self.crl_files.len(), "CRLs reloaded");
+        true
     }
 
     /// Re-reads the anchors directory when its files changed (always when `force`), logs
     /// what changed, and puts a new policy in force. A broken directory logs an error naming
     /// the file once and keeps the previous set. Returns true when the set changed.
     pub(crate) fn refresh(&self, force: bool) -> bool {
+        let crls_changed = self.refresh_crls(force);
         let Some(dir) = &self.dir else {
-            return false;
+            return crls_changed;
         };
         match dir.refresh(force) {
             Ok(None) => false,
@@ -244,5 +292,44 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CRL file replaced while the service runs is put in force at the next look, and a
+    /// file that turns unreadable keeps the previous CRLs.
+    #[test]
+    fn changed_crl_files_are_reloaded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-test");
+        let dir = tempfile::tempdir().unwrap();
+        let crl = dir.path().join("client-ca.crl");
+        std::fs::copy(root.join("tls/ca.crl"), &crl).unwrap();
+        let config = TrustConfig {
+            anchors: vec![root.join("tls/ca.pem")],
+            crls: vec![crl.clone()],
+            ..TrustConfig::default()
+        };
+        let trust = Trust::load(&config).unwrap();
+        assert!(trust.interval().is_some(), "CRL files alone are watched");
+        let first = trust.policy().crls.clone();
+        assert!(!trust.refresh(false), "nothing changed");
+        std::fs::copy(root.join("issuing-ca.crl"), &crl).unwrap();
+        assert!(trust.refresh(false), "the new CRL is read");
+        let second = trust.policy().crls.clone();
+        assert_ne!(first, second);
+        assert_eq!(
+            second,
+            vec![std::fs::read(root.join("issuing-ca.crl")).unwrap()]
+        );
+        std::fs::write(&crl, b"not a CRL").unwrap();
+        assert!(!trust.refresh(false));
+        assert_eq!(
+            trust.policy().crls,
+            second,
+            "the previous CRLs stay in force"
+        );
     }
 }

@@ -256,10 +256,12 @@ impl App {
         self.trust.policy()
     }
 
-    /// Re-reads `trust.anchors_dir` now (e.g. on SIGHUP), even if no file seems changed;
+    /// Re-reads `trust.anchors_dir`, the client CA directory and the CRL files now (e.g. on
+    /// SIGHUP), even if no file seems changed;
     /// logs what changed. Blocking file I/O. Returns true when the set of anchors changed.
     pub fn reload_trust(&self) -> bool {
-        self.trust.refresh(true)
+        let clients = self.client_trust.refresh(true);
+        self.trust.refresh(true) || clients
     }
 
     /// The trust anchors in force and how the last look at the anchors directory went.
