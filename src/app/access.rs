@@ -2,7 +2,7 @@
 //! transport received into a [`Caller`] (or UNAUTHENTICATED), [`App::authorize`] finds the
 //! rule of [`super::rules::RULES`] for the caller's role and the action (or
 //! PERMISSION_DENIED), and the use case applies the rule's [`Scope`] to the data with
-//! [`App::admit_record`] / [`App::admit_owner`].
+//! [`App::admitted_copy`] / [`App::admit_owner`].
 
 use std::net::IpAddr;
 
@@ -184,39 +184,45 @@ impl App {
         )))
     }
 
-    /// Applies `scope` to one record (`None`: no such id): own agency, the citizen's own, or
-    /// covered by a consent of its owner for the caller's agency. Returns the consent used.
-    pub(crate) async fn admit_record(
+    /// The record of copy `id` when `action` on it is allowed to `caller` (own agency, the
+    /// citizen's own, or covered by a consent of its owner for the caller's agency), with the
+    /// consent that allowed it; the same PERMISSION_DENIED for an unknown id and a copy the
+    /// caller may not see.
+    pub(crate) async fn admitted_copy(
         &self,
         caller: &Caller,
         action: Action,
-        scope: Scope,
         id: &str,
-        record: Option<&Record>,
-    ) -> Result<Option<String>> {
-        let Some(record) = record else {
+    ) -> Result<(Record, Option<String>)> {
+        let scope = self.authorize(caller, action)?;
+        let found = match uuid::Uuid::parse_str(id.trim()) {
+            Ok(_) => self.registry.get(id.trim()).await?,
+            Err(_) => None,
+        };
+        let Some(record) = found else {
             return Err(copy_refused(action, id));
         };
-        match scope {
-            Scope::Any | Scope::StatusOnly => Ok(None),
-            Scope::OwnAgency if caller.agency() == Some(record.agency_code.as_str()) => Ok(None),
+        let consent = match scope {
+            Scope::Any | Scope::StatusOnly => None,
+            Scope::OwnAgency if caller.agency() == Some(record.agency_code.as_str()) => None,
             Scope::CitizenOwn if caller.citizen.as_deref() == Some(record.owner_id.as_str()) => {
-                Ok(None)
+                None
             }
             Scope::WithConsent => {
                 let agency = caller.agency().unwrap_or_default();
                 let now = self.clock.now();
-                match self
+                let covering = self
                     .consents
-                    .covering(&record.owner_id, agency, record, now)
-                    .await?
-                {
-                    Some(consent) => Ok(Some(consent.id)),
-                    None => Err(copy_refused(action, id)),
+                    .covering(&record.owner_id, agency, &record, now)
+                    .await?;
+                match covering {
+                    Some(consent) => Some(consent.id),
+                    None => return Err(copy_refused(action, id)),
                 }
             }
-            _ => Err(copy_refused(action, id)),
-        }
+            _ => return Err(copy_refused(action, id)),
+        };
+        Ok((record, consent))
     }
 
     /// Applies `scope` to a question about one citizen (`owner_id`): the portal only for the

@@ -195,13 +195,7 @@ impl Trust {
         }
         *seen = now;
         drop(seen);
-        let mut guard = match self.policy.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let mut next = ValidationPolicy::clone(&guard);
-        next.crls = crls;
-        *guard = Arc::new(next);
+        self.replace_policy(|next| next.crls = crls);
         tracing::info!(files = self.crl_files.len(), "CRLs reloaded");
         true
     }
@@ -240,13 +234,20 @@ impl Trust {
     /// Puts a policy with the current anchors in force, sharing the previous one's memo.
     fn rebuild_policy(&self) {
         let (ders, labels) = policy_parts(&self.anchors());
+        self.replace_policy(|next| {
+            next.trust_anchors = ders;
+            next.anchor_labels = labels;
+        });
+    }
+
+    /// Puts in force a copy of the policy with `change` made (the copy keeps the memo).
+    fn replace_policy(&self, change: impl FnOnce(&mut ValidationPolicy)) {
         let mut guard = match self.policy.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
         let mut next = ValidationPolicy::clone(&guard);
-        next.trust_anchors = ders;
-        next.anchor_labels = labels;
+        change(&mut next);
         *guard = Arc::new(next);
     }
 }

@@ -36,10 +36,8 @@ impl App {
     /// Appends one entry to the caller's agency's chain (the no-agency chain without a
     /// certificate); durable before it returns.
     pub(crate) async fn audit(&self, caller: &Caller, mut entry: AuditEntry) -> Result<()> {
+        // The log dates the entry from the same clock.
         entry.actor = actor(caller);
-        if entry.at.is_empty() {
-            entry.at = rfc3339(self.clock.now().to_offset(VIETNAM_OFFSET));
-        }
         self.audit.append(caller.agency(), entry).await?;
         Ok(())
     }

@@ -65,31 +65,6 @@ impl App {
         Ok(copy)
     }
 
-    /// The record of copy `id` when `action` on it is allowed to `caller`, with the consent
-    /// that allowed it; the same PERMISSION_DENIED for an unknown id and a copy the caller
-    /// may not see.
-    async fn admitted_copy(
-        &self,
-        caller: &Caller,
-        action: Action,
-        id: &str,
-    ) -> Result<(Record, Option<String>)> {
-        let scope = self.authorize(caller, action)?;
-        let record = match uuid::Uuid::parse_str(id.trim()) {
-            Ok(_) => self.registry.get(id.trim()).await?,
-            Err(_) => None,
-        };
-        let consent = self
-            .admit_record(caller, action, scope, id, record.as_ref())
-            .await?;
-        match record {
-            Some(r) => Ok((r, consent)),
-            None => Err(Error::Internal(
-                "admitted a copy that does not exist".into(),
-            )),
-        }
-    }
-
     /// Verifies a stored copy by its id for a caller: the report `read_copy` gives, with
     /// the revocation and the stored-hash check applied.
     pub async fn verify_copy(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<Report> {

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::error::RecordsError;
 use super::model::{Record, SCHEMA_VERSION};
-use super::validate::validate_owner_id;
+use super::validate::{validate_agency_code, validate_owner_id};
 use crate::store::ObjectStore;
 
 /// Longest purpose text, characters.
@@ -144,16 +144,7 @@ impl Consents {
     ) -> Result<Consent, RecordsError> {
         validate_owner_id(&request.owner_id)?;
         let agency = request.agency.trim();
-        if agency.is_empty()
-            || agency.len() > 35
-            || !agency
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
-        {
-            return Err(invalid(
-                "agency must be an agency code of 1-35 characters A-Z, 0-9 and '.' (e.g. H72.30)",
-            ));
-        }
+        validate_agency_code(agency)?;
         let (id, kind) = (request.copy_id.trim(), request.document_type.trim());
         let (copy_id, document_type) = match (id.is_empty(), kind.is_empty()) {
             (false, true) => (Some(id.to_string()), None),

@@ -36,13 +36,13 @@ pub fn presented<T>(request: &Request<T>) -> Presented {
     }
 }
 
-/// The proven caller of `request`, or UNAUTHENTICATED (audited) for `action`.
-pub async fn caller_of<T>(
+/// The proven caller behind what a request `presented`, or UNAUTHENTICATED (audited) for
+/// `action`.
+pub async fn caller_of(
     app: &Arc<App>,
-    request: &Request<T>,
+    presented: &Presented,
     action: Action,
 ) -> Result<Caller, Status> {
-    let presented = presented(request);
     if presented
         .citizen_assertion
         .as_ref()
@@ -53,7 +53,7 @@ pub async fn caller_of<T>(
         ));
         return Err(refused(app, &Caller::anonymous(), action, e).await);
     }
-    match app.identify(&presented) {
+    match app.identify(presented) {
         Ok(caller) => Ok(caller),
         Err(e) => {
             let someone = Caller {
@@ -112,8 +112,9 @@ impl Door {
         request: &Request<T>,
         action: Action,
     ) -> Result<(Caller, CallPermit), Status> {
-        let permit = self.gate.admit(&presented(request))?;
-        let caller = caller_of(&self.app, request, action).await?;
+        let presented = presented(request);
+        let permit = self.gate.admit(&presented)?;
+        let caller = caller_of(&self.app, &presented, action).await?;
         Ok((caller, permit))
     }
 
