@@ -300,9 +300,9 @@ impl App {
         files: &[UploadedFile],
     ) -> Record {
         let agency = &self.config.agency;
-        let mut signers = vec![fingerprint(&self.agency.credential)];
+        let mut signers = vec![fingerprint(&self.agency.credential, &self.agency.config)];
         if let Some(c) = &self.certifier {
-            signers.push(fingerprint(&c.credential));
+            signers.push(fingerprint(&c.credential, &c.config));
         }
         Record {
             schema_version: 1,
@@ -358,7 +358,7 @@ fn digitize_original(
     Ok(digitized)
 }
 
-fn fingerprint(credential: &Credential) -> SignerFingerprint {
+fn fingerprint(credential: &Credential, printed: &SignerConfig) -> SignerFingerprint {
     let der = credential.certificate();
     let (subject, issuer, serial) = match x509_parser::parse_x509_certificate(der) {
         Ok((_, c)) => (
@@ -373,6 +373,8 @@ fn fingerprint(credential: &Credential) -> SignerFingerprint {
         issuer,
         serial,
         sha256: sha256_hex(der),
+        name: printed.name.clone(),
+        title: printed.title.clone(),
     }
 }
 

@@ -107,6 +107,13 @@ pub struct SignerFingerprint {
     pub serial: String,
     /// Lowercase hex SHA-256 of the certificate DER.
     pub sha256: String,
+    /// Name printed for this signer (the agency's name, the certifier's full name); empty
+    /// in records written before this field.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Title printed above the name (e.g. "Phó Chủ tịch UBND xã"); empty for the agency.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
 }
 
 /// A number taken from a book by [`crate::records::Registry::reserve_number`]; it must end

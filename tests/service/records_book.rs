@@ -73,6 +73,8 @@ fn record_for(
             issuer: "CN=Test CA".into(),
             serial: "01".into(),
             sha256: "00".repeat(32),
+            name: "UBND".into(),
+            title: String::new(),
         }],
     }
 }
