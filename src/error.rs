@@ -31,6 +31,10 @@ pub enum Error {
     /// The request comes too early (e.g. a job's result before the job is done).
     #[error("{0}")]
     NotReady(String),
+    /// The request does not fit the state of what it acts on (a pending copy voided or
+    /// past its deadline); the message says what to do instead.
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// The caller could not be identified; the message says what to present.
     #[error("{0}")]
     Unauthenticated(String),
@@ -78,7 +82,7 @@ impl Error {
             Error::TooLarge(_) => ErrorKind::ResourceExhausted,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::AlreadyExists,
-            Error::NotReady(_) => ErrorKind::NotReady,
+            Error::NotReady(_) | Error::FailedPrecondition(_) => ErrorKind::NotReady,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Digitize(e) => e.kind(),

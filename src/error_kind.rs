@@ -13,7 +13,8 @@ pub enum ErrorKind {
     NotFound,
     /// The request conflicts with an earlier one (e.g. a reused client request id).
     AlreadyExists,
-    /// The request comes too early (e.g. a job's result before the job is done).
+    /// The request does not fit the state of what it acts on: too early (a job's result
+    /// before the job is done) or too late (a pending copy past its deadline).
     NotReady,
     /// A dependency (the object store) cannot be reached; retrying later may work.
     Unavailable,

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod certifier;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -87,9 +87,28 @@ enum Command {
         /// Accept scans under the minimum resolution.
         #[arg(long)]
         allow_low_resolution: bool,
+        /// The agency's certifier who certifies (their id in the configuration; empty: the
+        /// agency's first).
+        #[arg(long, default_value = "")]
+        certifier: String,
         /// Where to write the signed copy.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Signs, with the certifier's own key, every copy awaiting this certifier's signature
+    /// (the key stays here; only signature values go to the server).
+    SignPending {
+        /// PEM file of the certifier's signing certificate (copies awaiting another
+        /// certificate are left alone).
+        #[arg(long)]
+        signer_cert: PathBuf,
+        /// The signing key: a PKCS#8 PEM file, or a PKCS#11 URI
+        /// (`pkcs11:token=…;object=…?module-path=…&pin-source=file:…`).
+        #[arg(long)]
+        signer_key: String,
+        /// Connection: the certifier's TLS identity by default.
+        #[command(flatten)]
+        client: CertifierClientArgs,
     },
     /// Digitises a directory of scans into PDF/A files (back office); resumable.
     Digitize(DigitizeArgs),
@@ -150,6 +169,35 @@ impl ClientArgs {
             key: Some(self.key.clone()),
         };
         saoy::client::connect(&self.server, &tls).await
+    }
+}
+
+/// How `sign-pending` reaches the server: as `ClientArgs`, with the certifier's pair by
+/// default.
+#[derive(Args)]
+struct CertifierClientArgs {
+    /// Server URL (`https://` for TLS, `http://` for a plaintext server).
+    #[arg(long, default_value = saoy::client::DEFAULT_SERVER)]
+    server: String,
+    /// PEM file of the CA that issued the server's certificate.
+    #[arg(long, default_value = "certs-test/tls/ca.pem")]
+    tls_ca: PathBuf,
+    /// PEM file of the certifier's TLS client certificate.
+    #[arg(long, default_value = "certs-test/tls/certifier.pem")]
+    cert: PathBuf,
+    /// PEM file of the certifier's TLS client key.
+    #[arg(long, default_value = "certs-test/tls/certifier.key.pem")]
+    key: PathBuf,
+}
+
+impl CertifierClientArgs {
+    fn client(self) -> ClientArgs {
+        ClientArgs {
+            server: self.server,
+            tls_ca: self.tls_ca,
+            cert: self.cert,
+            key: self.key,
+        }
     }
 }
 
@@ -298,8 +346,10 @@ fn main() -> ExitCode {
             pages,
             request_id,
             allow_low_resolution,
+            certifier,
             out,
         } => run_async(certify(CertifyArgs {
+            certifier,
             files,
             client,
             owner,
@@ -320,6 +370,11 @@ fn main() -> ExitCode {
             format,
         } => verify(&file, &trust, &trust_dir, &crl, at.as_deref(), format),
         Command::Digitize(args) => Ok(digitize_batch(args)),
+        Command::SignPending {
+            signer_cert,
+            signer_key,
+            client,
+        } => run_async(sign_pending(signer_cert, signer_key, client.client())),
         Command::VerifyCert(args) => saoy::app::verify_cert::run(&args, &saoy::clock::SystemClock),
         Command::Pki {
             action: PkiAction::Init { out },
@@ -545,6 +600,7 @@ struct CertifyArgs {
     pages: Option<u32>,
     request_id: Option<String>,
     allow_low_resolution: bool,
+    certifier: String,
     out: PathBuf,
 }
 
@@ -579,6 +635,7 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
                 .request_id
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             allow_low_resolution: args.allow_low_resolution,
+            certifier: args.certifier,
         })),
     });
     let files = args.files.clone();
@@ -632,6 +689,20 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
         .await
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
         .into_inner();
+    if let Some(p) = &record.pending {
+        println!(
+            "{}",
+            serde_json::json!({
+                "id": record.id,
+                "reference": record.reference,
+                "status": record.status,
+                "certifier": p.certifier,
+                "deadline": p.deadline,
+                "next": "the certifier signs it with `saoy sign-pending`",
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut records = saoy::proto::record_service_client::RecordServiceClient::new(channel);
     let mut stream = records
         .get_copy(saoy::proto::GetCopyRequest {
@@ -669,6 +740,39 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
         })
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `saoy sign-pending`: one line per copy on stdout; exit 1 when any failed.
+async fn sign_pending(
+    signer_cert: PathBuf,
+    signer_key: String,
+    client: ClientArgs,
+) -> Result<ExitCode, String> {
+    let key = saoy::certifier::open_key(&signer_key).map_err(|e| e.to_string())?;
+    let channel = client.channel().await?;
+    let batch = saoy::certifier::sign_pending(channel, &signer_cert, key.as_ref()).await?;
+    let mut failed = false;
+    for c in &batch.copies {
+        let line = match &c.error {
+            None => serde_json::json!({"id": c.copy_id, "reference": c.reference, "status": "issued"}),
+            Some(e) => {
+                failed = true;
+                serde_json::json!({"id": c.copy_id, "reference": c.reference, "status": "failed", "error": e})
+            }
+        };
+        println!("{line}");
+    }
+    eprintln!(
+        "signed {} of {} copies awaiting this certificate; {} await another certifier",
+        batch.copies.iter().filter(|c| c.error.is_none()).count(),
+        batch.copies.len(),
+        batch.others
+    );
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Pages in the files: one per image, every page of a PDF.

@@ -168,20 +168,29 @@ impl App {
         }
     }
 
-    /// Whether `caller` may do `action` (certifying, digitising) for this deployment's
-    /// agency: a rule for its role, and a certificate naming that agency. Checked before
+    /// Whether `caller` may do `action` (certifying, digitising) for its agency: a rule for
+    /// its role, and a certificate naming an agency this deployment serves. Checked before
     /// an upload is read, and again by the use case.
     pub fn admit_own_agency(&self, caller: &Caller, action: Action) -> Result<()> {
-        let scope = self.authorize(caller, action)?;
-        let ours = self.config.agency.code.as_str();
-        if scope != Scope::OwnAgency || caller.agency() == Some(ours) {
-            return Ok(());
-        }
-        Err(Error::PermissionDenied(format!(
-            "{}: the caller's certificate is for agency {}, this service certifies for {ours}",
-            action.name(),
-            caller.agency().unwrap_or("-")
-        )))
+        self.caller_agency(caller, action).map(drop)
+    }
+
+    /// The agency `caller` acts for in `action`: the one its certificate names (never one
+    /// a request body names), when this deployment serves it and a rule allows the action.
+    pub(crate) fn caller_agency(
+        &self,
+        caller: &Caller,
+        action: Action,
+    ) -> Result<Arc<agencies::Agency>> {
+        self.authorize(caller, action)?;
+        let code = caller.agency().unwrap_or("-");
+        self.agencies.get(code).ok_or_else(|| {
+            Error::PermissionDenied(format!(
+                "{}: the caller's certificate is for agency {code}, which this service does not certify for (it serves {})",
+                action.name(),
+                self.agency_codes().join(", ")
+            ))
+        })
     }
 
     /// The record of copy `id` when `action` on it is allowed to `caller` (own agency, the

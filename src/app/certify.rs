@@ -19,6 +19,8 @@ pub struct CertifyMeta {
     pub client_request_id: String,
     /// Accept scans under the minimum resolution.
     pub allow_low_resolution: bool,
+    /// The id of the agency's certifier who certifies (empty: the agency's first).
+    pub certifier: String,
 }
 
 /// What a clerk submits to certify one original.
@@ -39,6 +41,9 @@ pub struct Certified {
     pub replayed: bool,
     /// Things the clerk should look at (e.g. a page that looks blank); empty on a replay.
     pub warnings: Vec<String>,
+    /// Set when the copy awaits its certifier's signature (made on the certifier's own
+    /// device): the record is then what will be issued, not yet stored.
+    pub pending: Option<super::pending::PendingSignature>,
 }
 
 impl App {
@@ -83,32 +88,22 @@ impl App {
         caller: &Caller,
         input: CertifyInput,
     ) -> Result<Certified> {
-        self.admit_own_agency(caller, Action::Certify)?;
+        let agency = self.caller_agency(caller, Action::Certify)?;
         self.check_metadata(&input.meta)?;
         let meta = &input.meta;
+        let certifier = agency.certifier(&meta.certifier)?;
         if input.files.is_empty() {
             return Err(Error::InvalidArgument(
                 "no file received: send the scans or PDF of the original after the request".into(),
             ));
         }
-        let agency_code = self.config.agency.code.clone();
+        let agency_code = agency.config.code.clone();
         let guard = self
             .registry
             .begin_request(&agency_code, &meta.client_request_id)
             .await?;
         if let Some(existing) = guard.existing.clone() {
-            if existing.owner_id != meta.owner_id || existing.procedure_code != meta.procedure_code
-            {
-                return Err(Error::Conflict(format!(
-                    "client_request_id {:?} was already used for another request (copy {}); use a new id",
-                    meta.client_request_id, existing.id
-                )));
-            }
-            return Ok(Certified {
-                record: existing,
-                replayed: true,
-                warnings: Vec::new(),
-            });
+            return replay(meta, existing);
         }
 
         let options = DigitizeOptions {
@@ -149,11 +144,10 @@ impl App {
             )
             .await?;
         if let Some(done) = self.registry.get(&id).await? {
-            return Ok(Certified {
-                record: done,
-                replayed: true,
-                warnings: Vec::new(),
-            });
+            return replay(meta, done);
+        }
+        if let Some(waiting) = self.pending_replay(&agency_code, &id).await? {
+            return Ok(waiting);
         }
 
         let now = self.clock.now_vietnam();
@@ -162,7 +156,7 @@ impl App {
             .reserve_number(&agency_code, now.year())
             .await?;
         let this = Arc::clone(self);
-        let reference = reservation_reference(&reservation, &self.config.agency.book_code);
+        let reference = reservation_reference(&reservation, &agency.config.book_code);
         let copy_id = id.clone();
         let facts = ArchiveFacts {
             facts: vec![
@@ -173,12 +167,27 @@ impl App {
                 ("Mã bản sao".into(), id.clone()),
             ],
         };
+        let signing_agency = Arc::clone(&agency);
+        let certifier_id = certifier.map(|c| c.id.clone());
         let built = tokio::task::spawn_blocking(move || {
-            this.build_and_sign(&digitized, &facts, &copy_id, &reference, now)
+            let certifier = match &certifier_id {
+                Some(id) => signing_agency.certifier(id)?,
+                None => None,
+            };
+            let parts = Parts {
+                agency: &signing_agency,
+                certifier,
+                digitized: &digitized,
+                facts: &facts,
+                copy_id: &copy_id,
+                reference: &reference,
+                now,
+            };
+            this.build_and_sign(&parts)
         })
         .await
         .map_err(|e| Error::Internal(format!("signing task: {e}")));
-        let pdf = match built {
+        let built = match built {
             Ok(Ok(v)) => v,
             Ok(Err(e)) | Err(e) => {
                 self.void_number(&reservation, &format!("copy could not be produced: {e}"))
@@ -186,9 +195,26 @@ impl App {
                 return Err(e);
             }
         };
-
-        let record = self.make_record(meta, &id, &reservation, now, &pdf, &files);
+        let certifier = agency.certifier(&meta.certifier)?;
+        let mut record = self.make_record(meta, &id, &reservation, now, &files, &agency, certifier);
         let originals: Vec<Bytes> = files.iter().map(|f| f.data.clone()).collect();
+        let pdf = match built {
+            Built::Signed(pdf) => pdf,
+            Built::AwaitingCertifier(prepared) => {
+                let waiting = self
+                    .keep_pending(record, prepared, originals, &reservation, certifier)
+                    .await?;
+                drop(guard);
+                self.audit_ok(caller, Action::Certify, Some(&waiting.record), None)
+                    .await?;
+                return Ok(Certified {
+                    warnings,
+                    ..waiting
+                });
+            }
+        };
+        record.copy_sha256 = sha256_hex(&pdf);
+        record.copy_size = pdf.len() as u64;
         if let Err(e) = self
             .registry
             .commit(&reservation, &record, Bytes::from(pdf), originals)
@@ -201,19 +227,56 @@ impl App {
         drop(guard);
         self.audit_ok(caller, Action::Certify, Some(&record), None)
             .await?;
-        tracing::info!(id = %record.id, number = record.number, "certified copy issued");
+        tracing::info!(id = %record.id, agency = %record.agency_code, number = record.number, "certified copy issued");
         Ok(Certified {
             record,
             replayed: false,
             warnings,
+            pending: None,
         })
     }
+}
+
+/// The first copy of a request id used again, if the request is the same.
+fn replay(meta: &CertifyMeta, existing: Record) -> Result<Certified> {
+    if existing.owner_id != meta.owner_id || existing.procedure_code != meta.procedure_code {
+        return Err(Error::Conflict(format!(
+            "client_request_id {:?} was already used for another request (copy {}); use a new id",
+            meta.client_request_id, existing.id
+        )));
+    }
+    Ok(Certified {
+        record: existing,
+        replayed: true,
+        warnings: Vec::new(),
+        pending: None,
+    })
+}
+
+/// What one copy is made of, for [`App::build_and_sign`].
+struct Parts<'a> {
+    agency: &'a agencies::Agency,
+    certifier: Option<&'a agencies::Certifier>,
+    digitized: &'a digitize::Digitized,
+    facts: &'a ArchiveFacts,
+    copy_id: &'a str,
+    reference: &'a str,
+    now: OffsetDateTime,
+}
+
+/// A built copy: signed and verified, or signed by the agency and waiting for the
+/// certifier's signature made on their own device.
+pub(super) enum Built {
+    /// Both signatures made; the copy verifies.
+    Signed(Vec<u8>),
+    /// The agency's signature made, the certifier's prepared.
+    AwaitingCertifier(crate::sign::ExternalSignature),
 }
 
 impl App {
     /// Enters a reserved number as void with `reason`, so the book keeps no gap. A failure
     /// to do so is logged: the entry then stays "reserved" for `store check` to settle.
-    async fn void_number(&self, reservation: &records::Reservation, reason: &str) {
+    pub(super) async fn void_number(&self, reservation: &records::Reservation, reason: &str) {
         if let Err(void_err) = self
             .registry
             .void(&reservation.agency_code, reservation, reason)
@@ -225,95 +288,99 @@ impl App {
 
     /// Assembles the copy and signs it: the agency's signature over the page-1 stamp, then
     /// the certifier's over the certification block, each in its own incremental update.
-    fn build_and_sign(
-        &self,
-        digitized: &digitize::Digitized,
-        facts: &ArchiveFacts,
-        copy_id: &str,
-        reference: &str,
-        now: OffsetDateTime,
-    ) -> Result<Vec<u8>> {
-        let agency = &self.config.agency;
-        let certifier = self.certifier.as_ref().map(|c| &c.config);
+    /// A certifier who signs on their own device gets the second update prepared instead.
+    fn build_and_sign(&self, p: &Parts<'_>) -> Result<Built> {
+        let agency = &p.agency.config;
+        let certifier = p.certifier.map(|c| &c.config);
         let content = CopyContent {
-            copy_id: copy_id.to_string(),
-            qr_payload: copy_id.to_string(),
+            copy_id: p.copy_id.to_string(),
+            qr_payload: p.copy_id.to_string(),
             statement: agency.statement.clone(),
-            reference: format!("Số chứng thực: {reference}"),
-            date_line: vietnamese_date(now),
+            reference: format!("Số chứng thực: {}", p.reference),
+            date_line: vietnamese_date(p.now),
             certifier_title: certifier.map(|c| c.title.clone()).unwrap_or_default(),
             certifier_name: certifier.map(|c| c.name.clone()).unwrap_or_default(),
             agency: agency.name.clone(),
-            stamp_lines: vec![agency.copy_type.clone(), agency.name.clone(), rfc3339(now)],
-            title: format!("Bản sao chứng thực {copy_id}"),
-            signing_time: now,
+            stamp_lines: vec![agency.copy_type.clone(), agency.name.clone(), rfc3339(p.now)],
+            title: format!("Bản sao chứng thực {}", p.copy_id),
+            signing_time: p.now,
             pdfa: true,
         };
-        let assembled = assemble::assemble_with(digitized, &content, facts)?;
+        let assembled = assemble::assemble_with(p.digitized, &content, p.facts)?;
         let mut pdf = sign_pdf(
             &assembled.pdf,
             &SignRequest {
-                credential: &self.agency.credential,
+                credential: &p.agency.signer,
                 field_name: "Signature_Agency".into(),
                 page_index: assembled.stamp_area.page_index,
                 rect: assembled.stamp_area.rect,
-                signing_time: now,
-                signer_name: Some(agency.name.clone()),
+                signing_time: p.now,
+                signer_name: Some(agency.signer.name.clone()),
                 reason: Some(agency.copy_type.clone()),
                 location: Some(agency.location.clone()),
             },
         )?;
-        if let Some(certifier) = &self.certifier {
-            pdf = sign_pdf(
-                &pdf,
-                &SignRequest {
-                    credential: &certifier.credential,
-                    field_name: "Signature_Certifier".into(),
-                    page_index: assembled.certification_area.page_index,
-                    rect: assembled.certification_area.rect,
-                    signing_time: now,
-                    signer_name: Some(certifier.config.name.clone()),
-                    reason: Some(agency.statement.clone()),
-                    location: Some(agency.location.clone()),
-                },
-            )?;
+        if let Some(certifier) = p.certifier {
+            let request = SignRequest {
+                credential: &certifier.credential,
+                field_name: "Signature_Certifier".into(),
+                page_index: assembled.certification_area.page_index,
+                rect: assembled.certification_area.rect,
+                signing_time: p.now,
+                signer_name: Some(certifier.config.name.clone()),
+                reason: Some(agency.statement.clone()),
+                location: Some(agency.location.clone()),
+            };
+            if certifier.external {
+                let prepared = crate::sign::prepare_external(&pdf, &request)?;
+                return Ok(Built::AwaitingCertifier(prepared));
+            }
+            pdf = sign_pdf(&pdf, &request)?;
         }
-        // Never store what does not verify.
-        let report = verify_pdf(&pdf, &self.policy());
+        self.check_issued(&pdf)?;
+        Ok(Built::Signed(pdf))
+    }
+
+    /// Never store what does not verify.
+    pub(super) fn check_issued(&self, pdf: &[u8]) -> Result<()> {
+        let report = verify_pdf(pdf, &self.policy());
         if !report.is_passed() {
             return Err(Error::Internal(format!(
                 "the freshly signed copy does not verify: {}",
                 report.render_text()
             )));
         }
-        Ok(pdf)
+        Ok(())
     }
 
-    /// The record of a copy; `page_count` is the original's (the copy adds one page).
+    /// The record of a copy (its hash and size filled when the bytes are final);
+    /// `page_count` is the original's (the copy adds one page).
+    #[allow(clippy::too_many_arguments)]
     fn make_record(
         &self,
         meta: &CertifyMeta,
         id: &str,
         reservation: &records::Reservation,
         now: OffsetDateTime,
-        pdf: &[u8],
         files: &[UploadedFile],
+        agency: &agencies::Agency,
+        certifier: Option<&agencies::Certifier>,
     ) -> Record {
-        let agency = &self.config.agency;
-        let mut signers = vec![fingerprint(&self.agency.credential, &self.agency.config)];
-        if let Some(c) = &self.certifier {
-            signers.push(fingerprint(&c.credential, &c.config));
+        let config = &agency.config;
+        let mut signers = vec![fingerprint(agency.signer.certificate(), &config.signer)];
+        if let Some(c) = certifier {
+            signers.push(fingerprint(c.credential.certificate(), &c.config));
         }
         Record {
             schema_version: 1,
             id: id.to_string(),
-            agency_code: agency.code.clone(),
-            agency_name: agency.name.clone(),
+            agency_code: config.code.clone(),
+            agency_name: config.name.clone(),
             number: reservation.number,
             book: reservation.book.clone(),
             year: reservation.year,
-            book_code: agency.book_code.clone(),
-            reference: reservation_reference(reservation, &agency.book_code),
+            book_code: config.book_code.clone(),
+            reference: reservation_reference(reservation, &config.book_code),
             owner_id: meta.owner_id.clone(),
             document_type: meta.document_type.clone(),
             document_name: meta.document_name.clone(),
@@ -323,8 +390,8 @@ impl App {
             valid_until: None,
             status: RecordStatus::Valid,
             page_count: meta.page_count,
-            copy_sha256: sha256_hex(pdf),
-            copy_size: pdf.len() as u64,
+            copy_sha256: String::new(),
+            copy_size: 0,
             originals: files
                 .iter()
                 .map(|f| OriginalFile {
@@ -358,8 +425,7 @@ fn digitize_original(
     Ok(digitized)
 }
 
-fn fingerprint(credential: &Credential, printed: &SignerConfig) -> SignerFingerprint {
-    let der = credential.certificate();
+fn fingerprint(der: &[u8], printed: &crate::config::SignerConfig) -> SignerFingerprint {
     let (subject, issuer, serial) = match x509_parser::parse_x509_certificate(der) {
         Ok((_, c)) => (
             c.subject().to_string(),

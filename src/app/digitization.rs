@@ -82,7 +82,7 @@ impl App {
         caller: &Caller,
         request: DigitizeJobRequest,
     ) -> Result<DigitizeJob> {
-        self.admit_own_agency(caller, Action::Digitize)?;
+        let agency = self.caller_agency(caller, Action::Digitize)?;
         let limits = &self.config.limits;
         let policy = self.policies.lookup(&request.document_type).clone();
         let with_ocr = policy.ocr || request.ocr;
@@ -106,7 +106,7 @@ impl App {
             } else {
                 request.title
             },
-            agency: self.config.agency.name.clone(),
+            agency: agency.config.name.clone(),
             facts: vec![("Loại giấy tờ".into(), request.document_type)],
             pdfa: true,
             created: self.clock.now_vietnam(),

@@ -11,19 +11,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use crate::config::{Config, SignerConfig};
+use crate::config::Config;
 use crate::digitize::policy::PolicyBook;
 use crate::digitize::{self, DigitizeOptions, UploadedFile};
 use crate::digitize::{DecodeLimits, DocumentPolicy};
 use crate::error::{Error, Result};
 use crate::pdf::assemble::{self, ArchiveFacts, CopyContent};
-use crate::pki::key::Credential;
 use crate::records::{self, OriginalFile, Record, RecordStatus, Registry, SignerFingerprint};
 use crate::sign::{SignRequest, sign_pdf};
 use crate::store::{ConditionalWrites, ObjectStore, StoreError, probe_conditional_writes};
 use crate::verify::{Indication, Report, SubIndication, ValidationPolicy, verify_pdf};
 
 mod access;
+mod agencies;
 mod anchors;
 pub mod batch;
 mod certify;
@@ -31,6 +31,7 @@ mod consent;
 mod digitization;
 mod format;
 pub mod jobs;
+mod pending;
 mod retrieve;
 pub mod rules;
 mod upload;
@@ -41,6 +42,7 @@ pub use access::{Action, Caller, Presented};
 pub use anchors::{TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
 pub use consent::Access;
+pub use pending::{PendingListing, PendingSignature};
 pub use digitization::{
     DigitizeJob, DigitizeJobRequest, DigitizedPdf, KEEP_RESULTS, MAX_QUEUED, OCR_WORKERS,
 };
@@ -51,18 +53,11 @@ pub use upload::{MAX_FILE_NAME_CHARS, Upload};
 
 pub use crate::clock::{Clock, FixedClock, SystemClock, VIETNAM_OFFSET, rfc3339};
 
-/// A signer as configured: credential plus printed name and title.
-#[derive(Clone, Debug)]
-struct Signer {
-    credential: Credential,
-    config: SignerConfig,
-}
-
 /// The application: configuration, credentials, store and trust.
 pub struct App {
     config: Config,
-    agency: Signer,
-    certifier: Option<Signer>,
+    /// The agencies served, with their signers (reloadable).
+    agencies: Arc<agencies::Agencies>,
     registry: Registry,
     /// Trust anchors (files and a reloadable directory) and the policy built from them.
     trust: Arc<anchors::Trust>,
@@ -82,16 +77,9 @@ pub struct App {
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("agency", &self.config.agency.code)
+            .field("agencies", &self.agencies.all().len())
             .finish_non_exhaustive()
     }
-}
-
-fn load_signer(config: &SignerConfig) -> Result<Signer> {
-    Ok(Signer {
-        credential: Credential::load(&config.key_file, &config.chain_file)?,
-        config: config.clone(),
-    })
 }
 
 /// Opens the object store the configuration names, without probing it.
@@ -132,6 +120,45 @@ fn watch_trust(trust: &Arc<anchors::Trust>) {
             }
         }
     });
+}
+
+/// Looks at the agency files and their signers' files every `agencies_reload_secs` on the
+/// current tokio runtime (if any), until the agencies are dropped.
+fn watch_agencies(agencies: &Arc<agencies::Agencies>) {
+    let Some(every) = agencies.interval() else {
+        return;
+    };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(agencies);
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(agencies) = weak.upgrade() else {
+                break;
+            };
+            if let Err(e) = tokio::task::spawn_blocking(move || agencies.refresh(false)).await {
+                tracing::error!(error = %e, "agency reload task failed");
+            }
+        }
+    });
+}
+
+/// Seals each agency's audit chain with that agency's organisation key as in force when
+/// the checkpoint is made (chains of calls that name no agency: the first agency's).
+fn sealer_of(agencies: &Arc<agencies::Agencies>) -> crate::audit::Sealer {
+    let agencies = Arc::downgrade(agencies);
+    crate::audit::Sealer::per_chain(Arc::new(move |chain: &str| {
+        let agencies = agencies.upgrade()?;
+        agencies
+            .get(chain)
+            .or_else(|| agencies.all().into_iter().next())
+            .map(|a| a.signer.clone())
+    }))
 }
 
 impl App {
@@ -189,13 +216,8 @@ impl App {
         clock: Arc<dyn Clock>,
         checkpoint_copy: Option<Arc<dyn ObjectStore>>,
     ) -> Result<Self> {
-        let agency = load_signer(&config.signers.agency)?;
-        let certifier = config
-            .signers
-            .certifier
-            .as_ref()
-            .map(load_signer)
-            .transpose()?;
+        let agencies = Arc::new(agencies::Agencies::load(&config)?);
+        watch_agencies(&agencies);
         let trust = Arc::new(anchors::Trust::load(&config.trust)?);
         watch_trust(&trust);
         // Over plaintext no caller presents a certificate: no client CA files are needed.
@@ -207,9 +229,7 @@ impl App {
         watch_trust(&client_trust);
         let mut audit = crate::audit::AuditLog::new(
             Arc::clone(&store),
-            Some(Arc::new(crate::audit::Sealer::new(
-                agency.credential.clone(),
-            ))),
+            Some(Arc::new(sealer_of(&agencies))),
             config.audit.clone(),
             Arc::clone(&clock),
         );
@@ -226,8 +246,7 @@ impl App {
             consents: records::Consents::new(Arc::clone(&store)),
             audit,
             registry: Registry::with_clock(store, Arc::clone(&clock)),
-            agency,
-            certifier,
+            agencies,
             trust,
             policies: PolicyBook::builtin(),
             digitization: digitization::Digitization::default(),
@@ -261,7 +280,23 @@ impl App {
     /// logs what changed. Blocking file I/O. Returns true when the set of anchors changed.
     pub fn reload_trust(&self) -> bool {
         let clients = self.client_trust.refresh(true);
-        self.trust.refresh(true) || clients
+        let agencies = self.agencies.refresh(true);
+        self.trust.refresh(true) || clients || agencies
+    }
+
+    /// Loads the agencies and their signers' certificates and keys again if a file changed
+    /// (`force`: in any case). Blocking I/O. True when a new set took over.
+    pub fn reload_agencies(&self, force: bool) -> bool {
+        self.agencies.refresh(force)
+    }
+
+    /// The codes of the agencies served now.
+    pub fn agency_codes(&self) -> Vec<String> {
+        self.agencies
+            .all()
+            .iter()
+            .map(|a| a.config.code.clone())
+            .collect()
     }
 
     /// The trust anchors in force and how the last look at the anchors directory went.

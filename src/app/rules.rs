@@ -8,6 +8,10 @@ use crate::identity::Role;
 pub enum Action {
     /// Certify an original (number, sign, store a copy).
     Certify,
+    /// Sign a pending copy with the certifier's own key (CompleteCertification).
+    CompleteCertification,
+    /// List the copies awaiting a certifier's signature.
+    ListPendingCertifications,
     /// Digitise scans into a PDF/A (back office), and read the job.
     Digitize,
     /// Verify a PDF the caller sent.
@@ -39,6 +43,8 @@ impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Action::Certify => "Certify",
+            Action::CompleteCertification => "CompleteCertification",
+            Action::ListPendingCertifications => "ListPendingCertifications",
             Action::Digitize => "Digitize",
             Action::VerifyBytes => "Verify",
             Action::VerifyCopy => "VerifyCopy",
@@ -104,6 +110,9 @@ pub const RULES: &[Rule] = &[
     // Issuing copies: the agency's own staff.
     rule(A::Certify, R(Clerk), OwnAgency),
     rule(A::Certify, R(Certifier), OwnAgency),
+    // The certifier signs pending copies on their own device.
+    rule(A::CompleteCertification, R(Certifier), OwnAgency),
+    rule(A::ListPendingCertifications, R(Certifier), OwnAgency),
     rule(A::Digitize, R(Clerk), OwnAgency),
     rule(A::Digitize, R(Certifier), OwnAgency),
     // Verifying bytes is public.

@@ -45,6 +45,9 @@ pub enum AuditError {
     /// The sealer's key does not belong to its certificate or cannot sign.
     #[error("audit sealer: {0}")]
     Sealer(#[from] KeyError),
+    /// No key is configured to seal this chain (its agency is no longer served).
+    #[error("audit sealer: no key seals chain {0}")]
+    NoSealKey(String),
     /// Encoding an entry, block or checkpoint as JSON failed (a bug).
     #[error("cannot encode an audit object: {0}")]
     Encode(#[source] serde_json::Error),
@@ -70,7 +73,7 @@ impl AuditError {
             Self::InvalidChain { .. } | Self::InvalidInput(_) => ErrorKind::InvalidArgument,
             Self::WriterGone(_) => ErrorKind::Unavailable,
             Self::Shared { kind, .. } => *kind,
-            Self::Corrupt { .. } | Self::Fork { .. } | Self::Sealer(_) | Self::Encode(_) => {
+            Self::Corrupt { .. } | Self::Fork { .. } | Self::Sealer(_) | Self::NoSealKey(_) | Self::Encode(_) => {
                 ErrorKind::Internal
             }
         }

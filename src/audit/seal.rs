@@ -6,6 +6,8 @@
 //! too), as [`KeyAlgorithm`] says, and is checked with ring against the public key of the
 //! embedded signer certificate.
 
+use std::sync::Arc;
+
 use ring::signature::{self, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
@@ -14,29 +16,48 @@ use super::model::FORMAT;
 use crate::hash::sha256_hex;
 use crate::pki::key::{Credential, KeyAlgorithm};
 
-/// Signs checkpoints with a credential (key and certificate chain).
-#[derive(Debug, Clone)]
+/// The credential that seals one chain (an agency code, or `_none`), as in force now.
+pub type SealKeys = Arc<dyn Fn(&str) -> Option<Credential> + Send + Sync>;
+
+/// Signs checkpoints with a credential (key and certificate chain): one for every chain,
+/// or one per chain (each agency's chain with that agency's key).
+#[derive(Clone)]
 pub struct Sealer {
-    credential: Credential,
+    keys: SealKeys,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer").finish_non_exhaustive()
+    }
 }
 
 impl Sealer {
-    /// A sealer signing with `credential`'s key; its first certificate is embedded in every
-    /// checkpoint.
+    /// A sealer signing every chain with `credential`'s key; its first certificate is
+    /// embedded in every checkpoint.
     pub fn new(credential: Credential) -> Self {
-        Self { credential }
+        Self {
+            keys: Arc::new(move |_: &str| Some(credential.clone())),
+        }
     }
 
-    /// The signer certificate (DER) embedded in checkpoints.
-    pub fn certificate(&self) -> &[u8] {
-        self.credential.certificate()
+    /// A sealer signing each chain with the credential `keys` gives for it.
+    pub fn per_chain(keys: SealKeys) -> Self {
+        Self { keys }
+    }
+
+    /// The signer certificate (DER) embedded in the checkpoints of `chain`.
+    pub fn certificate(&self, chain: &str) -> Option<Vec<u8>> {
+        (self.keys)(chain).map(|c| c.certificate().to_vec())
     }
 
     /// Signs a checkpoint's fields and fills `algorithm`, `signature` and `signer`.
     pub fn seal(&self, mut checkpoint: Checkpoint) -> Result<Checkpoint, AuditError> {
-        checkpoint.algorithm = algorithm_name(self.credential.key.algorithm()).to_string();
-        checkpoint.signer = hex::encode(self.certificate());
-        let signature = self.credential.key.sign(&checkpoint.signed_bytes())?;
+        let credential = (self.keys)(&checkpoint.chain)
+            .ok_or_else(|| AuditError::NoSealKey(checkpoint.chain.clone()))?;
+        checkpoint.algorithm = algorithm_name(credential.key.algorithm()).to_string();
+        checkpoint.signer = hex::encode(credential.certificate());
+        let signature = credential.key.sign(&checkpoint.signed_bytes())?;
         checkpoint.signature = hex::encode(signature);
         Ok(checkpoint)
     }
@@ -184,7 +205,7 @@ mod tests {
             edited.entries = 699;
             assert!(edited.check_signature().is_err(), "{name}");
             let mut other = sealed.clone();
-            other.signer = hex::encode(sealer("other-signer").certificate());
+            other.signer = hex::encode(sealer("other-signer").certificate("H72").unwrap());
             assert!(other.check_signature().is_err(), "{name}");
             let mut garbage = sealed;
             garbage.signature = "zz".into();

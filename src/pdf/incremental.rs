@@ -78,6 +78,39 @@ impl PreparedSignature {
         self.byte_range
     }
 
+    /// The PDF with its placeholder, the /ByteRange and the placeholder's capacity in bytes
+    /// (to keep a prepared signature while its value is made elsewhere).
+    pub fn into_parts(self) -> (Vec<u8>, [usize; 4], usize) {
+        (self.pdf, self.byte_range, self.capacity)
+    }
+
+    /// A prepared signature again from [`PreparedSignature::into_parts`], checking that the
+    /// ranges fit the PDF and that the gap between them is an empty `<00…>` placeholder of
+    /// `capacity` bytes.
+    pub fn from_parts(
+        pdf: Vec<u8>,
+        byte_range: [usize; 4],
+        capacity: usize,
+    ) -> Result<Self, IncrementalError> {
+        let [a, b, c, d] = byte_range;
+        let fits = a == 0
+            && c.checked_add(d) == Some(pdf.len())
+            && b.checked_add(2 + 2 * capacity) == Some(c)
+            && pdf.get(b) == Some(&b'<')
+            && pdf.get(c - 1) == Some(&b'>')
+            && pdf[b + 1..c - 1].iter().all(|&x| x == b'0');
+        if !fits {
+            return Err(IncrementalError::Structure(
+                "a prepared signature whose placeholder does not match its byte range".into(),
+            ));
+        }
+        Ok(Self {
+            pdf,
+            byte_range,
+            capacity,
+        })
+    }
+
     /// Writes `container` (DER) into the /Contents placeholder and returns the signed PDF.
     pub fn embed(mut self, container: &[u8]) -> Result<Vec<u8>, IncrementalError> {
         if container.len() > self.capacity {

@@ -36,6 +36,12 @@ pub enum KeyError {
     /// The signing operation itself failed.
     #[error("signing failed")]
     SignFailed,
+    /// The key is on its owner's own device: the service cannot sign with it.
+    #[error("this key is held on its owner's device and signs only there")]
+    External,
+    /// A signature value made elsewhere does not verify with the certificate expected.
+    #[error("the signature value does not verify with the expected certificate's public key")]
+    BadSignature,
 }
 
 /// Signature algorithm a key produces, named by what goes into CMS.
@@ -58,6 +64,135 @@ impl KeyAlgorithm {
             KeyAlgorithm::EcdsaP384Sha384 => 104,
         }
     }
+}
+
+impl KeyAlgorithm {
+    /// The algorithm a key of this certificate signs with, and the longest signature it
+    /// makes: RSA (PKCS#1 v1.5, SHA-256), ECDSA P-256 (SHA-256) or P-384 (SHA-384).
+    pub fn of_certificate(der: &[u8]) -> Result<(Self, usize), KeyError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| KeyError::NoCertificate(format!("unparsable certificate: {e}")))?;
+        let spki = cert.public_key();
+        match spki.parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+                let modulus = rsa.modulus.iter().skip_while(|b| **b == 0).count();
+                Ok((
+                    KeyAlgorithm::RsaPkcs1Sha256,
+                    KeyAlgorithm::RsaPkcs1Sha256.max_signature_len(modulus),
+                ))
+            }
+            Ok(x509_parser::public_key::PublicKey::EC(point)) => {
+                let alg = match point.data().len() {
+                    65 => KeyAlgorithm::EcdsaP256Sha256,
+                    97 => KeyAlgorithm::EcdsaP384Sha384,
+                    n => {
+                        return Err(KeyError::Unsupported(format!(
+                            "an EC public key of {n} bytes (only P-256 and P-384, uncompressed)"
+                        )));
+                    }
+                };
+                Ok((alg, alg.max_signature_len(0)))
+            }
+            _ => Err(KeyError::Unsupported(
+                "the certificate's key is neither RSA nor ECDSA P-256/P-384".into(),
+            )),
+        }
+    }
+
+    /// Name in messages and stored records: `rsa-pkcs1-sha256`, `ecdsa-p256-sha256`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyAlgorithm::RsaPkcs1Sha256 => "rsa-pkcs1-sha256",
+            KeyAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+            KeyAlgorithm::EcdsaP384Sha384 => "ecdsa-p384-sha384",
+        }
+    }
+
+    /// The algorithm named by [`KeyAlgorithm::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            KeyAlgorithm::RsaPkcs1Sha256,
+            KeyAlgorithm::EcdsaP256Sha256,
+            KeyAlgorithm::EcdsaP384Sha384,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+
+    /// Checks that `signature` was made over `message` by the key of certificate `der`
+    /// (an ECDSA signature may be DER or the raw r‖s of PKCS#11); returns it as CMS carries
+    /// it (DER for ECDSA).
+    pub fn check_signature(
+        self,
+        der: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| KeyError::NoCertificate(format!("unparsable certificate: {e}")))?;
+        let public = cert.public_key().subject_public_key.data.as_ref();
+        let ok = |alg: &'static dyn signature::VerificationAlgorithm, sig: &[u8]| {
+            signature::UnparsedPublicKey::new(alg, public)
+                .verify(message, sig)
+                .is_ok()
+        };
+        let (asn1, fixed, width): (
+            &'static dyn signature::VerificationAlgorithm,
+            &'static dyn signature::VerificationAlgorithm,
+            usize,
+        ) = match self {
+            KeyAlgorithm::RsaPkcs1Sha256 => {
+                return match ok(&signature::RSA_PKCS1_2048_8192_SHA256, signature) {
+                    true => Ok(signature.to_vec()),
+                    false => Err(KeyError::BadSignature),
+                };
+            }
+            KeyAlgorithm::EcdsaP256Sha256 => (
+                &signature::ECDSA_P256_SHA256_ASN1,
+                &signature::ECDSA_P256_SHA256_FIXED,
+                32,
+            ),
+            KeyAlgorithm::EcdsaP384Sha384 => (
+                &signature::ECDSA_P384_SHA384_ASN1,
+                &signature::ECDSA_P384_SHA384_FIXED,
+                48,
+            ),
+        };
+        if ok(asn1, signature) {
+            return Ok(signature.to_vec());
+        }
+        if signature.len() == 2 * width && ok(fixed, signature) {
+            return Ok(ecdsa_der(&signature[..width], &signature[width..]));
+        }
+        Err(KeyError::BadSignature)
+    }
+}
+
+/// DER `Ecdsa-Sig-Value` of the big-endian integers `r` and `s`.
+fn ecdsa_der(r: &[u8], s: &[u8]) -> Vec<u8> {
+    fn integer(out: &mut Vec<u8>, v: &[u8]) {
+        let v = match v.iter().position(|b| *b != 0) {
+            Some(i) => &v[i..],
+            None => &[0u8][..],
+        };
+        let pad = v[0] & 0x80 != 0;
+        out.push(0x02);
+        out.push((v.len() + usize::from(pad)) as u8);
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(v);
+    }
+    let mut body = Vec::with_capacity(2 * r.len() + 8);
+    integer(&mut body, r);
+    integer(&mut body, s);
+    let mut out = vec![0x30];
+    if body.len() >= 0x80 {
+        out.push(0x81);
+    }
+    out.push(body.len() as u8);
+    out.extend_from_slice(&body);
+    out
 }
 
 /// A private key that signs messages. Implemented by [`RingKey`]; an HSM or remote signer
@@ -180,6 +315,48 @@ impl SigningKey for RingKey {
             RingInner::Rsa(key) => key.public().as_ref(),
             RingInner::Ecdsa(key) => key.public_key().as_ref(),
         }
+    }
+}
+
+/// A key held on its owner's own device (a certifier's USB token): the service knows its
+/// algorithm and public key from the certificate but cannot sign with it; signatures are
+/// made elsewhere and checked with [`KeyAlgorithm::check_signature`].
+#[derive(Debug)]
+pub struct ExternalKey {
+    algorithm: KeyAlgorithm,
+    max_signature_len: usize,
+    public_key: Vec<u8>,
+}
+
+impl ExternalKey {
+    /// The key of certificate `der`.
+    pub fn of_certificate(der: &[u8]) -> Result<Self, KeyError> {
+        let (algorithm, max_signature_len) = KeyAlgorithm::of_certificate(der)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| KeyError::NoCertificate(format!("unparsable certificate: {e}")))?;
+        Ok(Self {
+            algorithm,
+            max_signature_len,
+            public_key: cert.public_key().subject_public_key.data.to_vec(),
+        })
+    }
+}
+
+impl SigningKey for ExternalKey {
+    fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Err(KeyError::External)
+    }
+
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
+    }
+
+    fn max_signature_len(&self) -> usize {
+        self.max_signature_len
+    }
+
+    fn public_key(&self) -> &[u8] {
+        &self.public_key
     }
 }
 

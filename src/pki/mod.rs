@@ -5,3 +5,4 @@ pub mod key;
 pub mod testca;
 pub mod testca_tls;
 pub mod trust;
+pub mod pkcs11;

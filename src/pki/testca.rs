@@ -220,23 +220,33 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     Ok(())
 }
 
-/// A DN of the test agency (organisation certificate).
-fn agency_dn(cn: &str) -> DistinguishedName {
+/// The first test agency's name (H72.21.01).
+const AGENCY_1: &str = "UBND xã Tân Lập";
+/// The second test agency's name (H72.21.02).
+const AGENCY_2: &str = "UBND xã Hòa Hiệp";
+
+/// A DN of a test agency (organisation certificate).
+fn agency_dn(org: &str, cn: &str) -> DistinguishedName {
     name(&[
         (DnType::CountryName, "VN"),
         (DnType::StateOrProvinceName, "Tây Ninh"),
         (DnType::LocalityName, "Tây Ninh"),
-        (DnType::OrganizationName, "UBND xã Tân Lập"),
+        (DnType::OrganizationName, org),
         (DnType::CommonName, cn),
     ])
 }
 
-/// A DN of a test person, with the CCCD number as UID.
+/// A DN of a test person of the first agency, with the CCCD number as UID.
 fn person_dn(cn: &str, uid: &str) -> DistinguishedName {
+    person_dn_of(AGENCY_1, cn, uid)
+}
+
+/// A DN of a test person of agency `org`, with the CCCD number as UID.
+fn person_dn_of(org: &str, cn: &str, uid: &str) -> DistinguishedName {
     let mut dn = name(&[
         (DnType::CountryName, "VN"),
         (DnType::LocalityName, "Tây Ninh"),
-        (DnType::OrganizationName, "UBND xã Tân Lập"),
+        (DnType::OrganizationName, org),
         (DnType::CommonName, cn),
     ]);
     dn.push(
@@ -266,7 +276,7 @@ fn write_leaves(
     ); 4] = [
         (
             "agency",
-            agency_dn("UBND xã Tân Lập (TEST)"),
+            agency_dn(AGENCY_1, "UBND xã Tân Lập (TEST)"),
             rsa_key(2048)?,
             10,
             now - 30 * day,
@@ -298,18 +308,81 @@ fn write_leaves(
         ),
     ];
     for (file, dn, key, serial_no, from, to) in &leaves {
-        let cert = leaf_params(dn.clone(), *serial_no, *from, *to)
-            .signed_by(key, ca)
-            .map_err(gen_err)?;
-        out.write(&format!("{file}.pem"), cert.pem().as_bytes())?;
-        out.write(&format!("{file}.key.pem"), key.serialize_pem().as_bytes())?;
-        out.write(
-            &format!("{file}-chain.pem"),
-            format!("{}{}", cert.pem(), ca_pem).as_bytes(),
-        )?;
+        write_leaf(out, ca, ca_pem, file, dn, key, *serial_no, (*from, *to))?;
     }
+    write_second_agency(out, ca, ca_pem, now)
+}
 
-    Ok(())
+/// One leaf issued by the issuing CA: `FILE.pem`, `FILE.key.pem`, `FILE-chain.pem`.
+#[allow(clippy::too_many_arguments)]
+fn write_leaf(
+    out: &Out<'_>,
+    ca: &Issuer<'_, &KeyPair>,
+    ca_pem: &str,
+    file: &str,
+    dn: &DistinguishedName,
+    key: &KeyPair,
+    serial_no: u64,
+    (from, to): (OffsetDateTime, OffsetDateTime),
+) -> Result<(), TestCaError> {
+    let cert = leaf_params(dn.clone(), serial_no, from, to)
+        .signed_by(key, ca)
+        .map_err(gen_err)?;
+    out.write(&format!("{file}.pem"), cert.pem().as_bytes())?;
+    out.write(&format!("{file}.key.pem"), key.serialize_pem().as_bytes())?;
+    out.write(
+        &format!("{file}-chain.pem"),
+        format!("{}{}", cert.pem(), ca_pem).as_bytes(),
+    )
+}
+
+/// The second test agency, H72.21.02 (O=UBND xã Hòa Hiệp): its organisation certificate
+/// `agency2` (RSA 2048) and its certifier `certifier2` (ECDSA P-256).
+fn write_second_agency(
+    out: &Out<'_>,
+    ca: &Issuer<'_, &KeyPair>,
+    ca_pem: &str,
+    now: OffsetDateTime,
+) -> Result<(), TestCaError> {
+    let valid = (now - Duration::days(30), now + Duration::days(3 * 365));
+    write_leaf(
+        out,
+        ca,
+        ca_pem,
+        "agency2",
+        &agency_dn(AGENCY_2, "UBND xã Hòa Hiệp (TEST)"),
+        &rsa_key(2048)?,
+        14,
+        valid,
+    )?;
+    write_leaf(
+        out,
+        ca,
+        ca_pem,
+        "certifier2",
+        &person_dn_of(AGENCY_2, "Phạm Văn Bình (TEST)", "072190000004"),
+        &ec_key()?,
+        15,
+        valid,
+    )
+}
+
+/// Adds the second test agency (`agency2.*`, `certifier2.*`) to the hierarchy already in
+/// `dir`, issued by its `issuing-ca.pem` / `issuing-ca.key.pem`, leaving every other file
+/// as it is.
+pub fn add_second_agency(dir: &Path) -> Result<(), TestCaError> {
+    let read = |f: &str| {
+        let path = dir.join(f);
+        std::fs::read_to_string(&path).map_err(|source| TestCaError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let ca_pem = read("issuing-ca.pem")?;
+    let ca_key = KeyPair::from_pkcs8_pem_and_sign_algo(&read("issuing-ca.key.pem")?, &PKCS_RSA_SHA256)
+        .map_err(gen_err)?;
+    let ca = Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(gen_err)?;
+    write_second_agency(&Out { dir }, &ca, &ca_pem, SystemClock.now())
 }
 
 /// The issuing CA's CRL (the "revoked" certificate, revoked a day ago) and the root's
@@ -396,7 +469,9 @@ government-use CA so that tests exercise real chains:
 |---|---|
 | root.pem | root CA, RSA 4096, self-signed — the trust anchor for tests |
 | issuing-ca.pem | issuing CA for state agencies, RSA 3072, signed by the root |
-| agency.pem | organisation certificate, RSA 2048: O=UBND xã Tân Lập, L=Tây Ninh, C=VN |
+| agency.pem | organisation certificate, RSA 2048: O=UBND xã Tân Lập, L=Tây Ninh, C=VN (agency H72.21.01) |
+| agency2.pem | organisation certificate of the second agency H72.21.02, O=UBND xã Hòa Hiệp |
+| certifier2.pem | personal certificate of the second agency's certifier, ECDSA P-256 |
 | certifier.pem | personal certificate of the certifier, ECDSA P-256, UID=CCCD:... |
 | expired.pem | personal certificate whose validity ended a year before generation |
 | revoked.pem | personal certificate listed in issuing-ca.crl (keyCompromise) |

@@ -12,6 +12,7 @@
 //!                                          YYYYMMDDTHHMMSSZ, so keys sort by issue time
 //! hashes/{sha256hex(copy)}.json            HashEntry → record id (LookupByHash, Verify)
 //! consents/{owner_id}/{id}.json            Consent (create-only), and {id}.withdrawn.json
+//! pending/{agency}/{id}.*                  a copy awaiting its certifier's signature (see `pending`)
 //! ```
 //! All JSON documents carry `schema_version` (now 1); readers refuse other versions.
 //!
@@ -29,6 +30,7 @@ mod error;
 mod export;
 mod keys;
 mod model;
+mod pending;
 mod registry;
 mod requests;
 mod validate;
@@ -41,6 +43,7 @@ pub use model::{
     BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
     Reservation, SCHEMA_VERSION, SignerFingerprint, without_personal_data,
 };
+pub use pending::{Outcome, PendingCopies, PendingCopy};
 pub use registry::{RecordPage, Registry, is_current};
 pub use requests::RequestGuard;
 pub use validate::{

@@ -53,6 +53,7 @@ pub struct Registry {
     store: Arc<dyn ObjectStore>,
     books: Books,
     requests: RequestLocks,
+    pending: super::PendingCopies,
 }
 
 impl std::fmt::Debug for Registry {
@@ -73,9 +74,15 @@ impl Registry {
     pub fn with_clock(store: Arc<dyn ObjectStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             books: Books::new(Arc::clone(&store), clock),
+            pending: super::PendingCopies::new(Arc::clone(&store)),
             store,
             requests: RequestLocks::default(),
         }
+    }
+
+    /// The copies awaiting their certifier's signature.
+    pub fn pending(&self) -> &super::PendingCopies {
+        &self.pending
     }
 
     /// The store, as its backend describes it (for logs).

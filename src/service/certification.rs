@@ -11,7 +11,10 @@ use super::upload::{Piece, first_message, receive_files};
 use crate::app::{Action, App, CertifyInput, CertifyMeta};
 use crate::error::Error;
 use crate::proto::certification_service_server::CertificationService;
-use crate::proto::{CertificationRecord, CertifyRequest, certify_request::Part};
+use crate::proto::{
+    CertificationRecord, CertifyRequest, CompleteCertificationRequest,
+    ListPendingCertificationsRequest, ListPendingCertificationsResponse, certify_request::Part,
+};
 
 /// The Certify RPC.
 #[derive(Debug, Clone)]
@@ -58,6 +61,7 @@ impl CertificationService for CertificationApi {
             page_count: m.page_count,
             client_request_id: m.client_request_id,
             allow_low_resolution: m.allow_low_resolution,
+            certifier: m.certifier,
         };
         // Refuse bad metadata before reading megabytes of scans.
         self.app().check_metadata(&meta).map_err(to_status)?;
@@ -77,6 +81,43 @@ impl CertificationService for CertificationApi {
         let certified = self.door.answer(&caller, action, certified).await?;
         let mut record = convert::record(&certified.record);
         record.warnings = certified.warnings;
+        if let Some(p) = &certified.pending {
+            convert::set_pending(&mut record, p);
+        }
         Ok(Response::new(record))
+    }
+
+    async fn complete_certification(
+        &self,
+        request: Request<CompleteCertificationRequest>,
+    ) -> Result<Response<CertificationRecord>, Status> {
+        let action = Action::CompleteCertification;
+        let (caller, _permit) = self.door.enter(&request, action).await?;
+        let r = request.into_inner();
+        let done = self
+            .app()
+            .complete_certification(&caller, &r.copy_id, &r.signature_value)
+            .await;
+        let done = self.door.answer(&caller, action, done).await?;
+        Ok(Response::new(convert::record(&done)))
+    }
+
+    async fn list_pending_certifications(
+        &self,
+        request: Request<ListPendingCertificationsRequest>,
+    ) -> Result<Response<ListPendingCertificationsResponse>, Status> {
+        let action = Action::ListPendingCertifications;
+        let (caller, _permit) = self.door.enter(&request, action).await?;
+        let listed = self.app().list_pending_certifications(&caller).await;
+        let listed = self.door.answer(&caller, action, listed).await?;
+        let pending = listed
+            .iter()
+            .map(|l| {
+                let mut record = convert::record(&l.record);
+                convert::set_pending(&mut record, &l.signature);
+                record
+            })
+            .collect();
+        Ok(Response::new(ListPendingCertificationsResponse { pending }))
     }
 }

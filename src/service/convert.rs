@@ -1,6 +1,6 @@
 //! Conversions between internal types and protobuf messages.
 
-use crate::app::Access;
+use crate::app::{Access, PendingSignature};
 use crate::proto;
 use crate::records::{Consent, Record, RecordStatus, SignerFingerprint};
 use crate::verify::{Indication, Report, SignatureReport, SubIndication};
@@ -51,7 +51,26 @@ pub fn record(r: &Record) -> proto::CertificationRecord {
             }),
         },
         warnings: Vec::new(),
+        pending: None,
     }
+}
+
+/// Marks a record as awaiting its certifier's signature, with what to sign.
+pub fn set_pending(record: &mut proto::CertificationRecord, p: &PendingSignature) {
+    record.status = "awaiting_signature".into();
+    record.copy_sha256.clear();
+    record.pending = Some(proto::PendingSignature {
+        signed_attributes: p.signed_attributes.clone(),
+        digest: p.digest.clone(),
+        digest_algorithm: match p.digest.len() {
+            48 => "sha-384".into(),
+            _ => "sha-256".into(),
+        },
+        signature_algorithm: p.algorithm.clone(),
+        signer_certificate: p.signer_certificate.clone(),
+        certifier: p.certifier_id.clone(),
+        deadline: p.deadline.clone(),
+    });
 }
 
 fn signer(s: &SignerFingerprint) -> proto::SignerInfo {

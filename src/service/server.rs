@@ -71,6 +71,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> crate::error::Result<()> {
+    app.spawn_pending_sweeper();
     let server = &app.config().server;
     let acceptor = if server.insecure_plaintext {
         tracing::warn!(

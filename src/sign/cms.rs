@@ -86,34 +86,38 @@ pub fn build_signed_data(
     key: &dyn SigningKey,
     chain: &[Vec<u8>],
 ) -> Result<Vec<u8>, CmsError> {
-    build(digest, chain, key.algorithm(), |attrs| {
-        key.sign(attrs).map_err(CmsError::from)
-    })
+    let attrs = signed_attributes(digest, chain)?;
+    let signature = key.sign(&attrs)?;
+    signed_data_with(&attrs, &signature, chain, key.algorithm())
 }
 
 /// The length of the container [`build_signed_data`] would produce, at most: built with a
 /// signature value of the key's maximum length, so the placeholder always fits.
 pub fn max_container_len(key: &dyn SigningKey, chain: &[Vec<u8>]) -> Result<usize, CmsError> {
+    let attrs = signed_attributes(&[0u8; 32], chain)?;
     let dummy = vec![0xFFu8; key.max_signature_len()];
-    let container = build(&[0u8; 32], chain, key.algorithm(), |_| Ok(dummy.clone()))?;
+    let container = signed_data_with(&attrs, &dummy, chain, key.algorithm())?;
     Ok(container.len())
 }
 
-fn build(
-    digest: &[u8],
-    chain: &[Vec<u8>],
-    alg: KeyAlgorithm,
-    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, CmsError>,
-) -> Result<Vec<u8>, CmsError> {
+fn certificates(chain: &[Vec<u8>]) -> Result<Vec<Certificate>, CmsError> {
     let certs: Vec<Certificate> = chain
         .iter()
         .map(|der| Certificate::from_der(der).map_err(|e| CmsError::Certificate(e.to_string())))
         .collect::<Result<_, _>>()?;
-    let signer = certs
-        .first()
-        .ok_or_else(|| CmsError::Certificate("empty chain".into()))?;
-    let signer_der = chain.first().map(Vec::as_slice).unwrap_or_default();
+    if certs.is_empty() {
+        return Err(CmsError::Certificate("empty chain".into()));
+    }
+    Ok(certs)
+}
 
+/// The DER of the signed attributes (a SET OF: content-type, message-digest over
+/// `digest`, signing-certificate-v2 of the chain's first certificate): the bytes the
+/// signer's key signs (RFC 5652 §5.4).
+pub fn signed_attributes(digest: &[u8], chain: &[Vec<u8>]) -> Result<Vec<u8>, CmsError> {
+    let certs = certificates(chain)?;
+    let signer = &certs[0];
+    let signer_der = chain.first().map(Vec::as_slice).unwrap_or_default();
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
             cert_hash: OctetString::new(
@@ -138,9 +142,20 @@ fn build(
         )?,
         attribute(OID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
     ])?;
-    // The signature covers the DER of the attributes as a SET OF (tag 0x31), RFC 5652 §5.4.
-    let signature = sign(&signed_attrs.to_der()?)?;
+    Ok(signed_attrs.to_der()?)
+}
 
+/// The SignedData (in its ContentInfo) around signed attributes `attrs` (as made by
+/// [`signed_attributes`]) and the signature value made over them.
+pub fn signed_data_with(
+    attrs: &[u8],
+    signature: &[u8],
+    chain: &[Vec<u8>],
+    alg: KeyAlgorithm,
+) -> Result<Vec<u8>, CmsError> {
+    let certs = certificates(chain)?;
+    let signer = &certs[0];
+    let signed_attrs = SetOfVec::<Attribute>::from_der(attrs)?;
     let digest_alg = algorithm(rfc5912::ID_SHA_256, false);
     let signer_info = SignerInfo {
         version: CmsVersion::V1,

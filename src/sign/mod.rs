@@ -4,4 +4,6 @@
 pub mod cms;
 pub mod pades;
 
-pub use pades::{SignError, SignRequest, sign_pdf};
+pub use pades::{
+    ExternalSignature, SignError, SignRequest, finish_external, prepare_external, sign_pdf,
+};

@@ -3,8 +3,11 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::cms::{CmsError, build_signed_data, max_container_len};
-use crate::pdf::incremental::{IncrementalError, SignatureField, prepare};
+use super::cms::{
+    CmsError, build_signed_data, max_container_len, signed_attributes, signed_data_with,
+};
+use crate::pdf::incremental::{IncrementalError, PreparedSignature, SignatureField, prepare};
+use crate::pki::key::KeyAlgorithm;
 use crate::pki::key::Credential;
 
 /// Errors signing a PDF.
@@ -55,11 +58,9 @@ pub fn pdf_date(t: OffsetDateTime) -> String {
     format!("{base}{sign}{:02}'{:02}'", h.abs(), m.abs())
 }
 
-/// Signs `pdf` as PAdES B-B (`ETSI.CAdES.detached`) in a new incremental update.
-pub fn sign_pdf(pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>, SignError> {
-    let credential = request.credential;
-    let capacity = max_container_len(credential.key.as_ref(), &credential.chain)? + CONTAINER_SLACK;
-    let field = SignatureField {
+/// The signature field of `request` with room for a container of `capacity` bytes.
+fn field_of(request: &SignRequest<'_>, capacity: usize) -> SignatureField {
+    SignatureField {
         name: request.field_name.clone(),
         page_index: request.page_index,
         rect: request.rect,
@@ -68,15 +69,68 @@ pub fn sign_pdf(pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>, SignEr
         signer_name: request.signer_name.clone(),
         reason: request.reason.clone(),
         location: request.location.clone(),
-        contents_capacity: capacity,
-    };
-    let prepared = prepare(pdf, &field)?;
+        contents_capacity: capacity + CONTAINER_SLACK,
+    }
+}
+
+/// SHA-256 of the bytes a prepared signature covers.
+fn covered_digest(prepared: &PreparedSignature) -> ring::digest::Digest {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for part in prepared.signed_bytes() {
         ctx.update(part);
     }
-    let digest = ctx.finish();
+    ctx.finish()
+}
+
+/// Signs `pdf` as PAdES B-B (`ETSI.CAdES.detached`) in a new incremental update.
+pub fn sign_pdf(pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>, SignError> {
+    let credential = request.credential;
+    let capacity = max_container_len(credential.key.as_ref(), &credential.chain)?;
+    let prepared = prepare(pdf, &field_of(request, capacity))?;
+    let digest = covered_digest(&prepared);
     let container = build_signed_data(digest.as_ref(), credential.key.as_ref(), &credential.chain)?;
+    Ok(prepared.embed(&container)?)
+}
+
+/// A signature update waiting for a signature value made outside the service (on the
+/// certifier's own token): the PDF with its placeholder, and the signed attributes the
+/// key must sign.
+#[derive(Debug)]
+pub struct ExternalSignature {
+    /// The PDF with the signature field and an empty /Contents.
+    pub prepared: PreparedSignature,
+    /// DER of the CMS signed attributes: the bytes to sign.
+    pub signed_attributes: Vec<u8>,
+}
+
+/// Prepares a PAdES B-B signature by the holder of `chain`'s first certificate, whose key
+/// is elsewhere (`request.credential` holds an [`crate::pki::key::ExternalKey`]); the
+/// signature value is embedded later by [`finish_external`].
+pub fn prepare_external(
+    pdf: &[u8],
+    request: &SignRequest<'_>,
+) -> Result<ExternalSignature, SignError> {
+    let chain = &request.credential.chain;
+    let capacity = max_container_len(request.credential.key.as_ref(), chain)?;
+    let prepared = prepare(pdf, &field_of(request, capacity))?;
+    let digest = covered_digest(&prepared);
+    let signed_attributes = signed_attributes(digest.as_ref(), chain)?;
+    Ok(ExternalSignature {
+        prepared,
+        signed_attributes,
+    })
+}
+
+/// Embeds `signature` (made over `signed_attributes` by the key of `chain`'s first
+/// certificate) into the prepared PDF. The caller checks the signature value first.
+pub fn finish_external(
+    prepared: PreparedSignature,
+    signed_attributes: &[u8],
+    signature: &[u8],
+    chain: &[Vec<u8>],
+    algorithm: KeyAlgorithm,
+) -> Result<Vec<u8>, SignError> {
+    let container = signed_data_with(signed_attributes, signature, chain, algorithm)?;
     Ok(prepared.embed(&container)?)
 }
 

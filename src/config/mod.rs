@@ -12,6 +12,9 @@ use serde::Deserialize;
 
 use crate::store::{Location, S3Options};
 
+pub mod agency;
+pub use agency::{AgencyConfig, KeyPlace, SignerConfig};
+
 /// Errors reading or validating the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -51,10 +54,24 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where copies and records are kept (local directory or S3).
     pub store: StoreConfig,
-    /// The certifying agency.
-    pub agency: AgencyConfig,
-    /// Signing credentials.
-    pub signers: SignersConfig,
+    /// The agencies this deployment certifies for (`[[agencies]]`), each with its signer
+    /// and certifiers. Empty with `agencies_dir` set: only the directory's.
+    pub agencies: Vec<AgencyConfig>,
+    /// Directory of agency files (`*.toml`, one `AgencyConfig` each), re-read while the
+    /// service runs (with the signers' certificate and key files); empty = none.
+    pub agencies_dir: PathBuf,
+    /// Seconds between looks at the agency files and their signers' certificate and key
+    /// files for changes (renewed certificates are picked up without a restart); 0 = only
+    /// on SIGHUP.
+    pub agencies_reload_secs: u64,
+    /// Earlier releases' single agency (`[agency]`); read into `agencies`.
+    #[serde(rename = "agency")]
+    pub legacy_agency: Option<AgencyConfig>,
+    /// Earlier releases' signers (`[signers]`); read into `agencies`.
+    #[serde(rename = "signers")]
+    pub legacy_signers: Option<SignersConfig>,
+    /// Copies awaiting their certifier's signature.
+    pub pending: PendingConfig,
     /// Trust anchors and revocation data for verification.
     pub trust: TrustConfig,
     /// Size and resource limits.
@@ -68,27 +85,8 @@ pub struct Config {
     pub using_test_pki: bool,
 }
 
-/// The agency that certifies (cơ quan thực hiện chứng thực).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AgencyConfig {
-    /// Agency e-identifier code (QĐ 20/2020/QĐ-TTg), `^[A-Z0-9.]{1,35}$`.
-    pub code: String,
-    /// Agency name as printed on the copy.
-    pub name: String,
-    /// Province or city, printed as the place of certification.
-    pub location: String,
-    /// Book number (quyển số) of the certification book.
-    pub book: String,
-    /// Book code suffix (ký hiệu sổ), "SCT/BS" for copies from originals.
-    pub book_code: String,
-    /// Copy type shown in the page-1 stamp (NĐ 30/2020 "hình thức sao").
-    pub copy_type: String,
-    /// The certification statement (lời chứng).
-    pub statement: String,
-}
-
-/// Signing keys and certificates.
+/// The single-agency form of earlier releases: `[signers]` beside `[agency]`. Still read:
+/// the two become the one entry of `agencies`.
 #[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignersConfig {
@@ -98,18 +96,24 @@ pub struct SignersConfig {
     pub certifier: Option<SignerConfig>,
 }
 
-/// One signing credential.
-#[derive(Clone, Debug, Deserialize, Default)]
+/// Pending certifications: copies whose certifier signs on their own device.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct SignerConfig {
-    /// PKCS#8 PEM private key file; may be overridden by the env variable named in `key_file_env`.
-    pub key_file: PathBuf,
-    /// PEM file: the signer certificate followed by its issuing CAs.
-    pub chain_file: PathBuf,
-    /// Name printed for this signer (the certifier's full name).
-    pub name: String,
-    /// Title printed above the name (e.g. "Phó Chủ tịch UBND xã").
-    pub title: String,
+pub struct PendingConfig {
+    /// A copy not signed by its certifier within this many seconds is voided in the book
+    /// (with the reason) and can no longer be completed.
+    pub timeout_secs: u64,
+    /// Seconds between looks for expired pending copies on each replica.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for PendingConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 24 * 3600,
+            sweep_interval_secs: 60,
+        }
+    }
 }
 
 /// What verification trusts: the `anchors` files (read at start) plus every certificate
@@ -363,20 +367,6 @@ impl Default for Limits {
     }
 }
 
-impl Default for AgencyConfig {
-    fn default() -> Self {
-        Self {
-            code: "H72.21.01".into(),
-            name: "UBND xã Tân Lập".into(),
-            location: "Tây Ninh".into(),
-            book: "01".into(),
-            book_code: "SCT/BS".into(),
-            copy_type: "Bản sao điện tử chứng thực từ bản chính".into(),
-            statement: "Chứng thực bản sao đúng với bản chính.".into(),
-        }
-    }
-}
-
 /// Directory of the TEST PKI, relative to the working directory.
 pub const TEST_PKI_DIR: &str = "certs-test";
 
@@ -387,21 +377,12 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("data"),
             store: StoreConfig::default(),
-            agency: AgencyConfig::default(),
-            signers: SignersConfig {
-                agency: SignerConfig {
-                    key_file: pki.join("agency.key.pem"),
-                    chain_file: pki.join("agency-chain.pem"),
-                    name: "UBND xã Tân Lập".into(),
-                    title: String::new(),
-                },
-                certifier: Some(SignerConfig {
-                    key_file: pki.join("certifier.key.pem"),
-                    chain_file: pki.join("certifier-chain.pem"),
-                    name: "Nguyễn Thị Hồng Nhung".into(),
-                    title: "Phó Chủ tịch UBND xã".into(),
-                }),
-            },
+            agencies: agency::test_agencies(pki),
+            agencies_dir: PathBuf::new(),
+            agencies_reload_secs: DEFAULT_TRUST_RELOAD_SECS,
+            legacy_agency: None,
+            legacy_signers: None,
+            pending: PendingConfig::default(),
             trust: TrustConfig {
                 anchors: vec![pki.join("root.pem")],
                 crls: vec![pki.join("issuing-ca.crl"), pki.join("root.crl")],
@@ -442,7 +423,11 @@ impl Config {
             path: origin.to_string(),
             message: e.to_string(),
         })?;
-        config.using_test_pki = config.signers.agency.key_file.starts_with(TEST_PKI_DIR);
+        config.fold_legacy_agency()?;
+        config.using_test_pki = config
+            .agencies
+            .iter()
+            .any(|a| a.signer.key_file.starts_with(TEST_PKI_DIR));
         Ok(config)
     }
 
@@ -459,57 +444,108 @@ impl Config {
         if let Some(v) = get("SAOY_STORE") {
             self.store.url = v;
         }
-        if let Some(v) = get("SAOY_AGENCY_KEY_FILE") {
-            self.signers.agency.key_file = v.into();
-        }
-        if let (Some(v), Some(c)) = (
-            get("SAOY_CERTIFIER_KEY_FILE"),
-            self.signers.certifier.as_mut(),
-        ) {
-            c.key_file = v.into();
+        let mut single = match self.agencies.as_mut_slice() {
+            [one] => Some(one),
+            _ => None,
+        };
+        for (var, certifier) in [("SAOY_AGENCY_KEY_FILE", false), ("SAOY_CERTIFIER_KEY_FILE", true)] {
+            let Some(v) = get(var) else { continue };
+            let Some(agency) = single.as_deref_mut() else {
+                return Err(ConfigError::Invalid {
+                    field: "agencies",
+                    message: format!("{var} applies to a configuration of one agency; name each key file in its agency's table"),
+                });
+            };
+            let signer = match certifier {
+                false => Some(&mut agency.signer),
+                true => agency.certifiers.first_mut(),
+            };
+            if let Some(signer) = signer {
+                signer.key_file = v.into();
+                signer.pkcs11 = None;
+                signer.external = false;
+            }
         }
         Ok(())
     }
 
-    /// Checks every field; errors name the field and say what to fix.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let code_ok = !self.agency.code.is_empty()
-            && self.agency.code.len() <= 35
-            && self
-                .agency
-                .code
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.');
-        if !code_ok {
+    /// Turns an earlier release's `[agency]` + `[signers]` into the one entry of
+    /// `agencies`; both forms at once is an error.
+    fn fold_legacy_agency(&mut self) -> Result<(), ConfigError> {
+        let (agency, signers) = (self.legacy_agency.take(), self.legacy_signers.take());
+        if agency.is_none() && signers.is_none() {
+            return Ok(());
+        }
+        if !self.agencies_dir.as_os_str().is_empty() {
             return Err(ConfigError::Invalid {
-                field: "agency.code",
-                message: "must be the agency e-identifier: 1 to 35 of A-Z, 0-9 and '.'".into(),
+                field: "agency",
+                message: "[agency]/[signers] (one agency) and agencies_dir cannot be combined: move the agency into a file of agencies_dir or a [[agencies]] table".into(),
             });
         }
-        for (field, value) in [
-            ("agency.name", &self.agency.name),
-            ("agency.book", &self.agency.book),
-            ("agency.book_code", &self.agency.book_code),
-            ("agency.statement", &self.agency.statement),
+        let mut one = agency.unwrap_or_else(|| {
+            AgencyConfig::with_usual_texts("H72.21.01", "UBND xã Tân Lập", "Tây Ninh")
+        });
+        let defaults = AgencyConfig::with_usual_texts(&one.code, &one.name, &one.location);
+        for (value, default) in [
+            (&mut one.book, defaults.book),
+            (&mut one.book_code, defaults.book_code),
+            (&mut one.copy_type, defaults.copy_type),
+            (&mut one.statement, defaults.statement),
         ] {
-            if value.trim().is_empty() {
+            if value.is_empty() {
+                *value = default;
+            }
+        }
+        let first_default = agency::test_agencies(Path::new(TEST_PKI_DIR)).swap_remove(0);
+        let signers = signers.unwrap_or_else(|| SignersConfig {
+            agency: first_default.signer.clone(),
+            certifier: first_default.certifiers.first().cloned(),
+        });
+        one.signer = signers.agency;
+        if one.signer.name.is_empty() {
+            one.signer.name = one.name.clone();
+        }
+        one.certifiers = signers.certifier.into_iter().collect();
+        self.agencies = vec![one];
+        Ok(())
+    }
+
+    /// The agencies of the configuration file (not those of `agencies_dir`, which the app
+    /// reads and re-reads).
+    pub fn agency(&self, code: &str) -> Option<&AgencyConfig> {
+        self.agencies.iter().find(|a| a.code == code)
+    }
+
+    /// Checks every field; errors name the field and say what to fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.agencies.is_empty() && self.agencies_dir.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "agencies",
+                message: "no agency: add an [[agencies]] table or set agencies_dir".into(),
+            });
+        }
+        let mut codes = std::collections::HashSet::new();
+        for a in &self.agencies {
+            a.validate()?;
+            if !codes.insert(a.code.as_str()) {
                 return Err(ConfigError::Invalid {
-                    field,
-                    message: "must not be empty".into(),
+                    field: "agencies.code",
+                    message: format!("agency {} is configured twice", a.code),
                 });
             }
         }
-        check_file("signers.agency.key_file", &self.signers.agency.key_file)?;
-        check_file("signers.agency.chain_file", &self.signers.agency.chain_file)?;
-        if let Some(c) = &self.signers.certifier {
-            check_file("signers.certifier.key_file", &c.key_file)?;
-            check_file("signers.certifier.chain_file", &c.chain_file)?;
-            if c.name.trim().is_empty() {
-                return Err(ConfigError::Invalid {
-                    field: "signers.certifier.name",
-                    message: "the certifier's full name is printed on the copy; set it".into(),
-                });
-            }
+        if !self.agencies_dir.as_os_str().is_empty() && !self.agencies_dir.is_dir() {
+            return Err(ConfigError::Invalid {
+                field: "agencies_dir",
+                message: format!("directory {} not found", self.agencies_dir.display()),
+            });
+        }
+        if self.pending.timeout_secs == 0 || self.pending.sweep_interval_secs == 0 {
+            return Err(ConfigError::Invalid {
+                field: "pending.timeout_secs",
+                message: "pending.timeout_secs and pending.sweep_interval_secs must be above 0"
+                    .into(),
+            });
         }
         if self.trust.anchors.is_empty() && self.trust.anchors_dir().is_none() {
             return Err(ConfigError::Invalid {
@@ -571,7 +607,7 @@ impl Config {
     }
 }
 
-fn check_file(field: &'static str, path: &Path) -> Result<(), ConfigError> {
+pub(crate) fn check_file(field: &'static str, path: &Path) -> Result<(), ConfigError> {
     if path.is_file() {
         return Ok(());
     }
@@ -606,9 +642,9 @@ mod tests {
     #[test]
     fn bad_agency_code_is_named() {
         let mut c = Config::default();
-        c.agency.code = "bad code".into();
+        c.agencies[0].code = "bad code".into();
         let err = c.validate().unwrap_err();
-        assert!(err.to_string().contains("agency.code"), "{err}");
+        assert!(err.to_string().contains("agencies.code"), "{err}");
     }
 
     #[test]
