@@ -130,6 +130,7 @@ impl Checkpoint {
         let key = cert.public_key().subject_public_key.data.as_ref();
         let alg: &dyn signature::VerificationAlgorithm = match self.algorithm.as_str() {
             "rsa-pkcs1-sha256" => &signature::RSA_PKCS1_2048_8192_SHA256,
+            "rsa-pss-sha256" => &signature::RSA_PSS_2048_8192_SHA256,
             "ecdsa-p256-sha256" => &signature::ECDSA_P256_SHA256_ASN1,
             "ecdsa-p384-sha384" => &signature::ECDSA_P384_SHA384_ASN1,
             other => return Err(format!("unknown signature algorithm {other:?}")),
@@ -144,6 +145,7 @@ impl Checkpoint {
 fn algorithm_name(alg: KeyAlgorithm) -> &'static str {
     match alg {
         KeyAlgorithm::RsaPkcs1Sha256 => "rsa-pkcs1-sha256",
+        KeyAlgorithm::RsaPssSha256 => "rsa-pss-sha256",
         KeyAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
         KeyAlgorithm::EcdsaP384Sha384 => "ecdsa-p384-sha384",
     }
