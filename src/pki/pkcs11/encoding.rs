@@ -73,10 +73,10 @@ pub(super) fn curve(ec_params: &[u8]) -> Result<(KeyAlgorithm, usize), KeyError>
 pub(super) fn ec_point(attr: &[u8], coordinate_len: usize) -> Result<Vec<u8>, KeyError> {
     let point_len = 1 + 2 * coordinate_len;
     let uncompressed = |p: &[u8]| p.len() == point_len && p.first() == Some(&0x04);
-    if let Ok(inner) = OctetStringRef::from_der(attr) {
-        if uncompressed(inner.as_bytes()) {
-            return Ok(inner.as_bytes().to_vec());
-        }
+    if let Ok(inner) = OctetStringRef::from_der(attr)
+        && uncompressed(inner.as_bytes())
+    {
+        return Ok(inner.as_bytes().to_vec());
     }
     if uncompressed(attr) {
         return Ok(attr.to_vec());

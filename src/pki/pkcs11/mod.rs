@@ -156,6 +156,12 @@ impl Pkcs11Key {
             .and_then(|info| info.session_count())
     }
 
+    /// How often this key's module was initialised again in this process after it lost
+    /// its token (p11-kit's client after a server restart); 0 normally.
+    pub fn module_reinitialisations(&self) -> u64 {
+        self.ctx.generation.load(Ordering::SeqCst)
+    }
+
     /// True when the token would let the private key be exported (CKA_EXTRACTABLE set or
     /// CKA_SENSITIVE clear). saoy never exports it either way; a warning is logged at open.
     pub fn extractable(&self) -> bool {

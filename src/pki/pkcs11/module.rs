@@ -147,11 +147,11 @@ impl PooledSession {
 
 impl Drop for PooledSession {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            if self.is_current_generation() {
-                // A close that fails leaves nothing to do (the token forgot it already).
-                let _ = session.close();
-            }
+        if let Some(session) = self.session.take()
+            && self.is_current_generation()
+        {
+            // A close that fails leaves nothing to do (the token forgot it already).
+            let _ = session.close();
         }
     }
 }
@@ -160,9 +160,21 @@ impl Drop for PooledSession {
 /// standard's prose).
 pub(super) fn ck(e: &CkError) -> String {
     match e {
-        CkError::Pkcs11(rv, function) => format!("C_{function:?}: CKR_{rv:?}"),
+        CkError::Pkcs11(rv, function) => format!("C_{function:?}: {}", rv_name(rv)),
         other => other.to_string(),
     }
+}
+
+/// The standard's name of a return code: `PinIncorrect` → `CKR_PIN_INCORRECT`.
+pub(super) fn rv_name(rv: &RvError) -> String {
+    let mut out = String::from("CKR");
+    for c in format!("{rv:?}").chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// True for errors after which a session (or the key handle) is no longer usable but a new
@@ -199,4 +211,20 @@ pub(super) fn module_lost(e: &CkError) -> bool {
             _
         )
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_codes_read_as_the_standard_names_them() {
+        assert_eq!(rv_name(&RvError::PinIncorrect), "CKR_PIN_INCORRECT");
+        let e = CkError::Pkcs11(
+            RvError::SessionHandleInvalid,
+            cryptoki::context::Function::Sign,
+        );
+        assert_eq!(ck(&e), "C_Sign: CKR_SESSION_HANDLE_INVALID");
+        assert!(session_lost(&e) && !module_lost(&e));
+    }
 }

@@ -11,7 +11,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
 use super::encoding;
-use super::module::ck;
+use super::module::{ck, rv_name};
 use crate::pki::key::{KeyAlgorithm, KeyError};
 
 /// The key's type as far as signing goes.
@@ -77,7 +77,7 @@ pub(super) fn login(session: &Session, pin: &AuthPin, token: &str) -> Result<(),
         Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
         Err(CkError::Pkcs11(rv, _)) => Err(KeyError::Pkcs11Login {
             token: token.to_string(),
-            reason: format!("CKR_{rv:?}"),
+            reason: rv_name(&rv),
         }),
         Err(e) => Err(KeyError::Pkcs11Login {
             token: token.to_string(),
@@ -159,14 +159,12 @@ pub(super) fn read_public_half(
         Some(KeyType::EC) => a.ec_point.is_none() || a.ec_params.is_none(),
         _ => false,
     };
-    if needs_public {
-        if let Some(public) = find_public_key(session, &a)? {
-            let public_attrs = [T::Modulus, T::PublicExponent, T::EcParams, T::EcPoint];
-            let more = session
-                .get_attributes(public, &public_attrs)
-                .map_err(call)?;
-            a.fill_from(Attrs::from(more));
-        }
+    if needs_public && let Some(public) = find_public_key(session, &a)? {
+        let public_attrs = [T::Modulus, T::PublicExponent, T::EcParams, T::EcPoint];
+        let more = session
+            .get_attributes(public, &public_attrs)
+            .map_err(call)?;
+        a.fill_from(Attrs::from(more));
     }
     match a.key_type {
         Some(KeyType::RSA) => rsa_half(&a, extractable),
