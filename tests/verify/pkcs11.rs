@@ -371,22 +371,31 @@ fn p11kit_rpc_signs_and_its_pdf_validates() {
 fn sixteen_concurrent_signs_share_at_most_four_sessions() {
     let Some(dir) = softhsm::child() else {
         let (hsm, _) = token(false);
-        softhsm::run_in_child(
+        let server = hsm.serve();
+        let mut env = hsm.env();
+        env.extend(server.env());
+        let out = softhsm::run_in_child(
             "pkcs11::sixteen_concurrent_signs_share_at_most_four_sessions",
             hsm.root(),
-            &hsm.env(),
+            &env,
         );
+        for line in out.lines().filter(|l| l.contains("peak")) {
+            eprintln!("{line}");
+        }
         return;
     };
     let hsm = attached(dir);
-    for (key, mechanism) in [
-        (AGENCY, None),
-        (AGENCY, Some(Pkcs11Mechanism::RsaPss)),
-        (CERTIFIER, None),
-    ] {
+    let cases = [
+        (SOFTHSM_MODULE, AGENCY, None),
+        (SOFTHSM_MODULE, AGENCY, Some(Pkcs11Mechanism::RsaPss)),
+        (SOFTHSM_MODULE, CERTIFIER, None),
+        (P11KIT_CLIENT_MODULE, AGENCY, None),
+        (P11KIT_CLIENT_MODULE, CERTIFIER, None),
+    ];
+    for (module, key, mechanism) in cases {
         let k = Pkcs11Key::open(&Pkcs11Spec {
             max_sessions: 4,
-            ..spec(&hsm, SOFTHSM_MODULE, key, mechanism)
+            ..spec(&hsm, module, key, mechanism)
         })
         .expect("open");
         assert_eq!(k.sessions_open(), 1, "the session that found the key stays");
@@ -430,7 +439,11 @@ fn sixteen_concurrent_signs_share_at_most_four_sessions() {
         if let Some(n) = k.token_session_count() {
             assert!(n <= 4, "the token counts {n} sessions");
         }
-        println!("{key:?} {mechanism:?}: peak {} sessions", k.sessions_peak());
+        println!(
+            "{module} {key:?} {mechanism:?}: peak {} sessions, token counts {:?}",
+            k.sessions_peak(),
+            k.token_session_count()
+        );
     }
 }
 
