@@ -17,7 +17,7 @@ use crate::proto::{CompleteCertificationRequest, ListPendingCertificationsReques
 pub fn open_key(spec: &str) -> Result<Arc<dyn SigningKey>, KeyError> {
     if spec.starts_with("pkcs11:") {
         let spec = crate::pki::pkcs11::Pkcs11Spec::from_uri(spec)?;
-        return crate::pki::pkcs11::open(&spec);
+        return Ok(Arc::new(crate::pki::pkcs11::Pkcs11Key::open(&spec)?));
     }
     Ok(Arc::new(RingKey::load(Path::new(spec))?))
 }

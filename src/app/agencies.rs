@@ -74,7 +74,7 @@ pub(crate) fn held_credential(signer: &SignerConfig, field: &'static str) -> Res
             Arc::new(crate::pki::key::RingKey::load(path)?),
             chain,
         )?),
-        KeyPlace::Pkcs11(spec) => Ok(crate::pki::pkcs11::credential(spec, chain)?),
+        KeyPlace::Pkcs11(spec) => Ok(Credential::from_pkcs11(spec, chain)?),
         KeyPlace::External => Err(Error::Internal(format!(
             "{field}: an external key cannot sign in the service"
         ))),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::error::AuditError;
 use super::model::FORMAT;
 use crate::hash::sha256_hex;
-use crate::pki::key::{Credential, KeyAlgorithm};
+use crate::pki::key::Credential;
 
 /// The credential that seals one chain (an agency code, or `_none`), as in force now.
 pub type SealKeys = Arc<dyn Fn(&str) -> Option<Credential> + Send + Sync>;
@@ -55,7 +55,7 @@ impl Sealer {
     pub fn seal(&self, mut checkpoint: Checkpoint) -> Result<Checkpoint, AuditError> {
         let credential = (self.keys)(&checkpoint.chain)
             .ok_or_else(|| AuditError::NoSealKey(checkpoint.chain.clone()))?;
-        checkpoint.algorithm = algorithm_name(credential.key.algorithm()).to_string();
+        checkpoint.algorithm = credential.key.algorithm().name().to_string();
         checkpoint.signer = hex::encode(credential.certificate());
         let signature = credential.key.sign(&checkpoint.signed_bytes())?;
         checkpoint.signature = hex::encode(signature);
@@ -151,6 +151,7 @@ impl Checkpoint {
         let key = cert.public_key().subject_public_key.data.as_ref();
         let alg: &dyn signature::VerificationAlgorithm = match self.algorithm.as_str() {
             "rsa-pkcs1-sha256" => &signature::RSA_PKCS1_2048_8192_SHA256,
+            "rsa-pss-sha256" => &signature::RSA_PSS_2048_8192_SHA256,
             "ecdsa-p256-sha256" => &signature::ECDSA_P256_SHA256_ASN1,
             "ecdsa-p384-sha384" => &signature::ECDSA_P384_SHA384_ASN1,
             other => return Err(format!("unknown signature algorithm {other:?}")),
@@ -159,14 +160,6 @@ impl Checkpoint {
         UnparsedPublicKey::new(alg, key)
             .verify(&self.signed_bytes(), &sig)
             .map_err(|_| "the signature does not verify with the signer certificate".to_string())
-    }
-}
-
-fn algorithm_name(alg: KeyAlgorithm) -> &'static str {
-    match alg {
-        KeyAlgorithm::RsaPkcs1Sha256 => "rsa-pkcs1-sha256",
-        KeyAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
-        KeyAlgorithm::EcdsaP384Sha384 => "ecdsa-p384-sha384",
     }
 }
 

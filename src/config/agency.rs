@@ -165,13 +165,19 @@ impl AgencyConfig {
                 ));
             }
             KeyPlace::File(f) => check_file("agencies.signer.key_file", f).map_err(named)?,
-            KeyPlace::Pkcs11(_) => {}
+            KeyPlace::Pkcs11(spec) => spec.validate().map_err(|e| {
+                self.invalid("agencies.signer.pkcs11", &e.to_string())
+            })?,
         }
         check_file("agencies.signer.chain_file", &self.signer.chain_file).map_err(named)?;
         let mut ids = std::collections::HashSet::new();
         for (i, c) in self.certifiers.iter().enumerate() {
-            if let KeyPlace::File(f) = c.key_place("agencies.certifiers").map_err(named)? {
-                check_file("agencies.certifiers.key_file", f).map_err(named)?;
+            match c.key_place("agencies.certifiers").map_err(named)? {
+                KeyPlace::File(f) => check_file("agencies.certifiers.key_file", f).map_err(named)?,
+                KeyPlace::Pkcs11(spec) => spec.validate().map_err(|e| {
+                    self.invalid("agencies.certifiers.pkcs11", &e.to_string())
+                })?,
+                KeyPlace::External => {}
             }
             check_file("agencies.certifiers.chain_file", &c.chain_file).map_err(named)?;
             if c.name.trim().is_empty() {

@@ -1,5 +1,5 @@
-//! Signer credentials: a private key behind the [`SigningKey`] trait (ring today, an HSM
-//! later) and the certificate chain that goes with it.
+//! Signer credentials: a private key behind the [`SigningKey`] trait (a ring key in memory,
+//! or a key on a PKCS#11 token: [`super::pkcs11`]) and the certificate chain that goes with it.
 //!
 //! Keys never appear in logs: [`RingKey`]'s `Debug` prints only the algorithm.
 
@@ -42,6 +42,40 @@ pub enum KeyError {
     /// A signature value made elsewhere does not verify with the certificate expected.
     #[error("the signature value does not verify with the expected certificate's public key")]
     BadSignature,
+    /// A PKCS#11 key spec or `pkcs11:` URI is incomplete or contradicts itself; the message
+    /// names the field or URI attribute.
+    #[error("PKCS#11 key spec: {0}")]
+    Pkcs11Spec(String),
+    /// The token PIN could not be read from its file or environment variable (the message
+    /// names the source, never the PIN).
+    #[error("PKCS#11 PIN: {0}")]
+    Pkcs11Pin(String),
+    /// The PKCS#11 module could not be loaded or initialised.
+    #[error("PKCS#11 module {module}: {reason}")]
+    Pkcs11Module {
+        /// Path of the module (.so).
+        module: String,
+        /// What failed.
+        reason: String,
+    },
+    /// No token with the label, or no private key with the label / id, or more than one.
+    #[error("PKCS#11: {0}")]
+    Pkcs11NotFound(String),
+    /// The token refused the user login (wrong PIN, PIN locked).
+    #[error("PKCS#11 login to token {token:?} refused: {reason}")]
+    Pkcs11Login {
+        /// The token label.
+        token: String,
+        /// The return code, e.g. `CKR_PIN_INCORRECT`.
+        reason: String,
+    },
+    /// The key on the token is of a type or curve saoy does not sign with, or does not fit
+    /// the mechanism asked for.
+    #[error("PKCS#11 key: {0}")]
+    Pkcs11Unsupported(String),
+    /// Another PKCS#11 call failed: the function and its return code.
+    #[error("PKCS#11: {0}")]
+    Pkcs11(String),
 }
 
 /// Signature algorithm a key produces, named by what goes into CMS.
@@ -49,6 +83,8 @@ pub enum KeyError {
 pub enum KeyAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     RsaPkcs1Sha256,
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 8017 §8.1).
+    RsaPssSha256,
     /// ECDSA on P-256 with SHA-256, DER-encoded signature.
     EcdsaP256Sha256,
     /// ECDSA on P-384 with SHA-384, DER-encoded signature.
@@ -57,9 +93,9 @@ pub enum KeyAlgorithm {
 
 impl KeyAlgorithm {
     /// Upper bound of the encoded signature length for a key of `modulus_len` bytes.
-    fn max_signature_len(self, modulus_len: usize) -> usize {
+    pub(crate) fn max_signature_len(self, modulus_len: usize) -> usize {
         match self {
-            KeyAlgorithm::RsaPkcs1Sha256 => modulus_len,
+            KeyAlgorithm::RsaPkcs1Sha256 | KeyAlgorithm::RsaPssSha256 => modulus_len,
             KeyAlgorithm::EcdsaP256Sha256 => 72,
             KeyAlgorithm::EcdsaP384Sha384 => 104,
         }
@@ -103,6 +139,7 @@ impl KeyAlgorithm {
     pub fn name(self) -> &'static str {
         match self {
             KeyAlgorithm::RsaPkcs1Sha256 => "rsa-pkcs1-sha256",
+            KeyAlgorithm::RsaPssSha256 => "rsa-pss-sha256",
             KeyAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
             KeyAlgorithm::EcdsaP384Sha384 => "ecdsa-p384-sha384",
         }
@@ -112,6 +149,7 @@ impl KeyAlgorithm {
     pub fn from_name(name: &str) -> Option<Self> {
         [
             KeyAlgorithm::RsaPkcs1Sha256,
+            KeyAlgorithm::RsaPssSha256,
             KeyAlgorithm::EcdsaP256Sha256,
             KeyAlgorithm::EcdsaP384Sha384,
         ]
@@ -141,8 +179,12 @@ impl KeyAlgorithm {
             &'static dyn signature::VerificationAlgorithm,
             usize,
         ) = match self {
-            KeyAlgorithm::RsaPkcs1Sha256 => {
-                return match ok(&signature::RSA_PKCS1_2048_8192_SHA256, signature) {
+            KeyAlgorithm::RsaPkcs1Sha256 | KeyAlgorithm::RsaPssSha256 => {
+                let alg: &'static dyn signature::VerificationAlgorithm = match self {
+                    KeyAlgorithm::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+                    _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+                };
+                return match ok(alg, signature) {
                     true => Ok(signature.to_vec()),
                     false => Err(KeyError::BadSignature),
                 };
@@ -195,8 +237,9 @@ fn ecdsa_der(r: &[u8], s: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A private key that signs messages. Implemented by [`RingKey`]; an HSM or remote signer
-/// implements the same trait.
+/// A private key that signs messages. Implemented by [`RingKey`] and by
+/// [`super::pkcs11::Pkcs11Key`] (a key on a PKCS#11 token); a remote signer implements the
+/// same trait.
 pub trait SigningKey: Send + Sync + fmt::Debug {
     /// Signs `message` (the key hashes it as its algorithm requires).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;

@@ -64,12 +64,39 @@ fn algorithm(oid: ObjectIdentifier, null_params: bool) -> AlgorithmIdentifierOwn
     }
 }
 
-fn signature_algorithm(alg: KeyAlgorithm) -> AlgorithmIdentifierOwned {
-    match alg {
+fn signature_algorithm(alg: KeyAlgorithm) -> Result<AlgorithmIdentifierOwned, CmsError> {
+    /// RSASSA-PSS-params (RFC 8017 A.2.3, RFC 4055 §3.1); trailerField is its DEFAULT, omitted.
+    #[derive(Clone, Debug, Sequence)]
+    struct RsaPssParams {
+        #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+        hash_algorithm: AlgorithmIdentifierOwned,
+        #[asn1(context_specific = "1", tag_mode = "EXPLICIT")]
+        mask_gen_algorithm: AlgorithmIdentifierOwned,
+        #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
+        salt_length: u32,
+    }
+    Ok(match alg {
         KeyAlgorithm::RsaPkcs1Sha256 => algorithm(rfc5912::SHA_256_WITH_RSA_ENCRYPTION, true),
+        KeyAlgorithm::RsaPssSha256 => {
+            // id-RSASSA-PSS with explicit parameters: SHA-256 (with NULL parameters, as
+            // RFC 4055's sha256Identifier), MGF1 over SHA-256, a 32-byte salt.
+            let sha256 = algorithm(rfc5912::ID_SHA_256, true);
+            let params = RsaPssParams {
+                hash_algorithm: sha256.clone(),
+                mask_gen_algorithm: AlgorithmIdentifierOwned {
+                    oid: rfc5912::ID_MGF_1,
+                    parameters: Some(Any::encode_from(&sha256)?),
+                },
+                salt_length: 32,
+            };
+            AlgorithmIdentifierOwned {
+                oid: rfc5912::ID_RSASSA_PSS,
+                parameters: Some(Any::encode_from(&params)?),
+            }
+        }
         KeyAlgorithm::EcdsaP256Sha256 => algorithm(rfc5912::ECDSA_WITH_SHA_256, false),
         KeyAlgorithm::EcdsaP384Sha384 => algorithm(rfc5912::ECDSA_WITH_SHA_384, false),
-    }
+    })
 }
 
 fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
@@ -165,7 +192,7 @@ pub fn signed_data_with(
         }),
         digest_alg: digest_alg.clone(),
         signed_attrs: Some(signed_attrs),
-        signature_algorithm: signature_algorithm(alg),
+        signature_algorithm: signature_algorithm(alg)?,
         signature: OctetString::new(signature)?,
         unsigned_attrs: None,
     };

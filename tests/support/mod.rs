@@ -14,6 +14,7 @@ pub mod pkigen;
 pub mod pyhanko;
 pub mod s3;
 pub mod server;
+pub mod softhsm;
 
 use std::path::PathBuf;
 

@@ -14,6 +14,7 @@ mod fuzz_corpus;
 mod golden;
 mod mutation;
 mod ocsp;
+mod pkcs11;
 mod pkits;
 mod pyhanko;
 mod revocation;
