@@ -4,7 +4,7 @@
 usage: pyhanko_validate.py FILE.pdf --trust ROOTS.pem [--trust ...] [--crl FILE ...]
 
 Each element: field, intact, valid, trusted, bottom_line, coverage, modification_level,
-docmdp_ok, summary. Used by saoy's tests as an independent peer validator.
+docmdp_ok, summary, signer (subject). Used by saoy's tests as an independent peer validator.
 """
 import argparse
 import json
@@ -58,6 +58,7 @@ def main():
                 "modification_level": st.modification_level.name if st.modification_level else None,
                 "docmdp_ok": st.docmdp_ok,
                 "summary": st.summary(),
+                "signer": st.signing_cert.subject.human_friendly if st.signing_cert else None,
             })
     json.dump(out, sys.stdout)
 

@@ -10,12 +10,13 @@ fn example_config_parses_with_documented_defaults() {
     .unwrap();
     let config = Config::parse(&text, "deploy/saoy.example.toml").expect("example parses");
     assert_eq!(config.limits.min_dpi, 200);
-    assert_eq!(config.agency.book_code, "SCT/BS");
+    assert_eq!(config.agencies.len(), 1);
+    assert_eq!(config.agencies[0].book_code, "SCT/BS");
     assert!(
         !config.using_test_pki,
         "the example points at real key paths"
     );
     // Its key files do not exist here: validation must say which field to fix.
     let err = config.validate().unwrap_err().to_string();
-    assert!(err.contains("signers.agency.key_file"), "{err}");
+    assert!(err.contains("agencies.signer.key_file"), "{err}");
 }

@@ -175,10 +175,11 @@ fn compose_runs_saoy_on_minio_with_the_aws_environment() {
                 .is_ok_and(|rest| deploy().join(host).join(rest).is_file())
         })
     };
-    let certifier = config.signers.certifier.as_ref().unwrap();
+    let agency = &config.agencies[0];
+    let certifier = &agency.certifiers[0];
     for file in [
-        &config.signers.agency.key_file,
-        &config.signers.agency.chain_file,
+        &agency.signer.key_file,
+        &agency.signer.chain_file,
         &certifier.key_file,
         &certifier.chain_file,
     ]
@@ -293,10 +294,11 @@ fn kubernetes_manifests_are_consistent() {
         })
     };
     assert!(provides(Path::new("/etc/saoy/saoy.toml")));
-    let certifier = config.signers.certifier.as_ref().unwrap();
+    let agency = &config.agencies[0];
+    let certifier = &agency.certifiers[0];
     for file in [
-        &config.signers.agency.key_file,
-        &config.signers.agency.chain_file,
+        &agency.signer.key_file,
+        &agency.signer.chain_file,
         &certifier.key_file,
         &certifier.chain_file,
     ]

@@ -58,6 +58,7 @@ pub fn meta(request_id: &str, pages: u32) -> CertifyMetadata {
         page_count: pages,
         client_request_id: request_id.into(),
         allow_low_resolution: false,
+        certifier: String::new(),
     }
 }
 

@@ -80,6 +80,9 @@ pub struct Verdict {
     /// pyHanko's summary line.
     #[serde(default)]
     pub summary: String,
+    /// The signer certificate's subject, as pyHanko names it.
+    #[serde(default)]
+    pub signer: Option<String>,
 }
 
 impl Verdict {

@@ -46,12 +46,7 @@ pub fn test_config(data: &std::path::Path) -> Config {
     let mut config = Config::default();
     let pki = |f: &str| super::pki(f);
     config.data_dir = data.to_path_buf();
-    config.signers.agency.key_file = pki("agency.key.pem");
-    config.signers.agency.chain_file = pki("agency-chain.pem");
-    if let Some(c) = config.signers.certifier.as_mut() {
-        c.key_file = pki("certifier.key.pem");
-        c.chain_file = pki("certifier-chain.pem");
-    }
+    config.agencies = saoy::config::agency::test_agencies(&super::crate_dir().join("certs-test"));
     config.trust.anchors = vec![pki("root.pem")];
     config.trust.crls = vec![pki("issuing-ca.crl"), pki("root.crl")];
     config.server.tls_cert_file = pki("tls/server.pem");
