@@ -185,9 +185,7 @@ impl App {
             return Err(refused());
         }
         let pending = self.registry.pending();
-        let Some(waiting) = pending.get(code, id).await? else {
-            return Err(refused());
-        };
+        // An ended copy: voided, or issued (a repeated completion returns it).
         match pending.outcome(code, id).await? {
             Some(Outcome::Voided { reason, .. }) => {
                 return Err(Error::FailedPrecondition(format!(
@@ -201,6 +199,9 @@ impl App {
             }
             None => {}
         }
+        let Some(waiting) = pending.get(code, id).await? else {
+            return Err(refused());
+        };
         if past(&waiting.deadline, self.clock.now()) {
             self.void_pending(&waiting).await;
             return Err(Error::FailedPrecondition(format!(

@@ -81,6 +81,14 @@ pub enum Outcome {
     },
 }
 
+/// An outcome as stored, with the schema version every stored document carries.
+#[derive(Serialize, Deserialize)]
+struct OutcomeEntry {
+    schema_version: u32,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
 /// Pending copies in one store.
 #[derive(Clone)]
 pub struct PendingCopies {
@@ -135,16 +143,7 @@ impl PendingCopies {
         let k = key(agency, id, ".json");
         match self.store.get(&k).await? {
             None => Ok(None),
-            Some(bytes) => {
-                let p: PendingCopy = keys::decode(&k, &bytes)?;
-                if p.schema_version != SCHEMA_VERSION {
-                    return Err(RecordsError::Corrupt {
-                        key: k,
-                        reason: format!("schema_version {}", p.schema_version),
-                    });
-                }
-                Ok(Some(p))
-            }
+            Some(bytes) => Ok(Some(keys::decode(&k, &bytes)?)),
         }
     }
 
@@ -180,7 +179,7 @@ impl PendingCopies {
         let k = key(agency, id, ".outcome.json");
         match self.store.get(&k).await? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(keys::decode(&k, &bytes)?)),
+            Some(bytes) => Ok(Some(keys::decode::<OutcomeEntry>(&k, &bytes)?.outcome)),
         }
     }
 
@@ -196,7 +195,16 @@ impl PendingCopies {
         let k = key(agency, id, ".outcome.json");
         if self
             .store
-            .put_if_absent(&k, keys::encode(&k, outcome)?)
+            .put_if_absent(
+                &k,
+                keys::encode(
+                    &k,
+                    &OutcomeEntry {
+                        schema_version: SCHEMA_VERSION,
+                        outcome: outcome.clone(),
+                    },
+                )?,
+            )
             .await?
         {
             return Ok(outcome.clone());

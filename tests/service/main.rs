@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod agencies;
 mod audit_trail;
 mod certify_bad_input;
 mod certify_e2e;

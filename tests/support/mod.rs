@@ -98,3 +98,8 @@ where
         .expect("JPEG encoding of a test image");
     out
 }
+
+/// Lowercase hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, data))
+}

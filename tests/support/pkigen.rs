@@ -18,6 +18,8 @@ pub struct Issued {
     pub cert: PathBuf,
     /// Certificate DER.
     pub der: Vec<u8>,
+    /// The certificate followed by the issuing CA's (PEM), as a signer's chain file.
+    pub chain: PathBuf,
 }
 
 /// What to issue.
@@ -28,6 +30,9 @@ pub enum Kind {
     /// A time-stamping authority with a critical timeStamping EKU. Its RSA key is the agency's
     /// test key (pyHanko's DummyTimeStamper signs with RSA only).
     Tsa,
+    /// A renewed organisation certificate of the first test agency (same organisation, a
+    /// new ECDSA P-256 key and serial).
+    AgencyRenewal,
 }
 
 /// Issues a certificate of `kind` from the issuing CA into `dir`.
@@ -42,6 +47,11 @@ pub fn issue(dir: &Path, kind: Kind) -> Issued {
             "P-384 signer (TEST)",
             "p384",
         ),
+        Kind::AgencyRenewal => (
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key"),
+            "UBND xã Tân Lập (TEST, renewed)",
+            "agency-renewed",
+        ),
         Kind::Tsa => {
             let pem = std::fs::read_to_string(pki("agency.key.pem")).expect("agency key");
             (
@@ -54,13 +64,18 @@ pub fn issue(dir: &Path, kind: Kind) -> Issued {
     let mut p = CertificateParams::default();
     p.distinguished_name.push(DnType::CommonName, cn);
     p.distinguished_name.push(DnType::CountryName, "VN");
+    if let Kind::AgencyRenewal = kind {
+        p.distinguished_name
+            .push(DnType::OrganizationName, "UBND xã Tân Lập");
+        p.distinguished_name.push(DnType::LocalityName, "Tây Ninh");
+    }
     p.is_ca = IsCa::ExplicitNoCa;
     p.use_authority_key_identifier_extension = true;
     let now = time::OffsetDateTime::now_utc();
     p.not_before = now - time::Duration::days(30);
     p.not_after = now + time::Duration::days(365);
     match kind {
-        Kind::SignerP384 => {
+        Kind::SignerP384 | Kind::AgencyRenewal => {
             p.key_usages = vec![
                 KeyUsagePurpose::DigitalSignature,
                 KeyUsagePurpose::ContentCommitment,
@@ -84,9 +99,12 @@ pub fn issue(dir: &Path, kind: Kind) -> Issued {
     let certp = dir.join(format!("{file}.pem"));
     std::fs::write(&keyp, key.serialize_pem()).expect("write key");
     std::fs::write(&certp, cert.pem()).expect("write cert");
+    let chainp = dir.join(format!("{file}-chain.pem"));
+    std::fs::write(&chainp, format!("{}{ca_pem}", cert.pem())).expect("write chain");
     Issued {
         key: keyp,
         cert: certp,
         der: cert.der().to_vec(),
+        chain: chainp,
     }
 }

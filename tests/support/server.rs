@@ -19,6 +19,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The directory of its local store (the temporary one unless the test chose another).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.app.config().data_dir.clone()
+    }
+
     /// `https://localhost:port`, for tonic clients (the test server certificate names
     /// `localhost`).
     pub fn url(&self) -> String {
