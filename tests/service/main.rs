@@ -12,6 +12,7 @@ mod certify_e2e;
 mod config_example;
 mod deploy_files;
 mod health;
+mod hsm_keys;
 mod python_client;
 mod records_book;
 mod reuse_records;
