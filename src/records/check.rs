@@ -7,7 +7,7 @@
 //! | [`FindingKind::Orphan`] | an object under `copies/` that no record claims | deleted |
 //! | [`FindingKind::DanglingIndex`] | an owners/hashes/requests entry whose record is missing (or another) | deleted |
 //! | [`FindingKind::AbandonedClaim`] | a requests/ claim whose attempt failed before its record, past the grace period | deleted (frees the request id) |
-//! | [`FindingKind::StaleReservation`] | a book entry still reserved after the grace period | voided, reason `abandoned: …` |
+//! | [`FindingKind::StaleReservation`] | a book entry still reserved after the grace period (not held by a copy awaiting its certifier, `pending/`) | voided, reason `abandoned: …` |
 //! | [`FindingKind::IssuedWithoutRecord`] | a book entry issued to a record that is missing | reported only |
 //! | [`FindingKind::Unreadable`] | a document that cannot be decoded | reported only |
 //! | [`FindingKind::MissingIndex`] | a complete record without its owner/hash/request entry | entry written |
@@ -217,7 +217,10 @@ pub async fn check_store(
         records: BTreeMap::new(),
         complete: BTreeMap::new(),
         missing_requests: Vec::new(),
+        pending_ids: std::collections::BTreeSet::new(),
+        pending_numbers: std::collections::BTreeSet::new(),
     };
+    c.pending().await?;
     c.records().await?;
     c.copies().await?;
     c.indexes().await?;
@@ -237,6 +240,11 @@ struct Checker {
     complete: BTreeMap<(String, i32, u64), String>,
     /// Complete records whose request entry is missing (written last, after the book).
     missing_requests: Vec<Record>,
+    /// Copies awaiting their certifier's signature (they hold a request claim and a
+    /// reserved number until they are signed or voided by their deadline).
+    pending_ids: std::collections::BTreeSet<String>,
+    /// The (agency, year, number) those copies hold.
+    pending_numbers: std::collections::BTreeSet<(String, i32, u64)>,
 }
 
 impl Checker {
@@ -271,6 +279,33 @@ impl Checker {
             None => true,
             Some(at) => self.options.now - at >= self.options.grace,
         }
+    }
+
+    /// Notes the copies awaiting a certifier (pending/): not leftovers of a failed write.
+    async fn pending(&mut self) -> Result<(), RecordsError> {
+        let listed = self.store.list("pending/").await?;
+        let ended: std::collections::BTreeSet<&str> = listed
+            .iter()
+            .filter_map(|k| k.strip_suffix(".outcome.json"))
+            .collect();
+        for key in &listed {
+            let Some(stem) = key.strip_suffix(".json") else {
+                continue;
+            };
+            if stem.ends_with(".outcome") || ended.contains(stem) {
+                continue;
+            }
+            let Some(bytes) = self.store.get(key).await? else {
+                continue;
+            };
+            let decoded = keys::decode::<super::PendingCopy>(key, &bytes);
+            if let Some(p) = self.readable(key, decoded) {
+                self.pending_numbers
+                    .insert((p.record.agency_code.clone(), p.record.year, p.record.number));
+                self.pending_ids.insert(p.record.id);
+            }
+        }
+        Ok(())
     }
 
     /// The record of `id`, from the listing or read again (it may have appeared since).
@@ -510,6 +545,8 @@ impl Checker {
                 };
                 let problem = match self.record(&id).await? {
                     None if self.record_exists(&id).await? => None,
+                    // A copy awaiting its certifier has no record yet.
+                    None if self.pending_ids.contains(&id) => None,
                     // A claim whose attempt may still be running is left alone.
                     None if prefix == "requests/" && !self.older_than_grace(uuid_time(&id)) => None,
                     None => Some(format!("points to missing record {id}")),
@@ -574,7 +611,8 @@ impl Checker {
                 }
                 EntryState::Reserved => {
                     let reserved_at = OffsetDateTime::parse(&entry.reserved_at, &Rfc3339).ok();
-                    if !self.older_than_grace(reserved_at) {
+                    let held = (entry.agency_code.clone(), entry.year, entry.number);
+                    if !self.older_than_grace(reserved_at) || self.pending_numbers.contains(&held) {
                         self.report.in_flight += 1;
                         continue;
                     }

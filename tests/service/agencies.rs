@@ -262,6 +262,19 @@ async fn a_certifier_signs_pending_copies_on_a_token_only_the_client_holds() {
         .unwrap_err();
     assert_eq!(clerk_lists.code(), Code::PermissionDenied);
 
+    // Copies awaiting their certifier are not leftovers: store check finds nothing to repair.
+    let check = Command::new(env!("CARGO_BIN_EXE_saoy"))
+        .args(["store", "check", "--grace-secs", "0", "--data"])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "store check with pending copies: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
     // The certifier's key lives in a SoftHSM2 token that only the signing client opens.
     let hsm = softhsm::SoftHsm::new("certifier-token", "4321");
     hsm.import_pem_file(&pki("certifier.key.pem"), "nhung", "01");
