@@ -3,7 +3,10 @@
 //! PutObject rate of the same bytes (copy + original + record) against the same s3s-fs in the
 //! same run, so the overhead saoy's store layer adds is visible.
 //!
-//! `cargo bench --bench certify_store` (needs `s3s-fs` on PATH, as the S3 tests do).
+//! The same local-store load is also run with the agency's and the certifier's keys in a
+//! SoftHSM2 token (PKCS#11) next to the file keys, so the cost of an HSM is visible.
+//!
+//! `cargo bench --bench certify_store` (needs `s3s-fs` and SoftHSM2 as the tests do).
 //! SAOY_BENCH_CALLS (default 40) sets the calls per measurement.
 
 #[path = "../tests/support/mod.rs"]
@@ -32,7 +35,13 @@ fn calls() -> usize {
 
 fn main() {
     let s3 = S3Server::start();
-    for (key, value) in s3.env() {
+    // The token of the PKCS#11 figures; SoftHSM2 reads SOFTHSM2_CONF once, at load.
+    let hsm = common::softhsm::SoftHsm::new("saoy-bench", "bench-pin");
+    for (name, id) in [("agency", "01"), ("certifier", "02")] {
+        hsm.import_pem_file(&common::pki(&format!("{name}.key.pem")), name, id);
+    }
+    let env = s3.env().into_iter().map(|(k, v)| (k.to_string(), std::ffi::OsString::from(v)));
+    for (key, value) in env.chain(hsm.env()) {
         // SAFETY: set before any other thread of this process exists.
         #[allow(unsafe_code)] // documented exception: the SAFETY note above
         unsafe {
@@ -43,7 +52,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(&s3));
+    runtime.block_on(run(&s3, &hsm));
 }
 
 /// Runs `n` Certify calls, `concurrency` at a time; returns the elapsed time and one id.
@@ -122,7 +131,7 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-async fn run(s3: &S3Server) {
+async fn run(s3: &S3Server, hsm: &common::softhsm::SoftHsm) {
     let n = calls();
     let upload = Arc::new(Upload {
         name: "sample-scan.jpg".into(),
@@ -140,6 +149,20 @@ async fn run(s3: &S3Server) {
         c.server.max_concurrent_calls = 100_000;
     };
     let local = common::server::start_with(unlimited).await;
+    let module = common::softhsm::SOFTHSM_MODULE;
+    let (agency_key, certifier_key) = (
+        hsm.spec(module, Some("agency"), None),
+        hsm.spec(module, Some("certifier"), None),
+    );
+    let on_token = common::server::start_with(|c| {
+        unlimited(c);
+        let a = &mut c.agencies[0];
+        a.signer.key_file = Default::default();
+        a.signer.pkcs11 = Some(agency_key);
+        a.certifiers[0].key_file = Default::default();
+        a.certifiers[0].pkcs11 = Some(certifier_key);
+    })
+    .await;
     let endpoint = s3.endpoint.clone();
     let remote = common::server::start_with(|c| {
         unlimited(c);
@@ -151,6 +174,7 @@ async fn run(s3: &S3Server) {
 
     // Warm up both (connections, the book cursor, caches).
     certify_load(&local.url(), &upload, "warm-local", 2, 1).await;
+    certify_load(&on_token.url(), &upload, "warm-token", 2, 1).await;
     let (_, sample) = certify_load(&remote.url(), &upload, "warm-s3", 2, 1).await;
 
     // The bytes saoy stores per copy, read back from the bucket.
@@ -206,6 +230,14 @@ async fn run(s3: &S3Server) {
         )
         .await;
         let t_bare = bare_puts(&bare, bucket, &objects, n, concurrency).await;
+        let (t_token, _) = certify_load(
+            &on_token.url(),
+            &upload,
+            &format!("token-{concurrency}"),
+            n,
+            concurrency,
+        )
+        .await;
         let (r_local, r_s3, r_bare) = (rate(n, t_local), rate(n, t_s3), rate(n, t_bare));
         let per = |d: Duration| d.as_secs_f64() * 1000.0 / n as f64;
         let extra_ms = per(t_s3) - per(t_local);
@@ -213,6 +245,12 @@ async fn run(s3: &S3Server) {
         println!(
             "  Certify, local store   {r_local:8.1} copies/s  ({:.1} ms/copy)",
             per(t_local)
+        );
+        println!(
+            "  Certify, PKCS#11 keys  {:8.1} copies/s  ({:.1} ms/copy; SoftHSM2, local store) = {:.2}x the file keys' rate",
+            rate(n, t_token),
+            per(t_token),
+            rate(n, t_token) / r_local
         );
         println!(
             "  Certify, S3 (s3s-fs)   {r_s3:8.1} copies/s  ({:.1} ms/copy)",
@@ -229,5 +267,5 @@ async fn run(s3: &S3Server) {
             extra_ms / per(t_bare)
         );
     }
-    drop((local, remote));
+    drop((local, remote, on_token));
 }

@@ -175,9 +175,10 @@ impl App {
         let action = Action::CompleteCertification;
         let agency = self.caller_agency(caller, action)?;
         let code = agency.config.code.as_str();
+        // The same answer for an unknown id and another agency's (an id leaks nothing).
         let refused = || {
-            Error::NotFound(format!(
-                "no copy {copy_id:?} of agency {code} awaits a certifier's signature"
+            Error::PermissionDenied(format!(
+                "CompleteCertification: no copy {copy_id:?} of agency {code} awaits a certifier's signature"
             ))
         };
         let id = copy_id.trim();

@@ -423,6 +423,13 @@ impl Config {
             path: origin.to_string(),
             message: e.to_string(),
         })?;
+        let raw: toml::Table = toml::from_str(text).unwrap_or_default();
+        if raw.contains_key("agencies") && (raw.contains_key("agency") || raw.contains_key("signers")) {
+            return Err(ConfigError::Invalid {
+                field: "agency",
+                message: "[agency]/[signers] (one agency, the earlier form) and [[agencies]] cannot be combined: move the agency into an [[agencies]] table".into(),
+            });
+        }
         config.fold_legacy_agency()?;
         config.using_test_pki = config
             .agencies

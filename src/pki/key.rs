@@ -135,6 +135,16 @@ impl KeyAlgorithm {
         }
     }
 
+    /// The hash of the document and of the signed attributes that goes with this algorithm
+    /// (SHA-384 for P-384, SHA-256 otherwise): CMS declares one digest algorithm, and
+    /// validators refuse a SHA-256 digest beside ecdsa-with-SHA384.
+    pub fn digest(self) -> &'static ring::digest::Algorithm {
+        match self {
+            KeyAlgorithm::EcdsaP384Sha384 => &ring::digest::SHA384,
+            _ => &ring::digest::SHA256,
+        }
+    }
+
     /// Name in messages and stored records: `rsa-pkcs1-sha256`, `ecdsa-p256-sha256`, ...
     pub fn name(self) -> &'static str {
         match self {

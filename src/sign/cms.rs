@@ -106,7 +106,8 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
     })
 }
 
-/// Builds and signs a detached SignedData over a document whose SHA-256 is `digest`.
+/// Builds and signs a detached SignedData over a document whose digest (with the key
+/// algorithm's hash, [`KeyAlgorithm::digest`]) is `digest`.
 /// `chain` is DER certificates, signer first; all are embedded.
 pub fn build_signed_data(
     digest: &[u8],
@@ -121,7 +122,7 @@ pub fn build_signed_data(
 /// The length of the container [`build_signed_data`] would produce, at most: built with a
 /// signature value of the key's maximum length, so the placeholder always fits.
 pub fn max_container_len(key: &dyn SigningKey, chain: &[Vec<u8>]) -> Result<usize, CmsError> {
-    let attrs = signed_attributes(&[0u8; 32], chain)?;
+    let attrs = signed_attributes(&vec![0u8; key.algorithm().digest().output_len()], chain)?;
     let dummy = vec![0xFFu8; key.max_signature_len()];
     let container = signed_data_with(&attrs, &dummy, chain, key.algorithm())?;
     Ok(container.len())
@@ -183,7 +184,10 @@ pub fn signed_data_with(
     let certs = certificates(chain)?;
     let signer = &certs[0];
     let signed_attrs = SetOfVec::<Attribute>::from_der(attrs)?;
-    let digest_alg = algorithm(rfc5912::ID_SHA_256, false);
+    let digest_alg = match alg {
+        KeyAlgorithm::EcdsaP384Sha384 => algorithm(rfc5912::ID_SHA_384, false),
+        _ => algorithm(rfc5912::ID_SHA_256, false),
+    };
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {

@@ -73,9 +73,9 @@ fn field_of(request: &SignRequest<'_>, capacity: usize) -> SignatureField {
     }
 }
 
-/// SHA-256 of the bytes a prepared signature covers.
-fn covered_digest(prepared: &PreparedSignature) -> ring::digest::Digest {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+/// Digest of the bytes a prepared signature covers, with the hash of `algorithm`.
+fn covered_digest(prepared: &PreparedSignature, algorithm: KeyAlgorithm) -> ring::digest::Digest {
+    let mut ctx = ring::digest::Context::new(algorithm.digest());
     for part in prepared.signed_bytes() {
         ctx.update(part);
     }
@@ -87,7 +87,7 @@ pub fn sign_pdf(pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>, SignEr
     let credential = request.credential;
     let capacity = max_container_len(credential.key.as_ref(), &credential.chain)?;
     let prepared = prepare(pdf, &field_of(request, capacity))?;
-    let digest = covered_digest(&prepared);
+    let digest = covered_digest(&prepared, credential.key.algorithm());
     let container = build_signed_data(digest.as_ref(), credential.key.as_ref(), &credential.chain)?;
     Ok(prepared.embed(&container)?)
 }
@@ -113,7 +113,7 @@ pub fn prepare_external(
     let chain = &request.credential.chain;
     let capacity = max_container_len(request.credential.key.as_ref(), chain)?;
     let prepared = prepare(pdf, &field_of(request, capacity))?;
-    let digest = covered_digest(&prepared);
+    let digest = covered_digest(&prepared, request.credential.key.algorithm());
     let signed_attributes = signed_attributes(digest.as_ref(), chain)?;
     Ok(ExternalSignature {
         prepared,

@@ -319,7 +319,7 @@ async fn a_certifier_signs_pending_copies_on_a_token_only_the_client_holds() {
     let unknown = complete(&url, "certifier", &uuid::Uuid::now_v7().to_string(), vec![9])
         .await
         .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound);
+    assert_eq!(unknown.code(), Code::PermissionDenied);
     let book = book(&server.data_dir(), "H72.21.01").await;
     assert_gapless(&book, "H72.21.01");
     assert!(book.values().all(|s| matches!(s, EntryState::Issued { .. })));

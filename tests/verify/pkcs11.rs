@@ -320,18 +320,12 @@ fn softhsm_signed_pdfs_validate_in_saoy_pyhanko_and_pdfsig() {
     let rsa_pss = spec(&hsm, m, AGENCY, Some(Pkcs11Mechanism::RsaPss));
     signed_pdf(&hsm, m, rsa_pss, spec(&hsm, m, CERTIFIER, None), &pss);
     peers_accept(&pss, 2);
-    // P-384 through the token validates in saoy's verifier (checked in `signed_pdf`). Not
-    // in the peers: sign/cms.rs declares SHA-256 as the digest algorithm next to
-    // ecdsa-with-SHA384, which pyHanko refuses (digest does not match the signature
-    // algorithm) and pdfsig/NSS finds invalid, for ring's P-384 keys alike.
+    // P-384 signs with SHA-384 as the CMS digest algorithm (a SHA-256 digest beside
+    // ecdsa-with-SHA384 is refused by pyHanko and found invalid by pdfsig).
     let rsa_pss = spec(&hsm, m, AGENCY, Some(Pkcs11Mechanism::RsaPss));
-    signed_pdf(
-        &hsm,
-        m,
-        rsa_pss,
-        spec(&hsm, m, P384, None),
-        &hsm.root().join("pss-p384.pdf"),
-    );
+    let p384 = hsm.root().join("pss-p384.pdf");
+    signed_pdf(&hsm, m, rsa_pss, spec(&hsm, m, P384, None), &p384);
+    peers_accept(&p384, 2);
 }
 
 #[test]
