@@ -156,6 +156,17 @@ async fn call_all(channel: Channel, who: &Who, w: &World) -> BTreeMap<&'static s
         .certify(who.request(futures::stream::iter(messages)))
         .await;
     out.insert("Certify", code(r));
+    let r = certifier
+        .complete_certification(who.request(saoy::proto::CompleteCertificationRequest {
+            copy_id: "0190e1c2-0000-7000-8000-00000000cafe".into(),
+            signature_value: vec![1, 2, 3],
+        }))
+        .await;
+    out.insert("CompleteCertification", code(r));
+    let r = certifier
+        .list_pending_certifications(who.request(saoy::proto::ListPendingCertificationsRequest {}))
+        .await;
+    out.insert("ListPendingCertifications", code(r));
     let bytes = vec![VerifyRequest {
         source: Some(Source::Chunk(w.owners_pdf.clone())),
     }];
@@ -266,21 +277,27 @@ fn expected(who: &str) -> BTreeMap<&'static str, Code> {
         "ListAccesses",
         "GetDigitizationJob",
         "Health",
+        "CompleteCertification",
+        "ListPendingCertifications",
     ];
-    let codes: [Code; 14] = match who {
+    // The last two: signing a pending copy (an unknown id is refused like another's) and
+    // listing them are the certifier's.
+    let codes: [Code; 16] = match who {
         // Staff of the agency: certify, read its copies; a citizen's list needs consent.
-        "clerk" | "certifier" => [OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK],
-        "admin" => [PD, OK, OK, OK, PD, PD, OK, OK, PD, PD, PD, PD, PD, OK],
+        "clerk" => [OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD],
+        "certifier" => [OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, OK],
+        "admin" => [PD, OK, OK, OK, PD, PD, OK, OK, PD, PD, PD, PD, PD, OK, PD, PD],
         // Another agency without a consent.
-        "verifier" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK],
-        "citizen" => [PD, OK, OK, OK, OK, OK, OK, PD, OK, OK, OK, OK, PD, OK],
-        "portal-alone" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK],
-        // A clerk of another commune: not this agency's copies.
-        "clerk2" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK],
+        "verifier" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD],
+        "citizen" => [PD, OK, OK, OK, OK, OK, OK, PD, OK, OK, OK, OK, PD, OK, PD, PD],
+        "portal-alone" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD],
+        // A clerk of the other commune this deployment serves: certifies for it, but does
+        // not read the first commune's copies.
+        "clerk2" => [OK, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD],
         // No certificate: the public calls only.
-        "none" => [UA, OK, UA, UA, UA, UA, OK, UA, UA, UA, UA, UA, UA, OK],
+        "none" => [UA, OK, UA, UA, UA, UA, OK, UA, UA, UA, UA, UA, UA, OK, UA, UA],
         // A certificate or assertion that proves nothing: refused, except health.
-        _ => [UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, OK],
+        _ => [UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, OK, UA, UA],
     };
     rpcs.into_iter().zip(codes).collect()
 }

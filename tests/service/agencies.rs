@@ -428,6 +428,20 @@ async fn a_renewed_agency_certificate_is_picked_up_under_load() {
     }
     let book = book(&server.data_dir(), "H72.21.01").await;
     assert_gapless(&book, "H72.21.01");
+
+    // A commune added as a file is served without a restart.
+    let refused = certify_as(&url, "clerk2", "new-commune").await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    let second = format!(
+        "code = \"H72.21.02\"\nname = \"UBND xã Hòa Hiệp\"\nlocation = \"Tây Ninh\"\nbook = \"01\"\nbook_code = \"SCT/BS\"\ncopy_type = \"Bản sao điện tử\"\nstatement = \"Chứng thực bản sao đúng với bản chính.\"\n[signer]\nkey_file = {:?}\nchain_file = {:?}\n",
+        pki("agency2.key.pem").display().to_string(),
+        pki("agency2-chain.pem").display().to_string(),
+    );
+    std::fs::write(agencies.path().join("h72-21-02.toml"), second).unwrap();
+    let app = Arc::clone(&server.app);
+    assert!(tokio::task::spawn_blocking(move || app.reload_agencies(false)).await.unwrap());
+    let added = certify_as(&url, "clerk2", "new-commune").await.expect("served now");
+    assert_eq!((added.agency.as_str(), added.number), ("UBND xã Hòa Hiệp", 1));
 }
 
 /// Copies a directory tree.
