@@ -237,7 +237,7 @@ impl App {
         let certifier = self.certifier.as_ref().map(|c| &c.config);
         let content = CopyContent {
             copy_id: copy_id.to_string(),
-            qr_payload: copy_id.to_string(),
+            qr_payload: self.public_copy_url(copy_id),
             statement: agency.statement.clone(),
             reference: format!("Số chứng thực: {reference}"),
             date_line: vietnamese_date(now),

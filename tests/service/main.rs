@@ -15,3 +15,6 @@ mod python_client;
 mod records_book;
 mod reuse_records;
 mod trust_dir;
+mod web;
+mod web_browser;
+mod cli_certify;

@@ -8,12 +8,14 @@ pub mod attacks;
 pub mod bigpdf;
 pub mod chaingen;
 pub mod client;
+pub mod corpus;
 pub mod pdfgen;
 pub mod peers;
 pub mod pkigen;
 pub mod pyhanko;
 pub mod s3;
 pub mod server;
+pub mod web;
 
 use std::path::PathBuf;
 
