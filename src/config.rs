@@ -574,12 +574,10 @@ impl Config {
             });
         }
         self.server.validate()?;
-        self.http
-            .validate()
-            .map_err(|p| ConfigError::Invalid {
-                field: p.field,
-                message: p.message,
-            })
+        self.http.validate().map_err(|p| ConfigError::Invalid {
+            field: p.field,
+            message: p.message,
+        })
     }
 }
 

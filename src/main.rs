@@ -157,7 +157,11 @@ impl ClientArgs {
             cert: Some(self.cert.clone()),
             key: Some(self.key.clone()),
         };
-        saoy::client::connect(&self.server, &tls).await
+        saoy::client::connect(&self.server, &tls)
+            .await
+            .map_err(|e| {
+                format!("{e} (is `saoy serve` running there? start it in another terminal)")
+            })
     }
 }
 

@@ -152,10 +152,7 @@ impl App {
     /// The public standing of copy `id` (see [`Standing`]); the stored file is re-verified
     /// for its signatures and time-stamps. Unknown and withheld ids get the same NOT_FOUND.
     pub async fn public_standing(self: &Arc<Self>, caller: &Caller, id: &str) -> Result<Standing> {
-        let record = match self
-            .admitted_copy(caller, Action::PublicStanding, id)
-            .await
-        {
+        let record = match self.admitted_copy(caller, Action::PublicStanding, id).await {
             Ok((record, _)) => record,
             Err(e) if e.kind() == ErrorKind::PermissionDenied => return Err(no_public_copy()),
             Err(e) => return Err(e),
@@ -291,9 +288,10 @@ fn split_dn(dn: &str) -> Vec<&str> {
     let bytes = dn.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let sep = if dn[i..].starts_with(", ") {
+        // Byte comparisons: `i` may fall inside a multi-byte character; a separator is ASCII.
+        let sep = if bytes[i..].starts_with(b", ") {
             2
-        } else if dn[i..].starts_with(" + ") {
+        } else if bytes[i..].starts_with(b" + ") {
             3
         } else {
             0
@@ -421,7 +419,10 @@ mod tests {
         assert!(r.contains("CN=Nguyễn Thị Hồng Nhung (TEST)"), "{r}");
         assert!(r.ends_with("UID=[redacted]"), "{r}");
         let s = redact_personal_ids("signer serialNumber=CMND123456789, O=x; uid=42 done");
-        assert_eq!(s, "signer serialNumber=[redacted], O=x; uid=[redacted] done");
+        assert_eq!(
+            s,
+            "signer serialNumber=[redacted], O=x; uid=[redacted] done"
+        );
         // Not a key when part of a longer word; hashes untouched.
         let h = "QUID=1 sha256 0123456789012345";
         assert_eq!(redact_personal_ids(h), h);
@@ -433,10 +434,7 @@ mod tests {
             dn_attribute(DN, "CN").as_deref(),
             Some("Nguyễn Thị Hồng Nhung (TEST)")
         );
-        assert_eq!(
-            dn_attribute("CN=A, B + C=D", "cn").as_deref(),
-            Some("A, B")
-        );
+        assert_eq!(dn_attribute("CN=A, B + C=D", "cn").as_deref(), Some("A, B"));
         assert_eq!(dn_attribute("O=x", "CN"), None);
     }
 }

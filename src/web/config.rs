@@ -98,7 +98,7 @@ impl HttpConfig {
                 });
             }
         }
-        if self.serves_tls() != !self.tls_key_file.as_os_str().is_empty() {
+        if self.serves_tls() == self.tls_key_file.as_os_str().is_empty() {
             return Err(HttpConfigProblem {
                 field: "http.tls_key_file",
                 message: "set both http.tls_cert_file and http.tls_key_file, or neither".into(),
@@ -125,7 +125,10 @@ impl HttpConfig {
                 "http.requests_per_second",
                 u64::from(self.requests_per_second),
             ),
-            ("http.uploads_per_minute", u64::from(self.uploads_per_minute)),
+            (
+                "http.uploads_per_minute",
+                u64::from(self.uploads_per_minute),
+            ),
             ("http.upload_timeout_ms", self.upload_timeout_ms),
         ];
         for (field, value) in limits {

@@ -57,13 +57,9 @@ pub fn standing(s: &Standing) -> Value {
 /// The verification answer: the report's JSON (as `saoy verify --format json` prints it)
 /// plus `copy`, the standing when the file is a copy issued here, else null.
 pub fn verification(v: &PublicVerification) -> Value {
-    let mut value: Value =
-        serde_json::from_str(&v.report.to_json()).unwrap_or_else(|_| json!({}));
+    let mut value: Value = serde_json::from_str(&v.report.to_json()).unwrap_or_else(|_| json!({}));
     if let Some(map) = value.as_object_mut() {
-        map.insert(
-            "copy".into(),
-            v.copy.as_ref().map_or(Value::Null, standing),
-        );
+        map.insert("copy".into(), v.copy.as_ref().map_or(Value::Null, standing));
     }
     value
 }

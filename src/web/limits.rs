@@ -104,9 +104,18 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
         let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
-        assert_eq!(client_address(ip("10.0.0.1"), &h, &proxies), ip("203.0.113.9"));
-        assert_eq!(client_address(ip("198.51.100.7"), &h, &proxies), ip("198.51.100.7"));
-        assert_eq!(client_address(ip("10.0.0.1"), &HeaderMap::new(), &proxies), ip("10.0.0.1"));
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &h, &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("198.51.100.7"), &h, &proxies),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &HeaderMap::new(), &proxies),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]
@@ -117,7 +126,10 @@ mod tests {
         assert!(limit.allow(a, t0));
         assert!(limit.allow(a, t0));
         assert!(!limit.allow(a, t0));
-        assert!(limit.allow(ip("127.0.0.2"), t0), "another address has its own bucket");
+        assert!(
+            limit.allow(ip("127.0.0.2"), t0),
+            "another address has its own bucket"
+        );
         assert!(limit.allow(a, t0 + Duration::from_millis(1100)));
     }
 }

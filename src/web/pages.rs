@@ -92,7 +92,10 @@ fn upload_form(lang: Lang, action: &str, legend: &str) -> String {
 
 /// `GET /`: upload any signed PDF.
 pub fn home(lang: Lang) -> String {
-    let title = lang.pick("Kiểm tra bản sao điện tử", "Check an electronic certified copy");
+    let title = lang.pick(
+        "Kiểm tra bản sao điện tử",
+        "Check an electronic certified copy",
+    );
     let intro = lang.pick(
         "Chọn một tệp PDF có chữ ký số để biết tệp còn nguyên vẹn không, ai đã ký, và có phải bản sao điện tử do cơ quan cấp hay không.",
         "Choose a digitally signed PDF to learn whether it is intact, who signed it, and whether it is a certified copy issued by the agency.",
@@ -109,7 +112,9 @@ pub fn home(lang: Lang) -> String {
 fn signature_item(lang: Lang, s: &PublicSignature) -> String {
     let mut out = String::from("<li>");
     let who = match (s.name.is_empty(), s.title.is_empty()) {
-        (true, _) => lang.pick("(không rõ người ký)", "(signer unknown)").to_string(),
+        (true, _) => lang
+            .pick("(không rõ người ký)", "(signer unknown)")
+            .to_string(),
         (false, true) => esc(&s.name),
         (false, false) => format!("{} — {}", esc(&s.name), esc(&s.title)),
     };
@@ -124,7 +129,10 @@ fn signature_item(lang: Lang, s: &PublicSignature) -> String {
             let _ = write!(
                 out,
                 "{}: {}<br>",
-                lang.pick("Thời điểm ký (có dấu thời gian)", "Signed at (time-stamped)"),
+                lang.pick(
+                    "Thời điểm ký (có dấu thời gian)",
+                    "Signed at (time-stamped)"
+                ),
                 esc(&human_time(t))
             );
         }
@@ -157,10 +165,7 @@ fn signature_item(lang: Lang, s: &PublicSignature) -> String {
         esc(&etsi_name(&s.status)),
         sub.map(|x| format!(" / {}", esc(&x))).unwrap_or_default(),
         if s.modified_after_signing {
-            lang.pick(
-                " — có thay đổi sau khi ký",
-                " — changed after signing",
-            )
+            lang.pick(" — có thay đổi sau khi ký", " — changed after signing")
         } else {
             ""
         },
@@ -189,19 +194,17 @@ fn verdict_box(lang: Lang, verdict: &Verdict) -> String {
 }
 
 fn trust_note(lang: Lang, v: &PublicVerification) -> String {
-    format!(
-        "<p class=\"hash\">SHA-256: {}</p>",
-        esc(&v.sha256)
-    ) + &match &v.copy {
-        Some(c) => format!(
-            "<p>{} <a href=\"/c/{}?lang={}\">{}</a></p>",
-            lang.pick("Đây là bản sao", "This is copy"),
-            esc(&c.id),
-            lang.code(),
-            esc(&c.reference)
-        ),
-        None => String::new(),
-    }
+    format!("<p class=\"hash\">SHA-256: {}</p>", esc(&v.sha256))
+        + &match &v.copy {
+            Some(c) => format!(
+                "<p>{} <a href=\"/c/{}?lang={}\">{}</a></p>",
+                lang.pick("Đây là bản sao", "This is copy"),
+                esc(&c.id),
+                lang.code(),
+                esc(&c.reference)
+            ),
+            None => String::new(),
+        }
 }
 
 /// `POST /verify`: the verdict on an uploaded file.

@@ -260,9 +260,15 @@ async fn copy_check(
     Ok(Html(pages::standing_page(lang, &s, Some(&verified))))
 }
 
-async fn api_verify(State(state): State<WebState>, request: Request) -> Result<Response, ApiProblem> {
+async fn api_verify(
+    State(state): State<WebState>,
+    request: Request,
+) -> Result<Response, ApiProblem> {
     let verified = verify_upload(&state, request).await.map_err(ApiProblem)?;
-    Ok(json_response(StatusCode::OK, &json::verification(&verified)))
+    Ok(json_response(
+        StatusCode::OK,
+        &json::verification(&verified),
+    ))
 }
 
 async fn api_copy(

@@ -2,6 +2,8 @@
 //! escaping: every text that comes from a record, a report or an upload goes through
 //! [`esc`] before it is put into a page.
 
+use crate::app::VIETNAM_OFFSET;
+
 /// A language of the pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -67,34 +69,39 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// An RFC 3339 time as a person reads it: `24/11/2026 09:15:30 (+07:00)`; anything that
-/// does not look like one is returned as it is.
+/// An RFC 3339 time as a person in Vietnam reads it: `24/11/2026 09:15:30 (UTC+7)`, in
+/// Vietnam's time whatever offset it was written with; anything that does not parse is
+/// returned as it is.
 pub fn human_time(rfc3339: &str) -> String {
-    let b = rfc3339.as_bytes();
-    let looks_right = b.len() >= 19
-        && rfc3339.is_char_boundary(19)
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && (b[10] == b'T' || b[10] == b' ');
-    if !looks_right {
-        return rfc3339.to_string();
+    match vietnam_time(rfc3339) {
+        Some(t) => format!(
+            "{:02}/{:02}/{} {:02}:{:02}:{:02} (UTC+7)",
+            t.day(),
+            u8::from(t.month()),
+            t.year(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => rfc3339.to_string(),
     }
-    let (date, rest) = (&rfc3339[..10], &rfc3339[11..]);
-    let time = &rest[..8];
-    let zone = rest[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    let zone = match zone {
-        "Z" | "" => "UTC".to_string(),
-        z => z.to_string(),
-    };
-    format!("{} {time} ({zone})", human_date(date))
 }
 
-/// `2026-11-24…` as `24/11/2026`; anything else as it is.
+/// The date of an RFC 3339 time in Vietnam: `24/11/2026`; anything else as it is.
 pub fn human_date(rfc3339: &str) -> String {
-    match (rfc3339.get(0..4), rfc3339.get(5..7), rfc3339.get(8..10)) {
-        (Some(y), Some(m), Some(d)) => format!("{d}/{m}/{y}"),
-        _ => rfc3339.to_string(),
+    match vietnam_time(rfc3339) {
+        Some(t) => format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year()),
+        None => rfc3339.to_string(),
     }
+}
+
+fn vietnam_time(rfc3339: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(
+        rfc3339.trim(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()
+    .map(|t| t.to_offset(VIETNAM_OFFSET))
 }
 
 #[cfg(test)]
@@ -121,10 +128,14 @@ mod tests {
     fn times_read_like_a_person_writes_them() {
         assert_eq!(
             human_time("2026-11-24T09:15:30+07:00"),
-            "24/11/2026 09:15:30 (+07:00)"
+            "24/11/2026 09:15:30 (UTC+7)"
         );
-        assert_eq!(human_time("2026-11-24T02:15:30.5Z"), "24/11/2026 02:15:30 (UTC)");
+        assert_eq!(
+            human_time("2026-11-24T20:15:30.5Z"),
+            "25/11/2026 03:15:30 (UTC+7)"
+        );
         assert_eq!(human_time("yesterday"), "yesterday");
+        assert_eq!(human_time("2026-11-24T09:1é"), "2026-11-24T09:1é");
         assert_eq!(human_date("2026-11-24T09:15:30+07:00"), "24/11/2026");
     }
 }

@@ -67,9 +67,7 @@ impl Tone {
 }
 
 fn any_sub(report: &Report, wanted: &[SubIndication]) -> bool {
-    report
-        .sub_indication
-        .is_some_and(|s| wanted.contains(&s))
+    report.sub_indication.is_some_and(|s| wanted.contains(&s))
         || report
             .signatures
             .iter()
@@ -154,10 +152,16 @@ impl Verdict {
                 format!("This certified copy has been revoked: {decision}")
             }
             (Verdict::CopyExpired { until }, Lang::Vi) => {
-                format!("Bản sao điện tử này đã hết hiệu lực ({}).", human_date(until))
+                format!(
+                    "Bản sao điện tử này đã hết hiệu lực ({}).",
+                    human_date(until)
+                )
             }
             (Verdict::CopyExpired { until }, Lang::En) => {
-                format!("This certified copy is no longer valid ({}).", human_date(until))
+                format!(
+                    "This certified copy is no longer valid ({}).",
+                    human_date(until)
+                )
             }
             (v, lang) => lang.pick(v.vi(), v.en()).to_string(),
         }

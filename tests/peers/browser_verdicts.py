@@ -50,7 +50,11 @@ def main():
         def upload(path):
             field = wait.until(ec.presence_of_element_located((By.ID, "file")))
             field.send_keys(path)
+            driver.execute_script("window.saoyOldPage = true")
             driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            # The answer is a new document (the mark is gone once it has loaded).
+            wait.until(lambda d: d.execute_script(
+                "return window.saoyOldPage === undefined && document.readyState === 'complete'"))
             return text("#verdict")
 
         def expect(step, got, *needles):

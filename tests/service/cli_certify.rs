@@ -48,7 +48,13 @@ async fn a_three_page_tiff_is_certified_without_pages() {
             .arg(tls.join("clerk.pem"))
             .arg("--key")
             .arg(tls.join("clerk.key.pem"))
-            .args(["--owner", "079203001234", "--doc-type", "Giấy khai sinh", "--out"])
+            .args([
+                "--owner",
+                "079203001234",
+                "--doc-type",
+                "Giấy khai sinh",
+                "--out",
+            ])
             .arg(&out)
             .output()
             .unwrap()
@@ -56,7 +62,10 @@ async fn a_three_page_tiff_is_certified_without_pages() {
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "saoy certify refused a 3-page TIFF: {stderr}");
+    assert!(
+        run.status.success(),
+        "saoy certify refused a 3-page TIFF: {stderr}"
+    );
     let printed: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON record");
     assert_eq!(printed["verification"], "PASSED", "{printed}");
     // Three pages of the original plus the certification page.

@@ -20,7 +20,10 @@ fn tools_present() -> bool {
     ok &= tool("zbarimg", "--version", "Debian's zbar-tools");
     ok &= tool("chromium", "--version", "Debian's chromium");
     if !Path::new(CHROMEDRIVER).is_file() {
-        missing(CHROMEDRIVER, "install Debian's chromium-driver (scripts/test does)");
+        missing(
+            CHROMEDRIVER,
+            "install Debian's chromium-driver (scripts/test does)",
+        );
         ok = false;
     }
     let selenium = Command::new("python3")
@@ -28,7 +31,10 @@ fn tools_present() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !selenium {
-        missing("Python selenium", "pip install the version pinned in scripts/test");
+        missing(
+            "Python selenium",
+            "pip install the version pinned in scripts/test",
+        );
         ok = false;
     }
     ok
@@ -39,24 +45,43 @@ fn tools_present() -> bool {
 fn decode_qr(pdf: &Path, pages: usize, dir: &Path) -> String {
     let prefix = dir.join("qr-page");
     let out = Command::new("pdftoppm")
-        .args(["-r", "150", "-png", "-f", &pages.to_string(), "-l", &pages.to_string()])
+        .args([
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            &pages.to_string(),
+            "-l",
+            &pages.to_string(),
+        ])
         .arg(pdf)
         .arg(&prefix)
         .output()
         .expect("pdftoppm runs");
-    assert!(out.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pdftoppm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let png = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("qr-page")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("qr-page"))
+        })
         .expect("a rendered page");
     let out = Command::new("zbarimg")
         .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
         .arg(&png)
         .output()
         .expect("zbarimg runs");
-    assert!(out.status.success(), "zbarimg found no QR code on {}", png.display());
+    assert!(
+        out.status.success(),
+        "zbarimg found no QR code on {}",
+        png.display()
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -108,7 +133,12 @@ async fn a_phone_opens_the_qr_code_and_reads_three_verdicts() {
     );
     let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON of the steps");
     assert_eq!(seen["html_lang"], "en");
-    for name in ["verdict-valid", "verdict-changed", "verdict-revoked", "standing-vi"] {
+    for name in [
+        "verdict-valid",
+        "verdict-changed",
+        "verdict-revoked",
+        "standing-vi",
+    ] {
         let png = out.join(format!("{name}.png"));
         let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
         assert!(bytes.starts_with(b"\x89PNG"), "{} is a PNG", png.display());

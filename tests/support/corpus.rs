@@ -31,7 +31,13 @@ pub fn missing(what: &str, fix: &str) {
     if in_ci() {
         panic!("{text} (CI=true: everything must be there)");
     }
-    eprintln!("\n{line}\nNOT RUN: {text}\n(outside CI this test returns without checking; under CI=true it fails)\n{line}\n");
+    // Straight to stderr, not through `eprintln!`: the test harness hides what a passing
+    // test prints, and this must be seen.
+    use std::io::Write;
+    let _ = write!(
+        std::io::stderr(),
+        "\n{line}\nNOT RUN: {text}\n(outside CI this test returns without checking; under CI=true it fails)\n{line}\n"
+    );
 }
 
 /// `corpus_root()/name` when `marker` (a file in it) exists; otherwise [`missing`] says so

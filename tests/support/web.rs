@@ -108,9 +108,7 @@ pub async fn request(
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
-    let req = builder
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
+    let req = builder.body(Full::new(Bytes::from(body))).expect("request");
     let resp = sender.send_request(req).await.expect("response");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();

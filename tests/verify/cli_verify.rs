@@ -95,18 +95,30 @@ fn without_trust_every_signature_is_reported_and_nothing_is_trusted() {
         .args(["--at", "2027-01-01T00:00:00Z", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json(&out);
     assert_eq!(report["status"], "INDETERMINATE", "{report}");
-    assert_eq!(report["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{report}");
+    assert_eq!(
+        report["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND",
+        "{report}"
+    );
     let sigs = report["signatures"].as_array().unwrap();
     assert_eq!(sigs.len(), 2, "{report}");
     for s in sigs {
-        assert!(s["signer"]["subject"].as_str().unwrap().contains("CN="), "{s}");
+        assert!(
+            s["signer"]["subject"].as_str().unwrap().contains("CN="),
+            "{s}"
+        );
         assert_eq!(s["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{s}");
-        let intact = s["checks"].as_array().unwrap().iter().any(|c| {
-            c["passed"] == true && c["name"].as_str().unwrap_or("").contains("digest")
-        });
+        let intact =
+            s["checks"].as_array().unwrap().iter().any(|c| {
+                c["passed"] == true && c["name"].as_str().unwrap_or("").contains("digest")
+            });
         assert!(intact, "the digest check passed: {s}");
     }
     let messages = report["messages"].to_string();
