@@ -113,7 +113,10 @@ fn signature_item(lang: Lang, s: &PublicSignature) -> String {
     let mut out = String::from("<li>");
     let who = match (s.name.is_empty(), s.title.is_empty()) {
         (true, _) => lang
-            .pick("(không rõ người ký)", "(signer unknown)")
+            .pick(
+                "(không xác định được người ký)",
+                "(the signer could not be identified)",
+            )
             .to_string(),
         (false, true) => esc(&s.name),
         (false, false) => format!("{} — {}", esc(&s.name), esc(&s.title)),
