@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::web::{
-    certify_sample, get, one_byte_changed, post_form, post_pdf, request, revoke, start_web_with,
+    certify_sample, get, one_byte_changed, post_form, post_pdf, request, revoke, start_web_on,
+    start_web_with,
 };
 
 /// The test owner's personal ID (support::client::meta) and the test certifier's, from
@@ -359,4 +360,63 @@ async fn api_verify_gives_the_status_of_saoy_verify_on_the_dss_corpus() {
         );
         assert!(api["copy"].is_null());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_serves_https_itself_with_a_configured_certificate() {
+    use tokio_rustls::rustls;
+    let pki = crate::support::pki;
+    let http = saoy::web::HttpConfig {
+        tls_cert_file: pki("tls/server.pem"),
+        tls_key_file: pki("tls/server.key.pem"),
+        ..saoy::web::HttpConfig::default()
+    };
+    let t = start_web_on(http, |_| {}).await;
+    assert!(t.base.starts_with("https://"), "{}", t.base);
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            crate::support::read_der(&pki("tls/ca.pem")),
+        ))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(t.addr()).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(b"GET /?lang=en HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age="),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("Check an electronic certified copy"),
+        "{answer}"
+    );
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let mut raw = tokio::net::TcpStream::connect(t.addr()).await.unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut got)).await;
+    assert!(
+        !got.starts_with(b"HTTP/"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
 }

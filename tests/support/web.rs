@@ -30,16 +30,23 @@ impl WebTest {
 
 /// Starts the server and its HTTP listener with limits raised for tests, then `adjust`.
 pub async fn start_web_with(adjust: impl FnOnce(&mut Config)) -> WebTest {
-    let listener = saoy::web::bind(
-        "127.0.0.1:0".parse().expect("addr"),
-        &saoy::web::HttpConfig::default(),
-    )
-    .await
-    .expect("bind the HTTP listener");
+    start_web_on(saoy::web::HttpConfig::default(), adjust).await
+}
+
+/// As [`start_web_with`], the listener bound with `http` (e.g. its TLS files).
+pub async fn start_web_on(
+    http: saoy::web::HttpConfig,
+    adjust: impl FnOnce(&mut Config),
+) -> WebTest {
+    let listener = saoy::web::bind("127.0.0.1:0".parse().expect("addr"), &http)
+        .await
+        .expect("bind the HTTP listener");
     let addr = listener.local_addr();
+    let scheme = if http.serves_tls() { "https" } else { "http" };
     let server = start_with(|c| {
+        c.http = http;
         c.http.listen = addr;
-        c.http.public_base_url = format!("http://{addr}");
+        c.http.public_base_url = format!("{scheme}://{addr}");
         c.http.requests_per_second = 10_000;
         c.http.uploads_per_minute = 10_000;
         c.http.max_concurrent_uploads = 16;
@@ -50,7 +57,7 @@ pub async fn start_web_with(adjust: impl FnOnce(&mut Config)) -> WebTest {
     WebTest {
         server,
         web,
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{addr}"),
     }
 }
 
