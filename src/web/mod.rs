@@ -83,7 +83,15 @@ impl Drop for WebServer {
 /// Serves the routes over `app` on `listener` until stopped.
 pub fn start(app: Arc<App>, listener: WebListener) -> WebServer {
     let addr = listener.local_addr();
-    let tls = app.config().http.serves_tls();
+    let http = &app.config().http;
+    let tls = http.serves_tls();
+    if http.public_base_url.trim().is_empty() && http.listen.ip().is_unspecified() {
+        tracing::warn!(
+            base = %http.public_base_url(),
+            "http.public_base_url is empty and the listener is on every interface: the QR codes \
+             of new copies carry an address no phone can open; set http.public_base_url"
+        );
+    }
     let (stop, stopped) = oneshot::channel::<()>();
     let service = router(app).into_make_service_with_connect_info::<PeerAddr>();
     let task = tokio::spawn(async move {
