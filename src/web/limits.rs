@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
@@ -67,6 +67,49 @@ impl RateLimit {
     }
 }
 
+/// Uploads in progress per client address, so that one address cannot hold every place
+/// among the uploads being verified (a slow sender holds one until `http.upload_timeout_ms`).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One upload in progress; dropping it frees its place.
+#[derive(Debug)]
+pub struct InFlightGuard {
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    client: IpAddr,
+}
+
+impl InFlight {
+    /// Takes a place for `client` unless it already has `max` uploads in progress.
+    pub fn enter(&self, client: IpAddr, max: usize) -> Option<InFlightGuard> {
+        let mut map = self.per_client.lock().ok()?;
+        let n = map.entry(client).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(InFlightGuard {
+            per_client: Arc::clone(&self.per_client),
+            client,
+        })
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.per_client.lock()
+            && let Some(n) = map.get_mut(&self.client)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.client);
+            }
+        }
+    }
+}
+
 /// The client's address: `peer`, or from `X-Forwarded-For` when `peer` is a trusted proxy.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
@@ -116,6 +159,18 @@ mod tests {
             client_address(ip("10.0.0.1"), &HeaderMap::new(), &proxies),
             ip("10.0.0.1")
         );
+    }
+
+    #[test]
+    fn one_address_holds_at_most_its_share_of_uploads() {
+        let in_flight = InFlight::default();
+        let a = ip("127.0.0.1");
+        let first = in_flight.enter(a, 2).expect("first");
+        let _second = in_flight.enter(a, 2).expect("second");
+        assert!(in_flight.enter(a, 2).is_none());
+        assert!(in_flight.enter(ip("127.0.0.2"), 2).is_some());
+        drop(first);
+        assert!(in_flight.enter(a, 2).is_some());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::app::{App, Caller};
 
 use super::config::HttpConfig;
-use super::limits::{RateLimit, client_address};
+use super::limits::{InFlight, InFlightGuard, RateLimit, client_address};
 use super::listener::PeerAddr;
 use super::problem::Problem;
 use super::text::Lang;
@@ -32,7 +32,11 @@ pub struct WebState {
     requests: Arc<RateLimit>,
     uploads: Arc<RateLimit>,
     uploading: Arc<Semaphore>,
+    in_flight: Arc<InFlight>,
 }
+
+/// Uploads one client address may have in progress at once.
+const UPLOADS_PER_CLIENT: usize = 2;
 
 /// The client address of a request, as the guard decided it.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +57,7 @@ pub fn router(app: Arc<App>) -> Router {
             config.uploads_per_minute,
         )),
         uploading: Arc::new(Semaphore::new(config.max_concurrent_uploads as usize)),
+        in_flight: Arc::new(InFlight::default()),
         config,
         app,
     };
@@ -177,17 +182,28 @@ fn client_of(request_extensions: &axum::http::Extensions) -> IpAddr {
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0)
 }
 
-/// Admits one upload from `client`: its per-minute bucket, then a place among the uploads
-/// being verified.
-fn admit_upload(state: &WebState, client: IpAddr) -> Result<OwnedSemaphorePermit, Problem> {
+/// Admits one upload from `client`: its per-minute bucket, at most
+/// [`UPLOADS_PER_CLIENT`] of its own in progress, then a place among the uploads being
+/// verified.
+fn admit_upload(
+    state: &WebState,
+    client: IpAddr,
+) -> Result<(InFlightGuard, OwnedSemaphorePermit), Problem> {
     if !state.uploads.allow(client, Instant::now()) {
         return Err(Problem::RateLimited {
             field: "http.uploads_per_minute",
         });
     }
-    Arc::clone(&state.uploading)
+    let mine = state
+        .in_flight
+        .enter(client, UPLOADS_PER_CLIENT)
+        .ok_or(Problem::RateLimited {
+            field: "uploads in progress from one address",
+        })?;
+    let place = Arc::clone(&state.uploading)
         .try_acquire_owned()
-        .map_err(|_| Problem::Busy)
+        .map_err(|_| Problem::Busy)?;
+    Ok((mine, place))
 }
 
 /// Receives and verifies an upload for the public.
