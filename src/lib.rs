@@ -2,7 +2,8 @@
 //!
 //! Flow: [`digitize`] decodes scans → [`pdf`] assembles the copy → [`sign`] adds PAdES
 //! signatures → [`store`]/[`records`] keep it → [`verify`] re-checks it on every read.
-//! [`app`] ties the steps together; [`service`] exposes them over gRPC. Dependencies point
+//! [`app`] ties the steps together; [`service`] exposes them over gRPC, [`web`] the
+//! public verification page over HTTP. Dependencies point
 //! one way: `service` → `app` → `records`/`sign`/`verify`/`digitize`/`pdf` → `pki`/`store`.
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod records;
 pub mod service;
 pub mod sign;
 pub mod store;
+pub mod web;
 pub use saoy_verify as verify;
 
 /// Generated gRPC types for package `saoy.v1`.

@@ -43,6 +43,10 @@ enum Command {
         /// TOML config file; without it the TEST PKI in ./certs-test is used.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Address of the public HTTP listener (the verification page the QR codes lead
+        /// to; default 127.0.0.1:50080; overrides the config file's http.listen).
+        #[arg(long)]
+        http_listen: Option<std::net::SocketAddr>,
     },
     /// The certification book (sổ chứng thực).
     Book {
@@ -61,7 +65,8 @@ enum Command {
     },
     /// Certifies an original through a running server and writes the signed copy.
     Certify {
-        /// Files of the original, in page order (JPEG, PNG, PDF).
+        /// Files of the original, in page order (JPEG, PNG, TIFF — every page of a
+        /// multi-page TIFF —, PDF).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -116,8 +121,11 @@ enum Command {
     Verify {
         /// The PDF.
         file: PathBuf,
-        /// PEM files of trust anchors (one or more certificates each).
-        #[arg(long = "trust", required_unless_present = "trust_dir")]
+        /// PEM files of trust anchors (one or more certificates each). Without any (and
+        /// without --trust-dir) nothing is trusted: every signature is still checked for
+        /// integrity and its signer named, and the result is at best INDETERMINATE /
+        /// NO_CERTIFICATE_CHAIN_FOUND.
+        #[arg(long = "trust")]
         trust: Vec<PathBuf>,
         /// Directories of trust anchor files (*.pem, *.crt, *.cer, *.der; a `Reason:` line
         /// or a NAME.reason file says why each is trusted).
@@ -168,7 +176,11 @@ impl ClientArgs {
             cert: Some(self.cert.clone()),
             key: Some(self.key.clone()),
         };
-        saoy::client::connect(&self.server, &tls).await
+        saoy::client::connect(&self.server, &tls)
+            .await
+            .map_err(|e| {
+                format!("{e} (is `saoy serve` running there? start it in another terminal)")
+            })
     }
 }
 
@@ -318,7 +330,8 @@ fn main() -> ExitCode {
             data,
             store,
             config,
-        } => run_async(serve(listen, data, store, config)),
+            http_listen,
+        } => run_async(serve(listen, data, store, config, http_listen)),
         Command::Book {
             action:
                 BookAction::Export {
@@ -412,6 +425,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout; a reader that went away (`saoy … | head`) ends the output
+/// quietly instead of a panic (what `print!` does on a closed pipe).
+fn print_quietly(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 fn run_async(
     fut: impl std::future::Future<Output = Result<ExitCode, String>>,
 ) -> Result<ExitCode, String> {
@@ -445,11 +466,19 @@ async fn serve(
     data: Option<PathBuf>,
     store: Option<String>,
     config_path: Option<PathBuf>,
+    http_listen: Option<std::net::SocketAddr>,
 ) -> Result<ExitCode, String> {
     let mut config = load_config(config_path.as_deref(), data, store)?;
     if let Some(l) = listen {
         config.listen = l;
     }
+    if let Some(l) = http_listen {
+        config.http.listen = l;
+    }
+    let http = match config.http.enabled {
+        true => Some(saoy::web::bind(config.http.listen, &config.http).await?),
+        false => None,
+    };
     if config.using_test_pki {
         tracing::warn!(
             "USING THE TEST PKI in ./certs-test: its private keys are public. Copies signed now prove NOTHING. Configure real keys with --config for production."
@@ -462,12 +491,16 @@ async fn serve(
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%addr, store = %app.store_description(), "saoy serving gRPC");
     reload_trust_on_sighup(&app);
+    let web = http.map(|l| saoy::web::start(Arc::clone(&app), l));
     saoy::service::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
     .await
     .map_err(|e| e.to_string())?;
+    if let Some(web) = web {
+        web.stop().await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -508,7 +541,7 @@ async fn book_export(agency: String, year: i32, location: StoreArgs) -> Result<E
         .map_err(|e| e.to_string())?;
     let mut out = String::new();
     saoy::records::write_book_csv(&entries, &mut out);
-    print!("{out}");
+    print_quietly(&out);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -539,7 +572,7 @@ async fn store_check(
     let report = check_store(store, &options)
         .await
         .map_err(|e| e.to_string())?;
-    print!("{}", report.render());
+    print_quietly(&report.render());
     Ok(if report.is_clean() {
         ExitCode::SUCCESS
     } else {
@@ -586,7 +619,7 @@ fn citizen_token(owner: &str, ttl: &str, cert: &Path, key: &Path) -> Result<Exit
     let now = saoy::clock::Clock::now(&saoy::clock::SystemClock).unix_timestamp();
     let token =
         saoy::identity::mint(owner, &holder.name, &key_pem, now, ttl).map_err(|e| e.to_string())?;
-    println!("{token}");
+    print_quietly(&format!("{token}\n"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -614,6 +647,7 @@ fn media_type(path: &Path) -> &'static str {
         Some("jpg" | "jpeg") => "image/jpeg",
         Some("png") => "image/png",
         Some("pdf") => "application/pdf",
+        Some("tif" | "tiff") => "image/tiff",
         _ => "",
     }
 }
@@ -728,8 +762,8 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
     }
     std::fs::write(&args.out, &pdf)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
-    println!(
-        "{}",
+    print_quietly(&format!(
+        "{}\n",
         serde_json::json!({
             "id": record.id,
             "reference": record.reference,
@@ -738,7 +772,7 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
             "verification": status,
             "out": args.out.display().to_string(),
         })
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -775,16 +809,14 @@ async fn sign_pending(
     })
 }
 
-/// Pages in the files: one per image, every page of a PDF.
+/// Pages in the files, counted as the server counts them: one per JPEG or PNG, every
+/// directory of a TIFF, every page of a PDF.
 fn count_pages(files: &[PathBuf]) -> Result<u32, String> {
     let mut pages = 0u32;
     for f in files {
-        if media_type(f) == "application/pdf" {
-            let doc = lopdf::Document::load(f).map_err(|e| format!("{}: {e}", f.display()))?;
-            pages += doc.get_pages().len() as u32;
-        } else {
-            pages += 1;
-        }
+        let data = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let n = saoy::digitize::page_count(&data).map_err(|e| format!("{}: {e}", f.display()))?;
+        pages = pages.saturating_add(n);
     }
     Ok(pages)
 }
@@ -807,8 +839,11 @@ fn verify(
     let policy = saoy::app::policy_from_files(trust, trust_dir, crl, validation_time)
         .map_err(|e| e.to_string())?;
     // Streams the file: hashes the byte ranges in chunks, reads only the objects it needs.
-    let report =
+    let mut report =
         verify_file(file, &policy).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if policy.trust_anchors.is_empty() {
+        report.messages.push(saoy::app::NOTHING_TRUSTED.into());
+    }
     let text = match format {
         Format::Json => report.to_json() + "\n",
         Format::Text => report.render_text() + "\n",
@@ -816,8 +851,7 @@ fn verify(
     };
     // A closed pipe (`saoy verify … | head`) is not an error of the verification: the exit
     // code still says whether the file PASSED.
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    print_quietly(&text);
     Ok(if report.is_passed() {
         ExitCode::SUCCESS
     } else {
@@ -877,15 +911,16 @@ fn digitize_batch(args: DigitizeArgs) -> ExitCode {
     });
     match result {
         Ok(summary) => {
-            println!(
-                "{} digitised, {} already done, {} refused",
+            let mut text = format!(
+                "{} digitised, {} already done, {} refused\n",
                 summary.done,
                 summary.already_done,
                 summary.refused.len()
             );
             for r in &summary.refused {
-                println!("refused {}: {}", r.name, r.reason);
+                text += &format!("refused {}: {}\n", r.name, r.reason);
             }
+            print_quietly(&text);
             if summary.refused.is_empty() {
                 ExitCode::SUCCESS
             } else {

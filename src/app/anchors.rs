@@ -52,6 +52,11 @@ pub fn policy_of(
     policy
 }
 
+/// The note of a report made without any trust anchor (`saoy verify` without `--trust`).
+pub const NOTHING_TRUSTED: &str = "nothing was trusted: no trust anchor was given (--trust, \
+     --trust-dir), so no signer can be judged trustworthy; each signature's integrity and \
+     signer are still checked and reported";
+
 /// The policy of `saoy verify`: anchors from `files` then from each of `dirs` (read once),
 /// CRLs from `crl_files`, validation at `at` (`None`: now).
 pub fn policy_from_files(

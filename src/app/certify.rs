@@ -294,7 +294,7 @@ impl App {
         let certifier = p.certifier.map(|c| &c.config);
         let content = CopyContent {
             copy_id: p.copy_id.to_string(),
-            qr_payload: p.copy_id.to_string(),
+            qr_payload: self.public_copy_url(p.copy_id),
             statement: agency.statement.clone(),
             reference: format!("Số chứng thực: {}", p.reference),
             date_line: vietnamese_date(p.now),

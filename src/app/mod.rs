@@ -32,6 +32,7 @@ mod digitization;
 mod format;
 pub mod jobs;
 mod pending;
+mod public;
 mod retrieve;
 pub mod rules;
 mod upload;
@@ -39,7 +40,7 @@ pub mod verify_cert;
 
 pub use crate::hash::sha256_hex;
 pub use access::{Action, Caller, Presented};
-pub use anchors::{TrustStatus, policy_from_files, policy_of, policy_parts};
+pub use anchors::{NOTHING_TRUSTED, TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
 pub use consent::Access;
 pub use pending::{PendingListing, PendingSignature};
@@ -47,6 +48,10 @@ pub use digitization::{
     DigitizeJob, DigitizeJobRequest, DigitizedPdf, KEEP_RESULTS, MAX_QUEUED, OCR_WORKERS,
 };
 pub use format::{certification_reference, vietnamese_date};
+pub use public::{
+    CopyVersion, PublicSignature, PublicVerification, Revocation, Standing, StandingStatus,
+    redact_personal_ids,
+};
 pub use retrieve::{HashLookup, RetrievedCopy};
 pub use rules::Scope;
 pub use upload::{MAX_FILE_NAME_CHARS, Upload};

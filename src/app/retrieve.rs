@@ -208,8 +208,9 @@ impl App {
 
     /// Reads a stored copy and re-verifies it; a copy whose bytes no longer match the
     /// recorded hash is reported as such and its report is never PASSED.
-    /// Unchecked: reached only through [`App::read_copy`] and [`App::verify_copy`].
-    async fn get_copy(self: &Arc<Self>, record: Record) -> Result<RetrievedCopy> {
+    /// Unchecked: reached only through [`App::read_copy`], [`App::verify_copy`] and
+    /// [`App::public_standing`], each after its access check.
+    pub(super) async fn get_copy(self: &Arc<Self>, record: Record) -> Result<RetrievedCopy> {
         let id = record.id.as_str();
         let bytes = self.registry.copy_bytes(id).await?.ok_or_else(|| {
             Error::Internal(format!("record {id} exists but its copy bytes are missing"))

@@ -36,6 +36,9 @@ pub enum Action {
     ListConsents,
     /// List who read a citizen's copies.
     ListAccesses,
+    /// Read a copy's public standing (agency, number, date, status, hashes, signers'
+    /// names and titles; nothing personal): the page the QR code leads to.
+    PublicStanding,
 }
 
 impl Action {
@@ -57,6 +60,7 @@ impl Action {
             Action::WithdrawConsent => "WithdrawConsent",
             Action::ListConsents => "ListConsents",
             Action::ListAccesses => "ListAccesses",
+            Action::PublicStanding => "PublicStanding",
         }
     }
 }
@@ -146,6 +150,8 @@ pub const RULES: &[Rule] = &[
     rule(A::LookupByHash, R(Verifier), Any),
     rule(A::LookupByHash, R(Portal), Any),
     rule(A::LookupByHash, Anonymous, StatusOnly),
+    // The page the QR code leads to: anyone, the standing only (no owner, no personal ID).
+    rule(A::PublicStanding, Anonymous, StatusOnly),
     // Revocation: the agency's administrator.
     rule(A::RevokeCopy, R(Admin), OwnAgency),
     // Consents and the accesses to one's copies: the citizen, through the portal.
@@ -189,5 +195,7 @@ mod tests {
         assert_eq!(find(Action::ListRecords, Some(Role::Verifier)), None);
         assert_eq!(find(Action::GrantConsent, Some(Role::Admin)), None);
         assert_eq!(find(Action::LookupByHash, None), Some(Scope::StatusOnly));
+        assert_eq!(find(Action::PublicStanding, None), Some(Scope::StatusOnly));
+        assert_eq!(find(Action::PublicStanding, Some(Role::Clerk)), None);
     }
 }

@@ -138,10 +138,18 @@ pub async fn run(action: AuditAction, store: Arc<dyn ObjectStore>) -> Result<Exi
             let found = entries(store.as_ref(), agency.as_deref(), &filter)
                 .await
                 .map_err(|e| e.to_string())?;
-            print!("{}", render_entries(&found, format)?);
+            print_quietly(&render_entries(&found, format)?);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Writes `text` to stdout; a reader that went away (`saoy audit show | head`) ends the
+/// output quietly instead of a panic.
+fn print_quietly(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 async fn verify_command(
@@ -170,11 +178,11 @@ async fn verify_command(
         .await
         .map_err(|e| e.to_string())?;
     match format {
-        OutputFormat::Text => print!("{}", report.render()),
-        OutputFormat::Json => println!(
-            "{}",
+        OutputFormat::Text => print_quietly(&report.render()),
+        OutputFormat::Json => print_quietly(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        ),
+        )),
     }
     Ok(if report.is_intact() {
         ExitCode::SUCCESS

@@ -80,6 +80,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// How often the audit log seals signed checkpoints, and its group-commit size.
     pub audit: crate::audit::AuditConfig,
+    /// The public HTTP listener (verification page, `public_base_url` of the QR codes).
+    pub http: crate::web::HttpConfig,
     /// Set by the loader when the built-in TEST PKI is in use.
     #[serde(skip)]
     pub using_test_pki: bool,
@@ -391,6 +393,7 @@ impl Default for Config {
             limits: Limits::default(),
             server: ServerConfig::default(),
             audit: crate::audit::AuditConfig::default(),
+            http: crate::web::HttpConfig::default(),
             using_test_pki: true,
         }
     }
@@ -399,7 +402,7 @@ impl Default for Config {
 impl Config {
     /// Reads `path` (or the defaults when `None`), applies environment overrides
     /// (`SAOY_LISTEN`, `SAOY_DATA_DIR`, `SAOY_STORE`, `SAOY_AGENCY_KEY_FILE`,
-    /// `SAOY_CERTIFIER_KEY_FILE`)
+    /// `SAOY_CERTIFIER_KEY_FILE`, `SAOY_PUBLIC_BASE_URL`)
     /// and validates the result.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match path {
@@ -444,6 +447,9 @@ impl Config {
                 field: "listen",
                 message: format!("SAOY_LISTEN={v:?} is not an address like 127.0.0.1:50051"),
             })?;
+        }
+        if let Some(v) = get("SAOY_PUBLIC_BASE_URL") {
+            self.http.public_base_url = v;
         }
         if let Some(v) = get("SAOY_DATA_DIR") {
             self.data_dir = v.into();
@@ -610,7 +616,11 @@ impl Config {
                 message: "must be at least limits.max_file_bytes".into(),
             });
         }
-        self.server.validate()
+        self.server.validate()?;
+        self.http.validate().map_err(|p| ConfigError::Invalid {
+            field: p.field,
+            message: p.message,
+        })
     }
 }
 

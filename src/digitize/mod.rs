@@ -19,6 +19,7 @@
 
 mod ccitt;
 mod checks;
+mod count;
 mod error;
 pub mod from_disk;
 mod inspect;
@@ -37,6 +38,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use count::page_count;
 pub use error::{DigitizeError, FileRef};
 pub use ocr::{PageText, Word};
 pub use policy::{BlankPages, DocumentPolicy, PolicyBook};

@@ -1,6 +1,6 @@
 //! End to end over real gRPC: a clerk certifies a JPEG + PNG original, gets it back through
 //! GetCopy with a PASSED report, and the copy holds up in pyHanko, pdfsig, qpdf and
-//! pdftotext; the QR code decodes to the copy's id; the JPEG is embedded byte for byte.
+//! pdftotext; the QR code decodes to the copy's page URL; the JPEG is embedded byte for byte.
 
 use std::path::Path;
 use std::process::Command;
@@ -95,14 +95,18 @@ async fn certify_get_copy_and_peer_validation() {
     let path = dir.path().join("copy.pdf");
     std::fs::write(&path, &pdf).unwrap();
 
-    // Every original page plus the certification page; the QR on the last page is the id.
+    // Every original page plus the certification page; the QR on the last page leads to the
+    // copy's public page (`{public_base_url}/c/{id}`; by default the HTTP listener's address).
     let pages = lopdf::Document::load_mem(&pdf).unwrap().get_pages().len();
     assert_eq!(
         pages as u32,
         record.page_count + 1,
         "pages = original pages + certification page"
     );
-    assert_eq!(decode_qr(&path, pages), vec![record.id.clone()]);
+    assert_eq!(
+        decode_qr(&path, pages),
+        vec![format!("http://127.0.0.1:50080/c/{}", record.id)]
+    );
 
     // The JPEG is embedded exactly as uploaded.
     assert!(

@@ -260,11 +260,21 @@ async fn cli_verify_takes_a_trust_directory_and_names_the_reason() {
         "listed by the operator"
     );
 
-    // An empty directory trusts nothing; neither option: a usage error.
+    // An empty directory trusts nothing; so does neither option (no usage error: every
+    // signature is still reported, and the report says nothing was trusted).
     let empty = work.path().join("empty");
     std::fs::create_dir(&empty).expect("empty dir");
     let out = run(&["--trust-dir".as_ref(), empty.as_os_str()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let out = run(&[]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        json["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND",
+        "{json}"
+    );
+    assert!(
+        json["messages"].to_string().contains("nothing was trusted"),
+        "{json}"
+    );
 }

@@ -56,6 +56,9 @@ fn serve(server: &S3Server, store: &str) -> Saoy {
             "serve",
             "--listen",
             "127.0.0.1:0",
+            // Each replica its own public HTTP port (the default one is taken by the first).
+            "--http-listen",
+            "127.0.0.1:0",
             "--store",
             store,
             "--config",

@@ -8,6 +8,7 @@ pub mod attacks;
 pub mod bigpdf;
 pub mod chaingen;
 pub mod client;
+pub mod corpus;
 pub mod pdfgen;
 pub mod peers;
 pub mod pkigen;
@@ -15,6 +16,7 @@ pub mod pyhanko;
 pub mod s3;
 pub mod server;
 pub mod softhsm;
+pub mod web;
 
 use std::path::PathBuf;
 

@@ -82,3 +82,79 @@ fn a_closed_output_pipe_is_no_crash_and_keeps_the_exit_code() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+fn saoy_copy() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mutation/saoy-copy.pdf")
+}
+
+#[test]
+fn without_trust_every_signature_is_reported_and_nothing_is_trusted() {
+    let out = Command::new(env!("CARGO_BIN_EXE_saoy"))
+        .arg("verify")
+        .arg(saoy_copy())
+        .args(["--at", "2027-01-01T00:00:00Z", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert_eq!(report["status"], "INDETERMINATE", "{report}");
+    assert_eq!(
+        report["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND",
+        "{report}"
+    );
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2, "{report}");
+    for s in sigs {
+        assert!(
+            s["signer"]["subject"].as_str().unwrap().contains("CN="),
+            "{s}"
+        );
+        assert_eq!(s["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{s}");
+        let intact =
+            s["checks"].as_array().unwrap().iter().any(|c| {
+                c["passed"] == true && c["name"].as_str().unwrap_or("").contains("digest")
+            });
+        assert!(intact, "the digest check passed: {s}");
+    }
+    let messages = report["messages"].to_string();
+    assert!(messages.contains("nothing was trusted"), "{messages}");
+
+    let text = Command::new(env!("CARGO_BIN_EXE_saoy"))
+        .arg("verify")
+        .arg(saoy_copy())
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("nothing was trusted"));
+}
+
+#[test]
+fn a_reader_that_stops_after_a_line_ends_no_command_with_a_panic() {
+    use std::io::BufRead;
+    for format in ["text", "json", "etsi-xml"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_saoy"))
+            .arg("verify")
+            .arg(saoy_copy())
+            .arg("--trust")
+            .arg(pki("root.pem"))
+            .args(["--at", "2027-01-01T00:00:00Z", "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -1`: one line read, then the pipe is closed.
+        let mut first = String::new();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let _ = reader.read_line(&mut first);
+        drop(reader);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+    }
+}
