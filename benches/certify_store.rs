@@ -40,7 +40,10 @@ fn main() {
     for (name, id) in [("agency", "01"), ("certifier", "02")] {
         hsm.import_pem_file(&common::pki(&format!("{name}.key.pem")), name, id);
     }
-    let env = s3.env().into_iter().map(|(k, v)| (k.to_string(), std::ffi::OsString::from(v)));
+    let env = s3
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), std::ffi::OsString::from(v)));
     for (key, value) in env.chain(hsm.env()) {
         // SAFETY: set before any other thread of this process exists.
         #[allow(unsafe_code)] // documented exception: the SAFETY note above

@@ -788,7 +788,9 @@ async fn sign_pending(
     let mut failed = false;
     for c in &batch.copies {
         let line = match &c.error {
-            None => serde_json::json!({"id": c.copy_id, "reference": c.reference, "status": "issued"}),
+            None => {
+                serde_json::json!({"id": c.copy_id, "reference": c.reference, "status": "issued"})
+            }
             Some(e) => {
                 failed = true;
                 serde_json::json!({"id": c.copy_id, "reference": c.reference, "status": "failed", "error": e})

@@ -205,10 +205,7 @@ impl Agencies {
         let mut by_code = BTreeMap::new();
         for c in &configs {
             let agency = load_agency(c)?;
-            if by_code
-                .insert(c.code.clone(), Arc::new(agency))
-                .is_some()
-            {
+            if by_code.insert(c.code.clone(), Arc::new(agency)).is_some() {
                 return Err(ConfigError::Invalid {
                     field: "agencies.code",
                     message: format!("agency {} is configured twice", c.code),

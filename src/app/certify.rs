@@ -301,7 +301,11 @@ impl App {
             certifier_title: certifier.map(|c| c.title.clone()).unwrap_or_default(),
             certifier_name: certifier.map(|c| c.name.clone()).unwrap_or_default(),
             agency: agency.name.clone(),
-            stamp_lines: vec![agency.copy_type.clone(), agency.name.clone(), rfc3339(p.now)],
+            stamp_lines: vec![
+                agency.copy_type.clone(),
+                agency.name.clone(),
+                rfc3339(p.now),
+            ],
             title: format!("Bản sao chứng thực {}", p.copy_id),
             signing_time: p.now,
             pdfa: true,

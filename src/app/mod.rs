@@ -43,11 +43,11 @@ pub use access::{Action, Caller, Presented};
 pub use anchors::{NOTHING_TRUSTED, TrustStatus, policy_from_files, policy_of, policy_parts};
 pub use certify::{Certified, CertifyInput, CertifyMeta};
 pub use consent::Access;
-pub use pending::{PendingListing, PendingSignature};
 pub use digitization::{
     DigitizeJob, DigitizeJobRequest, DigitizedPdf, KEEP_RESULTS, MAX_QUEUED, OCR_WORKERS,
 };
 pub use format::{certification_reference, vietnamese_date};
+pub use pending::{PendingListing, PendingSignature};
 pub use public::{
     CopyVersion, PublicSignature, PublicVerification, Revocation, Standing, StandingStatus,
     redact_personal_ids,

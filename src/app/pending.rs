@@ -109,8 +109,11 @@ impl App {
             .put(&pending, Bytes::from(pdf), originals)
             .await
         {
-            self.void_number(reservation, &format!("pending copy could not be stored: {e}"))
-                .await;
+            self.void_number(
+                reservation,
+                &format!("pending copy could not be stored: {e}"),
+            )
+            .await;
             return Err(e.into());
         }
         tracing::info!(id = %pending.record.id, agency = %pending.record.agency_code, number = pending.record.number, certifier = %pending.certifier_id, "copy awaits its certifier's signature");
@@ -144,7 +147,10 @@ impl App {
 
     /// The copies of the caller's agency awaiting a certifier's signature, oldest first
     /// (expired ones are voided on the way).
-    pub async fn list_pending_certifications(&self, caller: &Caller) -> Result<Vec<PendingListing>> {
+    pub async fn list_pending_certifications(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<PendingListing>> {
         let action = Action::ListPendingCertifications;
         let agency = self.caller_agency(caller, action)?;
         let now = self.clock.now();
@@ -295,7 +301,9 @@ impl App {
                 tracing::info!(id = %p.record.id, number = p.record.number, "pending copy voided: not signed in time");
             }
             Ok(Outcome::Issued { .. }) => {}
-            Err(e) => tracing::error!(id = %p.record.id, error = %e, "could not void a pending copy"),
+            Err(e) => {
+                tracing::error!(id = %p.record.id, error = %e, "could not void a pending copy")
+            }
         }
     }
 

@@ -73,9 +73,11 @@ impl AuditError {
             Self::InvalidChain { .. } | Self::InvalidInput(_) => ErrorKind::InvalidArgument,
             Self::WriterGone(_) => ErrorKind::Unavailable,
             Self::Shared { kind, .. } => *kind,
-            Self::Corrupt { .. } | Self::Fork { .. } | Self::Sealer(_) | Self::NoSealKey(_) | Self::Encode(_) => {
-                ErrorKind::Internal
-            }
+            Self::Corrupt { .. }
+            | Self::Fork { .. }
+            | Self::Sealer(_)
+            | Self::NoSealKey(_)
+            | Self::Encode(_) => ErrorKind::Internal,
         }
     }
 

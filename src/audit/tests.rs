@@ -66,9 +66,13 @@ async fn appends_read_back_in_order_and_verify() {
     let found = log.entries(None, &one).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].0.number, 4);
-    let report = verify(store.as_ref(), None, &[sealer().certificate("H72").unwrap()])
-        .await
-        .unwrap();
+    let report = verify(
+        store.as_ref(),
+        None,
+        &[sealer().certificate("H72").unwrap()],
+    )
+    .await
+    .unwrap();
     assert!(report.is_intact(), "{}", report.render());
     let h72 = &report.chains[0];
     assert_eq!((h72.chain.as_str(), h72.entries, h72.blocks), ("H72", 7, 7));

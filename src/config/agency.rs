@@ -83,8 +83,7 @@ impl SignerConfig {
             (false, None, true) => Ok(KeyPlace::External),
             (false, None, false) => Err(ConfigError::Invalid {
                 field,
-                message: "say where the private key is: key_file, pkcs11 or external = true"
-                    .into(),
+                message: "say where the private key is: key_file, pkcs11 or external = true".into(),
             }),
             _ => Err(ConfigError::Invalid {
                 field,
@@ -165,18 +164,20 @@ impl AgencyConfig {
                 ));
             }
             KeyPlace::File(f) => check_file("agencies.signer.key_file", f).map_err(named)?,
-            KeyPlace::Pkcs11(spec) => spec.validate().map_err(|e| {
-                self.invalid("agencies.signer.pkcs11", &e.to_string())
-            })?,
+            KeyPlace::Pkcs11(spec) => spec
+                .validate()
+                .map_err(|e| self.invalid("agencies.signer.pkcs11", &e.to_string()))?,
         }
         check_file("agencies.signer.chain_file", &self.signer.chain_file).map_err(named)?;
         let mut ids = std::collections::HashSet::new();
         for (i, c) in self.certifiers.iter().enumerate() {
             match c.key_place("agencies.certifiers").map_err(named)? {
-                KeyPlace::File(f) => check_file("agencies.certifiers.key_file", f).map_err(named)?,
-                KeyPlace::Pkcs11(spec) => spec.validate().map_err(|e| {
-                    self.invalid("agencies.certifiers.pkcs11", &e.to_string())
-                })?,
+                KeyPlace::File(f) => {
+                    check_file("agencies.certifiers.key_file", f).map_err(named)?
+                }
+                KeyPlace::Pkcs11(spec) => spec
+                    .validate()
+                    .map_err(|e| self.invalid("agencies.certifiers.pkcs11", &e.to_string()))?,
                 KeyPlace::External => {}
             }
             check_file("agencies.certifiers.chain_file", &c.chain_file).map_err(named)?;
@@ -224,9 +225,7 @@ pub fn validate_code(code: &str) -> Result<(), ConfigError> {
     }
     Err(ConfigError::Invalid {
         field: "agencies.code",
-        message: format!(
-            "{code:?} must be the agency e-identifier: 1 to 35 of A-Z, 0-9 and '.'"
-        ),
+        message: format!("{code:?} must be the agency e-identifier: 1 to 35 of A-Z, 0-9 and '.'"),
     })
 }
 
@@ -270,11 +269,7 @@ pub fn test_agencies(pki: &Path) -> Vec<AgencyConfig> {
     first.signer = file_signer("agency", "UBND xã Tân Lập", "");
     first.certifiers = vec![SignerConfig {
         id: "nhung".into(),
-        ..file_signer(
-            "certifier",
-            "Nguyễn Thị Hồng Nhung",
-            "Phó Chủ tịch UBND xã",
-        )
+        ..file_signer("certifier", "Nguyễn Thị Hồng Nhung", "Phó Chủ tịch UBND xã")
     }];
     let mut second = AgencyConfig::with_usual_texts("H72.21.02", "UBND xã Hòa Hiệp", "Tây Ninh");
     second.signer = file_signer("agency2", "UBND xã Hòa Hiệp", "");

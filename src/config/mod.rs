@@ -427,7 +427,9 @@ impl Config {
             message: e.to_string(),
         })?;
         let raw: toml::Table = toml::from_str(text).unwrap_or_default();
-        if raw.contains_key("agencies") && (raw.contains_key("agency") || raw.contains_key("signers")) {
+        if raw.contains_key("agencies")
+            && (raw.contains_key("agency") || raw.contains_key("signers"))
+        {
             return Err(ConfigError::Invalid {
                 field: "agency",
                 message: "[agency]/[signers] (one agency, the earlier form) and [[agencies]] cannot be combined: move the agency into an [[agencies]] table".into(),
@@ -461,12 +463,17 @@ impl Config {
             [one] => Some(one),
             _ => None,
         };
-        for (var, certifier) in [("SAOY_AGENCY_KEY_FILE", false), ("SAOY_CERTIFIER_KEY_FILE", true)] {
+        for (var, certifier) in [
+            ("SAOY_AGENCY_KEY_FILE", false),
+            ("SAOY_CERTIFIER_KEY_FILE", true),
+        ] {
             let Some(v) = get(var) else { continue };
             let Some(agency) = single.as_deref_mut() else {
                 return Err(ConfigError::Invalid {
                     field: "agencies",
-                    message: format!("{var} applies to a configuration of one agency; name each key file in its agency's table"),
+                    message: format!(
+                        "{var} applies to a configuration of one agency; name each key file in its agency's table"
+                    ),
                 });
             };
             let signer = match certifier {

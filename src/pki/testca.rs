@@ -379,8 +379,9 @@ pub fn add_second_agency(dir: &Path) -> Result<(), TestCaError> {
         })
     };
     let ca_pem = read("issuing-ca.pem")?;
-    let ca_key = KeyPair::from_pkcs8_pem_and_sign_algo(&read("issuing-ca.key.pem")?, &PKCS_RSA_SHA256)
-        .map_err(gen_err)?;
+    let ca_key =
+        KeyPair::from_pkcs8_pem_and_sign_algo(&read("issuing-ca.key.pem")?, &PKCS_RSA_SHA256)
+            .map_err(gen_err)?;
     let ca = Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(gen_err)?;
     write_second_agency(&Out { dir }, &ca, &ca_pem, SystemClock.now())
 }

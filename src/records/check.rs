@@ -300,8 +300,11 @@ impl Checker {
             };
             let decoded = keys::decode::<super::PendingCopy>(key, &bytes);
             if let Some(p) = self.readable(key, decoded) {
-                self.pending_numbers
-                    .insert((p.record.agency_code.clone(), p.record.year, p.record.number));
+                self.pending_numbers.insert((
+                    p.record.agency_code.clone(),
+                    p.record.year,
+                    p.record.number,
+                ));
                 self.pending_ids.insert(p.record.id);
             }
         }

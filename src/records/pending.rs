@@ -148,10 +148,7 @@ impl PendingCopies {
     }
 
     /// The prepared PDF and the originals of a pending copy.
-    pub async fn bytes(
-        &self,
-        pending: &PendingCopy,
-    ) -> Result<(Bytes, Vec<Bytes>), RecordsError> {
+    pub async fn bytes(&self, pending: &PendingCopy) -> Result<(Bytes, Vec<Bytes>), RecordsError> {
         let (agency, id) = (&pending.record.agency_code, &pending.record.id);
         let missing = |what: &str| RecordsError::Corrupt {
             key: key(agency, id, ""),
@@ -209,10 +206,12 @@ impl PendingCopies {
         {
             return Ok(outcome.clone());
         }
-        self.outcome(agency, id).await?.ok_or_else(|| RecordsError::Corrupt {
-            key: k,
-            reason: "an outcome was taken but cannot be read".into(),
-        })
+        self.outcome(agency, id)
+            .await?
+            .ok_or_else(|| RecordsError::Corrupt {
+                key: k,
+                reason: "an outcome was taken but cannot be read".into(),
+            })
     }
 
     /// Removes the bytes of a pending copy that has ended (its outcome stays).

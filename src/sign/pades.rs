@@ -7,8 +7,8 @@ use super::cms::{
     CmsError, build_signed_data, max_container_len, signed_attributes, signed_data_with,
 };
 use crate::pdf::incremental::{IncrementalError, PreparedSignature, SignatureField, prepare};
-use crate::pki::key::KeyAlgorithm;
 use crate::pki::key::Credential;
+use crate::pki::key::KeyAlgorithm;
 
 /// Errors signing a PDF.
 #[derive(Debug, thiserror::Error)]

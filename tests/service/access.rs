@@ -284,20 +284,38 @@ fn expected(who: &str) -> BTreeMap<&'static str, Code> {
     // listing them are the certifier's.
     let codes: [Code; 16] = match who {
         // Staff of the agency: certify, read its copies; a citizen's list needs consent.
-        "clerk" => [OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD],
-        "certifier" => [OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, OK],
-        "admin" => [PD, OK, OK, OK, PD, PD, OK, OK, PD, PD, PD, PD, PD, OK, PD, PD],
+        "clerk" => [
+            OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD,
+        ],
+        "certifier" => [
+            OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, OK,
+        ],
+        "admin" => [
+            PD, OK, OK, OK, PD, PD, OK, OK, PD, PD, PD, PD, PD, OK, PD, PD,
+        ],
         // Another agency without a consent.
-        "verifier" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD],
-        "citizen" => [PD, OK, OK, OK, OK, OK, OK, PD, OK, OK, OK, OK, PD, OK, PD, PD],
-        "portal-alone" => [PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD],
+        "verifier" => [
+            PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD,
+        ],
+        "citizen" => [
+            PD, OK, OK, OK, OK, OK, OK, PD, OK, OK, OK, OK, PD, OK, PD, PD,
+        ],
+        "portal-alone" => [
+            PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD,
+        ],
         // A clerk of the other commune this deployment serves: certifies for it, but does
         // not read the first commune's copies.
-        "clerk2" => [OK, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD],
+        "clerk2" => [
+            OK, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD,
+        ],
         // No certificate: the public calls only.
-        "none" => [UA, OK, UA, UA, UA, UA, OK, UA, UA, UA, UA, UA, UA, OK, UA, UA],
+        "none" => [
+            UA, OK, UA, UA, UA, UA, OK, UA, UA, UA, UA, UA, UA, OK, UA, UA,
+        ],
         // A certificate or assertion that proves nothing: refused, except health.
-        _ => [UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, OK, UA, UA],
+        _ => [
+            UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, OK, UA, UA,
+        ],
     };
     rpcs.into_iter().zip(codes).collect()
 }

@@ -34,7 +34,11 @@ fn png() -> Upload {
 }
 
 /// Certifies the sample scan as test client `who`.
-async fn certify_as(url: &str, who: &str, request_id: &str) -> Result<CertificationRecord, tonic::Status> {
+async fn certify_as(
+    url: &str,
+    who: &str,
+    request_id: &str,
+) -> Result<CertificationRecord, tonic::Status> {
     let mut c = CertificationServiceClient::new(client::channel(url, who).await);
     c.certify(futures::stream::iter(client::messages(
         Some(client::meta(request_id, 1)),
@@ -47,7 +51,10 @@ async fn certify_as(url: &str, who: &str, request_id: &str) -> Result<Certificat
 /// Reads a copy back as `who`: its verification status and bytes.
 async fn copy_as(url: &str, who: &str, id: &str) -> Result<(String, Vec<u8>), tonic::Status> {
     let mut c = RecordServiceClient::new(client::channel(url, who).await);
-    let mut stream = c.get_copy(GetCopyRequest { id: id.into() }).await?.into_inner();
+    let mut stream = c
+        .get_copy(GetCopyRequest { id: id.into() })
+        .await?
+        .into_inner();
     let (mut status, mut pdf) = (String::new(), Vec::new());
     while let Some(m) = stream.message().await? {
         match m.part {
@@ -84,7 +91,10 @@ async fn book(dir: &Path, agency: &str) -> BTreeMap<u64, EntryState> {
 fn assert_gapless(book: &BTreeMap<u64, EntryState>, what: &str) {
     let numbers: Vec<u64> = book.keys().copied().collect();
     let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
-    assert_eq!(numbers, expected, "{what}: the book has a gap or a duplicate");
+    assert_eq!(
+        numbers, expected,
+        "{what}: the book has a gap or a duplicate"
+    );
     for (n, state) in book {
         assert!(
             !matches!(state, EntryState::Reserved),
@@ -106,16 +116,25 @@ fn assert_signed_by(pdf: &[u8], org: &str, person: &str) {
     match pyhanko::validate(pdf) {
         pyhanko::PeerResult::Verdicts(v) => {
             assert_eq!(v.len(), 2, "two signatures: {v:?}");
-            assert!(!v.iter().any(pyhanko::Verdict::rejects), "pyHanko rejects: {v:?}");
+            assert!(
+                !v.iter().any(pyhanko::Verdict::rejects),
+                "pyHanko rejects: {v:?}"
+            );
             let signers: Vec<String> = v.iter().filter_map(|s| s.signer.clone()).collect();
             assert!(signers[0].contains(org), "agency signature by {signers:?}");
-            assert!(signers[1].contains(person), "certifier signature by {signers:?}");
+            assert!(
+                signers[1].contains(person),
+                "certifier signature by {signers:?}"
+            );
         }
         pyhanko::PeerResult::Crashed(e) => panic!("pyHanko crashed: {e}"),
     }
     let out = pdfsig_names(pdf);
     assert_eq!(out.matches("Signature is Valid").count(), 2, "{out}");
-    assert!(out.contains(org) && out.contains(person), "pdfsig names: {out}");
+    assert!(
+        out.contains(org) && out.contains(person),
+        "pdfsig names: {out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,13 +152,19 @@ async fn two_agencies_on_two_replicas_keep_their_own_books_and_signers() {
         let url = if i % 2 == 0 { a.url() } else { b.url() };
         let who = if i % 3 == 0 { "clerk2" } else { "clerk" };
         calls.push(tokio::spawn(async move {
-            (who, certify_as(&url, who, &format!("two-agencies-{i}")).await)
+            (
+                who,
+                certify_as(&url, who, &format!("two-agencies-{i}")).await,
+            )
         }));
     }
     let mut issued: BTreeMap<&str, Vec<CertificationRecord>> = BTreeMap::new();
     for call in calls {
         let (who, record) = call.await.unwrap();
-        issued.entry(who).or_default().push(record.expect("certified"));
+        issued
+            .entry(who)
+            .or_default()
+            .push(record.expect("certified"));
     }
     let first = &issued["clerk"];
     let second = &issued["clerk2"];
@@ -170,14 +195,18 @@ async fn two_agencies_on_two_replicas_keep_their_own_books_and_signers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clerk_of_an_agency_not_served_here_cannot_certify() {
     let server = start_with(|c| c.agencies.truncate(1)).await;
-    let refused = certify_as(&server.url(), "clerk2", "not-ours").await.unwrap_err();
+    let refused = certify_as(&server.url(), "clerk2", "not-ours")
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert!(
         refused.message().contains("H72.21.02") && refused.message().contains("H72.21.01"),
         "names the caller's agency and the served ones: {}",
         refused.message()
     );
-    let ok = certify_as(&server.url(), "clerk", "ours").await.expect("own agency");
+    let ok = certify_as(&server.url(), "clerk", "ours")
+        .await
+        .expect("own agency");
     assert_eq!(ok.number, 1);
     assert!(
         book(&server.data_dir(), "H72.21.02").await.is_empty(),
@@ -223,29 +252,49 @@ fn sign_with_file_key(key: &str, message: &[u8]) -> Vec<u8> {
 async fn a_certifier_signs_pending_copies_on_a_token_only_the_client_holds() {
     let server = external_server(|_| {}).await;
     let url = server.url();
-    let pending = certify_as(&url, "clerk", "external-1").await.expect("pending");
+    let pending = certify_as(&url, "clerk", "external-1")
+        .await
+        .expect("pending");
     assert_eq!(pending.status, "awaiting_signature");
     assert!(pending.copy_sha256.is_empty(), "nothing issued yet");
     let asked = pending.pending.clone().expect("what to sign");
     let certifier_der = crate::support::read_der(&pki("certifier.pem"));
     assert_eq!(asked.signer_certificate, certifier_der);
     assert_eq!(asked.signature_algorithm, "ecdsa-p256-sha256");
-    assert!(copy_as(&url, "clerk", &pending.id).await.is_err(), "not readable before it is signed");
+    assert!(
+        copy_as(&url, "clerk", &pending.id).await.is_err(),
+        "not readable before it is signed"
+    );
 
     // The clerk may not sign; a wrong value and another certificate's signature are refused.
-    let refused = complete(&url, "clerk", &pending.id, vec![1, 2, 3]).await.unwrap_err();
+    let refused = complete(&url, "clerk", &pending.id, vec![1, 2, 3])
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
-    let refused = complete(&url, "certifier", &pending.id, vec![0x30, 0x06, 2, 1, 1, 2, 1, 1])
+    let refused = complete(
+        &url,
+        "certifier",
+        &pending.id,
+        vec![0x30, 0x06, 2, 1, 1, 2, 1, 1],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused.message().contains("Nguyễn Thị Hồng Nhung"),
+        "{}",
+        refused.message()
+    );
+    let forged = sign_with_file_key("other-signer.key.pem", &asked.signed_attributes);
+    let refused = complete(&url, "certifier", &pending.id, forged)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
-    assert!(refused.message().contains("Nguyễn Thị Hồng Nhung"), "{}", refused.message());
-    let forged = sign_with_file_key("other-signer.key.pem", &asked.signed_attributes);
-    let refused = complete(&url, "certifier", &pending.id, forged).await.unwrap_err();
-    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
 
     // A second copy waits too; the certifier lists both.
-    let second = certify_as(&url, "clerk", "external-2").await.expect("pending");
+    let second = certify_as(&url, "clerk", "external-2")
+        .await
+        .expect("pending");
     let mut c = CertificationServiceClient::new(client::channel(&url, "certifier").await);
     let listed = c
         .list_pending_certifications(ListPendingCertificationsRequest {})
@@ -314,15 +363,28 @@ async fn a_certifier_signs_pending_copies_on_a_token_only_the_client_holds() {
         assert_signed_by(&pdf, "Tân Lập", "Nguyễn Thị Hồng Nhung");
     }
     // Completing again returns the issued copy; the book is gapless with both issued.
-    let again = complete(&url, "certifier", &pending.id, vec![9]).await.expect("issued");
-    assert_eq!((again.status.as_str(), again.number), ("valid", pending.number));
-    let unknown = complete(&url, "certifier", &uuid::Uuid::now_v7().to_string(), vec![9])
+    let again = complete(&url, "certifier", &pending.id, vec![9])
         .await
-        .unwrap_err();
+        .expect("issued");
+    assert_eq!(
+        (again.status.as_str(), again.number),
+        ("valid", pending.number)
+    );
+    let unknown = complete(
+        &url,
+        "certifier",
+        &uuid::Uuid::now_v7().to_string(),
+        vec![9],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(unknown.code(), Code::PermissionDenied);
     let book = book(&server.data_dir(), "H72.21.01").await;
     assert_gapless(&book, "H72.21.01");
-    assert!(book.values().all(|s| matches!(s, EntryState::Issued { .. })));
+    assert!(
+        book.values()
+            .all(|s| matches!(s, EntryState::Issued { .. }))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,18 +399,35 @@ async fn a_copy_not_signed_before_its_deadline_is_voided_without_a_gap() {
     let asked = late.pending.clone().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
     let good = sign_with_file_key("certifier.key.pem", &asked.signed_attributes);
-    let refused = complete(&url, "certifier", &late.id, good.clone()).await.unwrap_err();
+    let refused = complete(&url, "certifier", &late.id, good.clone())
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    assert!(refused.message().contains("deadline"), "{}", refused.message());
-    let refused = complete(&url, "certifier", &late.id, good).await.unwrap_err();
+    assert!(
+        refused.message().contains("deadline"),
+        "{}",
+        refused.message()
+    );
+    let refused = complete(&url, "certifier", &late.id, good)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    assert!(refused.message().contains("voided"), "{}", refused.message());
+    assert!(
+        refused.message().contains("voided"),
+        "{}",
+        refused.message()
+    );
 
     // The next copy takes the next number; the late one is void with its reason.
     let next = certify_as(&url, "clerk", "late-2").await.expect("pending");
     assert_eq!((late.number, next.number), (1, 2));
-    let signed = sign_with_file_key("certifier.key.pem", &next.pending.unwrap().signed_attributes);
-    let issued = complete(&url, "certifier", &next.id, signed).await.expect("in time");
+    let signed = sign_with_file_key(
+        "certifier.key.pem",
+        &next.pending.unwrap().signed_attributes,
+    );
+    let issued = complete(&url, "certifier", &next.id, signed)
+        .await
+        .expect("in time");
     assert_eq!(issued.status, "valid");
     let book = book(&server.data_dir(), "H72.21.01").await;
     assert_gapless(&book, "H72.21.01");
@@ -369,8 +448,13 @@ fn write_agency_files(dir: &Path, key: &Path, chain: &Path) {
 async fn a_renewed_agency_certificate_is_picked_up_under_load() {
     let keys = tempfile::tempdir().unwrap();
     let agencies = tempfile::tempdir().unwrap();
-    write_agency_files(keys.path(), &pki("agency.key.pem"), &pki("agency-chain.pem"));
-    let renewed = crate::support::pkigen::issue(keys.path(), crate::support::pkigen::Kind::AgencyRenewal);
+    write_agency_files(
+        keys.path(),
+        &pki("agency.key.pem"),
+        &pki("agency-chain.pem"),
+    );
+    let renewed =
+        crate::support::pkigen::issue(keys.path(), crate::support::pkigen::Kind::AgencyRenewal);
     let file = format!(
         "code = \"H72.21.01\"\nname = \"UBND xã Tân Lập\"\nlocation = \"Tây Ninh\"\nbook = \"01\"\nbook_code = \"SCT/BS\"\ncopy_type = \"Bản sao điện tử\"\nstatement = \"Chứng thực bản sao đúng với bản chính.\"\n[signer]\nkey_file = {:?}\nchain_file = {:?}\n",
         keys.path().join("agency.key.pem").display().to_string(),
@@ -409,7 +493,11 @@ async fn a_renewed_agency_certificate_is_picked_up_under_load() {
     // Renewal: new key and certificate written in place (key first, then the chain).
     write_agency_files(keys.path(), &renewed.key, &renewed.chain);
     let app = Arc::clone(&server.app);
-    assert!(tokio::task::spawn_blocking(move || app.reload_agencies(true)).await.unwrap());
+    assert!(
+        tokio::task::spawn_blocking(move || app.reload_agencies(true))
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut records = Vec::new();
@@ -418,11 +506,25 @@ async fn a_renewed_agency_certificate_is_picked_up_under_load() {
     }
     let new_fingerprint = crate::support::sha256_hex(&renewed.der);
     let fingerprint = |r: &CertificationRecord| r.signers[0].sha256_fingerprint.clone();
-    assert!(records.iter().any(|r| fingerprint(r) == old_fingerprint), "copies before");
-    assert!(records.iter().any(|r| fingerprint(r) == new_fingerprint), "copies after");
-    for r in records.iter().filter(|r| fingerprint(r) == old_fingerprint).take(1).chain(
-        records.iter().filter(|r| fingerprint(r) == new_fingerprint).take(1),
-    ) {
+    assert!(
+        records.iter().any(|r| fingerprint(r) == old_fingerprint),
+        "copies before"
+    );
+    assert!(
+        records.iter().any(|r| fingerprint(r) == new_fingerprint),
+        "copies after"
+    );
+    for r in records
+        .iter()
+        .filter(|r| fingerprint(r) == old_fingerprint)
+        .take(1)
+        .chain(
+            records
+                .iter()
+                .filter(|r| fingerprint(r) == new_fingerprint)
+                .take(1),
+        )
+    {
         let (status, _) = copy_as(&url, "clerk", &r.id).await.unwrap();
         assert_eq!(status, "PASSED", "copy {} by {}", r.id, fingerprint(r));
     }
@@ -439,9 +541,18 @@ async fn a_renewed_agency_certificate_is_picked_up_under_load() {
     );
     std::fs::write(agencies.path().join("h72-21-02.toml"), second).unwrap();
     let app = Arc::clone(&server.app);
-    assert!(tokio::task::spawn_blocking(move || app.reload_agencies(false)).await.unwrap());
-    let added = certify_as(&url, "clerk2", "new-commune").await.expect("served now");
-    assert_eq!((added.agency.as_str(), added.number), ("UBND xã Hòa Hiệp", 1));
+    assert!(
+        tokio::task::spawn_blocking(move || app.reload_agencies(false))
+            .await
+            .unwrap()
+    );
+    let added = certify_as(&url, "clerk2", "new-commune")
+        .await
+        .expect("served now");
+    assert_eq!(
+        (added.agency.as_str(), added.number),
+        ("UBND xã Hòa Hiệp", 1)
+    );
 }
 
 /// Copies a directory tree.
@@ -461,7 +572,10 @@ fn copy_tree(from: &Path, to: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_of_the_single_agency_release_keeps_working() {
     let old = tempfile::tempdir().unwrap();
-    copy_tree(&crate::support::root().join("tests/data/store-v1"), old.path());
+    copy_tree(
+        &crate::support::root().join("tests/data/store-v1"),
+        old.path(),
+    );
     let dir = old.path().to_path_buf();
     let server = start_with(move |c| c.data_dir = dir).await;
     let url = server.url();

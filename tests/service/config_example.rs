@@ -28,11 +28,21 @@ fn the_province_and_external_certifier_examples_parse() {
     let province = Config::parse(&read("saoy.province-pkcs11.example.toml"), "province").unwrap();
     assert_eq!(province.agencies.len(), 2);
     for a in &province.agencies {
-        assert!(a.signer.pkcs11.is_some(), "{}: the organisation key on the HSM", a.code);
+        assert!(
+            a.signer.pkcs11.is_some(),
+            "{}: the organisation key on the HSM",
+            a.code
+        );
         assert!(a.certifiers.iter().all(|c| c.pkcs11.is_some()));
-        a.signer.pkcs11.as_ref().unwrap().validate().expect("spec is consistent");
+        a.signer
+            .pkcs11
+            .as_ref()
+            .unwrap()
+            .validate()
+            .expect("spec is consistent");
     }
-    let external = Config::parse(&read("saoy.external-certifier.example.toml"), "external").unwrap();
+    let external =
+        Config::parse(&read("saoy.external-certifier.example.toml"), "external").unwrap();
     let certifier = &external.agencies[0].certifiers[0];
     assert!(certifier.external && certifier.key_file.as_os_str().is_empty());
     assert_eq!(external.pending.timeout_secs, 86400);
@@ -46,10 +56,16 @@ fn the_single_agency_form_of_earlier_releases_is_read_as_one_agency() {
     let config = Config::parse(text, "old.toml").unwrap();
     assert_eq!(config.agencies.len(), 1);
     let a = &config.agencies[0];
-    assert_eq!((a.code.as_str(), a.book_code.as_str()), ("H72.99.01", "SCT/BS"));
+    assert_eq!(
+        (a.code.as_str(), a.book_code.as_str()),
+        ("H72.99.01", "SCT/BS")
+    );
     assert_eq!(a.signer.name, "UBND xã Thử");
     assert_eq!(a.certifiers.len(), 1);
     let both = format!("{text}[[agencies]]\ncode = \"H72.99.02\"\n");
     let err = Config::parse(&both, "both.toml").unwrap_err().to_string();
-    assert!(err.contains("[[agencies]]") && err.contains("`agency`"), "{err}");
+    assert!(
+        err.contains("[[agencies]]") && err.contains("`agency`"),
+        "{err}"
+    );
 }

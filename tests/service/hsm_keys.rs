@@ -34,8 +34,8 @@ fn secrets() -> Vec<(String, Vec<u8>)> {
     let certifier = pkcs8(&pki("certifier.key.pem"));
     let rsa = rsa::RsaPrivateKey::from_pkcs8_der(&agency).expect("RSA key");
     // ECPrivateKey { version 1, privateKey OCTET STRING (32) ... } inside the PKCS#8.
-    let at = memchr::memmem::find(&certifier, &[0x02, 0x01, 0x01, 0x04, 0x20]).expect("EC scalar")
-        + 5;
+    let at =
+        memchr::memmem::find(&certifier, &[0x02, 0x01, 0x01, 0x04, 0x20]).expect("EC scalar") + 5;
     let scalar = certifier[at..at + 32].to_vec();
     let b64 = |d: &[u8]| {
         use base64::Engine;
@@ -89,7 +89,10 @@ fn spec(hsm: &SoftHsm, module: &str, label: &str) -> Pkcs11Spec {
 /// child's output (its logs at debug level) and in every file it wrote beside the token.
 fn run_and_check(name: &str, hsm: &SoftHsm, env: &[(String, std::ffi::OsString)]) {
     let out = softhsm::run_in_child(name, hsm.root(), env);
-    assert!(out.contains("certified copy issued"), "the child logs: {out}");
+    assert!(
+        out.contains("certified copy issued"),
+        "the child logs: {out}"
+    );
     let secrets = secrets();
     for (what, bytes) in &secrets {
         assert!(
@@ -100,9 +103,15 @@ fn run_and_check(name: &str, hsm: &SoftHsm, env: &[(String, std::ffi::OsString)]
     assert!(!out.contains(PIN), "the PIN in the service's logs");
     let mut found = Vec::new();
     leaks(hsm.root(), &hsm.token_dir(), &secrets, &mut found);
-    assert!(found.is_empty(), "key material outside the token: {found:?}");
+    assert!(
+        found.is_empty(),
+        "key material outside the token: {found:?}"
+    );
     let store = hsm.root().join("store");
-    assert!(store.join("records").is_dir(), "the child stored its copies");
+    assert!(
+        store.join("records").is_dir(),
+        "the child stored its copies"
+    );
 }
 
 /// The child's side: a server whose agency and certifier keys are on the token through
@@ -120,7 +129,10 @@ fn certify_with_token_keys(dir: PathBuf, module: &str) {
         .unwrap();
     runtime.block_on(async {
         let store = dir.join("store");
-        let (agency, certifier) = (spec(&hsm, module, "agency"), spec(&hsm, module, "certifier"));
+        let (agency, certifier) = (
+            spec(&hsm, module, "agency"),
+            spec(&hsm, module, "certifier"),
+        );
         let server = crate::support::server::start_with(move |c| {
             c.data_dir = store;
             c.agencies.truncate(1);
@@ -160,7 +172,11 @@ fn certify_with_token_keys(dir: PathBuf, module: &str) {
             let path = dir.join(format!("copy-{i}.pdf"));
             std::fs::write(&path, &pdf).unwrap();
             let out = crate::support::peers::pdfsig(&path, &pki("root.pem"));
-            assert_eq!(out.matches("Signature is Valid").count(), 2, "pdfsig: {out}");
+            assert_eq!(
+                out.matches("Signature is Valid").count(),
+                2,
+                "pdfsig: {out}"
+            );
         }
     });
 }

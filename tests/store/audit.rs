@@ -71,7 +71,11 @@ async fn chain_of(store: &Arc<dyn ObjectStore>, n: usize, every: u64) -> AuditLo
 }
 
 fn trusted() -> Vec<Vec<u8>> {
-    vec![sealer().certificate("H72.21.01").expect("one key seals every chain")]
+    vec![
+        sealer()
+            .certificate("H72.21.01")
+            .expect("one key seals every chain"),
+    ]
 }
 
 async fn get(store: &Arc<dyn ObjectStore>, key: &str) -> Vec<u8> {
