@@ -279,8 +279,8 @@ enum StoreAction {
 
 #[derive(Subcommand)]
 enum PkiAction {
-    /// Regenerates the TEST-ONLY CA hierarchy (root, issuing CA, agency, certifier, CRL)
-    /// and its TLS material under OUT/tls.
+    /// Regenerates the TEST-ONLY CA hierarchy (root, issuing CA, two agencies H72.21.01 and
+    /// H72.21.02 with a certifier each, CRLs) and its TLS material under OUT/tls.
     Init {
         /// Output directory.
         #[arg(long, default_value = "certs-test")]

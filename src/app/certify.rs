@@ -106,32 +106,8 @@ impl App {
             return replay(meta, existing);
         }
 
-        let options = DigitizeOptions {
-            min_dpi: self.config.limits.min_dpi,
-            allow_low_resolution: meta.allow_low_resolution,
-            max_pixels_per_page: self.config.limits.max_pixels_per_page,
-            max_pages: self.config.limits.max_pages,
-        };
         let files = Arc::new(input.files);
-        let scan_policy = self.policies.lookup(&meta.document_type).clone();
-        let digitized = {
-            let files = Arc::clone(&files);
-            tokio::task::spawn_blocking(move || digitize_original(&files, &options, &scan_policy))
-                .await
-                .map_err(|e| Error::Internal(format!("digitize task: {e}")))??
-        };
-        let warnings: Vec<String> = digitized
-            .warnings
-            .iter()
-            .map(|w| format!("page {}: {}", w.page, w.message))
-            .collect();
-        if digitized.pages.len() != meta.page_count as usize {
-            return Err(Error::InvalidArgument(format!(
-                "received {} pages but the clerk counted {}: check that every page was scanned, in order",
-                digitized.pages.len(),
-                meta.page_count
-            )));
-        }
+        let (digitized, warnings) = self.digitize_counted(meta, &files).await?;
 
         // Claim the request id for a copy id before a number is taken: a retry after a
         // failure anywhere below (even on another replica) reuses this id, never a second copy.
@@ -234,6 +210,44 @@ impl App {
             warnings,
             pending: None,
         })
+    }
+}
+
+impl App {
+    /// Digitises the original under its document type's policy and checks the page count
+    /// the clerk declared; returns the pages and the warnings for the clerk.
+    async fn digitize_counted(
+        &self,
+        meta: &CertifyMeta,
+        files: &Arc<Vec<UploadedFile>>,
+    ) -> Result<(digitize::Digitized, Vec<String>)> {
+        let options = DigitizeOptions {
+            min_dpi: self.config.limits.min_dpi,
+            allow_low_resolution: meta.allow_low_resolution,
+            max_pixels_per_page: self.config.limits.max_pixels_per_page,
+            max_pages: self.config.limits.max_pages,
+        };
+        let scan_policy = self.policies.lookup(&meta.document_type).clone();
+        let digitized = {
+            let files = Arc::clone(files);
+            tokio::task::spawn_blocking(move || digitize_original(&files, &options, &scan_policy))
+                .await
+                .map_err(|e| Error::Internal(format!("digitize task: {e}")))??
+        };
+        let warnings: Vec<String> = digitized
+            .warnings
+            .iter()
+            .map(|w| format!("page {}: {}", w.page, w.message))
+            .collect();
+        if digitized.pages.len() != meta.page_count as usize {
+            return Err(Error::InvalidArgument(format!(
+                "received {} pages but the clerk counted {}: check that every page was scanned, in order",
+                digitized.pages.len(),
+                meta.page_count
+            )));
+        }
+
+        Ok((digitized, warnings))
     }
 }
 
