@@ -724,8 +724,8 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
         .into_inner();
     if let Some(p) = &record.pending {
-        println!(
-            "{}",
+        print_quietly(&format!(
+            "{}\n",
             serde_json::json!({
                 "id": record.id,
                 "reference": record.reference,
@@ -734,7 +734,7 @@ async fn certify(args: CertifyArgs) -> Result<ExitCode, String> {
                 "deadline": p.deadline,
                 "next": "the certifier signs it with `saoy sign-pending`",
             })
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let mut records = saoy::proto::record_service_client::RecordServiceClient::new(channel);
@@ -796,7 +796,7 @@ async fn sign_pending(
                 serde_json::json!({"id": c.copy_id, "reference": c.reference, "status": "failed", "error": e})
             }
         };
-        println!("{line}");
+        print_quietly(&format!("{line}\n"));
     }
     eprintln!(
         "signed {} of {} copies awaiting this certificate; {} await another certifier",
