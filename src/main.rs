@@ -53,6 +53,24 @@ enum Command {
         #[command(subcommand)]
         action: BookAction,
     },
+    /// An agency's figures over a period: copies issued, refused (by reason), revoked,
+    /// voided, pages, by document type and by procedure code.
+    Report {
+        /// Agency e-identifier.
+        #[arg(long)]
+        agency: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+        #[command(flatten)]
+        location: StoreArgs,
+    },
     /// The audit log: verify its chains, show entries.
     Audit {
         #[command(subcommand)]
@@ -234,6 +252,48 @@ enum BookAction {
         #[command(flatten)]
         location: StoreArgs,
     },
+    /// Opens the agency's next book of this year; its numbers continue from the last one
+    /// taken (NĐ 23/2015 Art. 13(2)); every replica uses it from its next number.
+    OpenNext {
+        /// Agency e-identifier.
+        #[arg(long)]
+        agency: String,
+        #[command(flatten)]
+        location: StoreArgs,
+    },
+    /// Prints one month of the agency's book as a PDF/A signed with the agency's key (the
+    /// monthly printout of NĐ 23/2015 Art. 13(3)); no server needed.
+    Print {
+        /// Agency e-identifier.
+        #[arg(long)]
+        agency: String,
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        location: StoreArgs,
+    },
+    /// Closes the agency's book of a finished year: the year's book with its total, signed
+    /// and kept beside the months; no number can be taken in that year afterwards.
+    Close {
+        /// Agency e-identifier.
+        #[arg(long)]
+        agency: String,
+        /// The year (after its 31 December).
+        #[arg(long)]
+        year: i32,
+        #[command(flatten)]
+        location: StoreArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Csv,
+    Json,
 }
 
 /// Which store an offline command works on.
@@ -251,6 +311,17 @@ struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The configuration and the store these arguments name.
+    async fn config_and_store(
+        self,
+    ) -> Result<(Config, std::sync::Arc<dyn saoy::store::ObjectStore>), String> {
+        let config = load_config(self.config.as_deref(), self.data, self.store)?;
+        let store = saoy::app::open_store(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((config, store))
+    }
+
     /// Opens the store these arguments name (config file, then --data / --store).
     async fn open(self) -> Result<std::sync::Arc<dyn saoy::store::ObjectStore>, String> {
         let config = load_config(self.config.as_deref(), self.data, self.store)?;
@@ -332,14 +403,14 @@ fn main() -> ExitCode {
             config,
             http_listen,
         } => run_async(serve(listen, data, store, config, http_listen)),
-        Command::Book {
-            action:
-                BookAction::Export {
-                    agency,
-                    year,
-                    location,
-                },
-        } => run_async(book_export(agency, year, location)),
+        Command::Book { action } => run_async(book(action)),
+        Command::Report {
+            agency,
+            from,
+            to,
+            format,
+            location,
+        } => run_async(report(agency, from, to, format, location)),
         Command::Audit { action } => run_async(audit(action)),
         Command::Store {
             action:
@@ -531,6 +602,93 @@ fn reload_trust_on_sighup(app: &Arc<App>) {
 
 #[cfg(not(unix))]
 fn reload_trust_on_sighup(_: &Arc<App>) {}
+
+/// `saoy book …`.
+async fn book(action: BookAction) -> Result<ExitCode, String> {
+    use saoy::app::books;
+    let clock: std::sync::Arc<dyn saoy::clock::Clock> =
+        std::sync::Arc::new(saoy::clock::SystemClock);
+    match action {
+        BookAction::Export {
+            agency,
+            year,
+            location,
+        } => book_export(agency, year, location).await,
+        BookAction::OpenNext { agency, location } => {
+            let (_, store) = location.config_and_store().await?;
+            let opened = books::open_next_book(store, clock, &agency)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_quietly(&format!(
+                "{}\n",
+                serde_json::json!({"agency": opened.agency_code, "year": opened.year, "book": opened.book, "first_number": opened.first_number})
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        BookAction::Print {
+            agency,
+            month,
+            out,
+            location,
+        } => {
+            let (config, store) = location.config_and_store().await?;
+            let pdf = books::print_month(&config, store, clock, &agency, &month)
+                .await
+                .map_err(|e| e.to_string())?;
+            std::fs::write(&out, pdf)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            eprintln!("wrote {} ({agency}, {month})", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        BookAction::Close {
+            agency,
+            year,
+            location,
+        } => {
+            let (config, store) = location.config_and_store().await?;
+            let (closing, made) = books::close_year(&config, store, clock, &agency, year)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !made {
+                eprintln!(
+                    "the book {agency}/{year} was already closed at {}; nothing new",
+                    closing.closed_at
+                );
+            }
+            print_quietly(&format!(
+                "{}\n",
+                serde_json::to_string(&closing).map_err(|e| e.to_string())?
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `saoy report`.
+async fn report(
+    agency: String,
+    from: String,
+    to: String,
+    format: ReportFormat,
+    location: StoreArgs,
+) -> Result<ExitCode, String> {
+    use saoy::app::books;
+    let from = books::parse_date(&from, "--from").map_err(|e| e.to_string())?;
+    let to = books::parse_date(&to, "--to").map_err(|e| e.to_string())?;
+    let (_, store) = location.config_and_store().await?;
+    let r = books::report(store, &agency, from, to)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = match format {
+        ReportFormat::Csv => r.to_csv(),
+        ReportFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+        ),
+    };
+    print_quietly(&text);
+    Ok(ExitCode::SUCCESS)
+}
 
 async fn book_export(agency: String, year: i32, location: StoreArgs) -> Result<ExitCode, String> {
     let store = location.open().await?;

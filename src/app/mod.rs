@@ -26,6 +26,7 @@ mod access;
 mod agencies;
 mod anchors;
 pub mod batch;
+pub mod books;
 mod certify;
 mod consent;
 mod digitization;

@@ -2,6 +2,7 @@
 //! signing. Knows nothing of CMS or certificates.
 
 pub mod assemble;
+pub mod document;
 mod error;
 mod final_write;
 mod flate;

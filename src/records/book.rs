@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::model::{BookEntry, EntryState, Record, Reservation, SCHEMA_VERSION};
+use super::model::{
+    BookClosing, BookEntry, BookOpening, EntryState, Record, Reservation, SCHEMA_VERSION,
+};
 use super::validate::{validate_agency_code, validate_year};
 use super::{RecordsError, keys};
 use crate::clock::{Clock, rfc3339};
@@ -26,7 +28,15 @@ const MAX_NUMBER: u64 = 99_999_999;
 /// Entries read in parallel when exporting a book.
 const READ_PARALLELISM: usize = 16;
 
-type Cursor = Arc<tokio::sync::Mutex<Option<u64>>>;
+/// What a process knows of one (agency, year) book: the last number it saw taken and the
+/// book (quyển) numbers are entered in.
+#[derive(Default)]
+struct Known {
+    last: Option<u64>,
+    book: u32,
+}
+
+type Cursor = Arc<tokio::sync::Mutex<Known>>;
 
 /// Numbering and entries of all books in one store.
 pub(super) struct Books {
@@ -65,12 +75,37 @@ impl Books {
         validate_agency_code(agency)?;
         validate_year(year)?;
         let cursor = self.cursor(agency, year);
-        let mut last = cursor.lock().await;
+        let mut known = cursor.lock().await;
         let prefix = keys::book_prefix(agency, year);
-        let mut next = match *last {
+        let mut next = match known.last {
             Some(n) => n + 1,
-            None => self.highest(&prefix).await? + 1,
+            None => {
+                // First number of this book in this process: a closed year takes none.
+                if self
+                    .store
+                    .get(&keys::book_closed(agency, year))
+                    .await?
+                    .is_some()
+                {
+                    return Err(RecordsError::BookClosed {
+                        agency: agency.to_string(),
+                        year,
+                    });
+                }
+                known.book = self.highest_opening(agency, year).await?;
+                self.highest(&prefix).await? + 1
+            }
         };
+        // A book opened since (by any process) takes the numbers from now on.
+        while self
+            .store
+            .get(&keys::book_opening(agency, year, known.book + 1))
+            .await?
+            .is_some()
+        {
+            known.book += 1;
+        }
+        let book = book_label(known.book);
         let mut relisted = false;
         loop {
             if next > MAX_NUMBER {
@@ -79,12 +114,12 @@ impl Books {
                     year,
                 });
             }
-            if self.claim(agency, year, next).await? {
-                *last = Some(next);
+            if self.claim(agency, year, next, &book).await? {
+                known.last = Some(next);
                 return Ok(Reservation {
                     agency_code: agency.to_string(),
                     number: next,
-                    book: DEFAULT_BOOK.to_string(),
+                    book,
                     year,
                 });
             }
@@ -99,15 +134,21 @@ impl Books {
         }
     }
 
-    /// Tries to create the `Reserved` entry for `number`; `false` if it was taken.
-    async fn claim(&self, agency: &str, year: i32, number: u64) -> Result<bool, RecordsError> {
+    /// Tries to create the `Reserved` entry for `number` in `book`; `false` if it was taken.
+    async fn claim(
+        &self,
+        agency: &str,
+        year: i32,
+        number: u64,
+        book: &str,
+    ) -> Result<bool, RecordsError> {
         let key = keys::book_entry(agency, year, number);
         let claim = self.claims.fetch_add(1, Ordering::Relaxed);
         let entry = BookEntry {
             schema_version: SCHEMA_VERSION,
             agency_code: agency.to_string(),
             year,
-            book: DEFAULT_BOOK.to_string(),
+            book: book.to_string(),
             number,
             reserved_at: rfc3339(self.clock.now_vietnam()),
             reserved_by: format!("{}-{claim}", self.instance),
@@ -123,6 +164,121 @@ impl Books {
                 _ => Err(e.into()),
             },
         }
+    }
+
+    /// The number of the latest book opened in `year` (1 when none was opened: the year's
+    /// first book needs no opening).
+    async fn highest_opening(&self, agency: &str, year: i32) -> Result<u32, RecordsError> {
+        let prefix = keys::book_openings(agency, year);
+        let listed = self.store.list(&prefix).await?;
+        Ok(listed
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix)?.strip_suffix(".json")?.parse().ok())
+            .max()
+            .unwrap_or(1))
+    }
+
+    /// Opens the next book of `agency` in `year`; its numbers continue from the last one
+    /// taken (NĐ 23/2015 Art. 13(2)). Processes pick it up on their next reservation.
+    pub(super) async fn open_next(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<BookOpening, RecordsError> {
+        validate_agency_code(agency)?;
+        validate_year(year)?;
+        if self
+            .store
+            .get(&keys::book_closed(agency, year))
+            .await?
+            .is_some()
+        {
+            return Err(RecordsError::BookClosed {
+                agency: agency.to_string(),
+                year,
+            });
+        }
+        let mut book = self.highest_opening(agency, year).await? + 1;
+        loop {
+            if book > 99 {
+                return Err(RecordsError::BookNotReady {
+                    agency: agency.to_string(),
+                    year,
+                    problem: "99 books were opened this year".into(),
+                });
+            }
+            let opening = BookOpening {
+                schema_version: SCHEMA_VERSION,
+                agency_code: agency.to_string(),
+                year,
+                book: book_label(book),
+                first_number: self.highest(&keys::book_prefix(agency, year)).await? + 1,
+                opened_at: rfc3339(self.clock.now_vietnam()),
+            };
+            let key = keys::book_opening(agency, year, book);
+            if self
+                .store
+                .put_if_absent(&key, keys::encode(&key, &opening)?)
+                .await?
+            {
+                return Ok(opening);
+            }
+            book += 1;
+        }
+    }
+
+    /// The books opened in `year` after its first, in order.
+    pub(super) async fn openings(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<Vec<BookOpening>, RecordsError> {
+        let prefix = keys::book_openings(agency, year);
+        let mut out = Vec::new();
+        for key in self.store.list(&prefix).await? {
+            if let Some(bytes) = self.store.get(&key).await? {
+                out.push(keys::decode::<BookOpening>(&key, &bytes)?);
+            }
+        }
+        out.sort_by_key(|o| o.first_number);
+        Ok(out)
+    }
+
+    /// The closing of `year`'s book, if it was closed.
+    pub(super) async fn closing(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<Option<BookClosing>, RecordsError> {
+        let key = keys::book_closed(agency, year);
+        match self.store.get(&key).await? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(keys::decode(&key, &bytes)?)),
+        }
+    }
+
+    /// Closes `year`'s book with `closing` (create-only: the first closing stays); returns
+    /// the closing in force and whether this call made it.
+    pub(super) async fn close(
+        &self,
+        closing: &BookClosing,
+    ) -> Result<(BookClosing, bool), RecordsError> {
+        let key = keys::book_closed(&closing.agency_code, closing.year);
+        if self
+            .store
+            .put_if_absent(&key, keys::encode(&key, closing)?)
+            .await?
+        {
+            return Ok((closing.clone(), true));
+        }
+        let stored = self
+            .closing(&closing.agency_code, closing.year)
+            .await?
+            .ok_or_else(|| RecordsError::Corrupt {
+                key,
+                reason: "taken but unreadable".into(),
+            })?;
+        Ok((stored, false))
     }
 
     /// The highest number with an entry under `prefix`, 0 for an empty book.
@@ -241,6 +397,11 @@ impl Books {
             .try_collect()
             .await
     }
+}
+
+/// The printed book number (quyển số) of book `n`: "01", "02", ...
+fn book_label(n: u32) -> String {
+    format!("{:02}", n.max(1))
 }
 
 /// Whether an entry can take a record.

@@ -576,7 +576,8 @@ impl Checker {
     /// (d) reservations without a record past the grace period, issued entries without one.
     async fn book(&mut self) -> Result<(), RecordsError> {
         let listed = self.store.list("books/").await?;
-        for key in listed {
+        // Book openings, year closings and printed books live beside the entries.
+        for key in listed.into_iter().filter(|k| keys::is_book_entry(k)) {
             let Some(bytes) = self.store.get(&key).await? else {
                 continue;
             };

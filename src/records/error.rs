@@ -32,6 +32,24 @@ pub enum RecordsError {
         /// The year.
         year: i32,
     },
+    /// The year's book is closed: no number can be taken in it any more.
+    #[error("the certification book {agency}/{year} is closed; no number can be taken in it")]
+    BookClosed {
+        /// The agency.
+        agency: String,
+        /// The year.
+        year: i32,
+    },
+    /// The book cannot be opened or closed now (the message says why).
+    #[error("certification book {agency}/{year}: {problem}")]
+    BookNotReady {
+        /// The agency.
+        agency: String,
+        /// The year.
+        year: i32,
+        /// What stands in the way.
+        problem: String,
+    },
     /// The book entry is not in a state that allows the operation (e.g. voiding an issued
     /// number, committing a voided one, or a number that was never reserved).
     #[error("certification number {number} of {agency}/{year}: {problem}")]
@@ -62,6 +80,7 @@ impl RecordsError {
         match self {
             Self::Store(e) => e.kind(),
             Self::InvalidInput(_) => ErrorKind::InvalidArgument,
+            Self::BookClosed { .. } | Self::BookNotReady { .. } => ErrorKind::NotReady,
             _ => ErrorKind::Internal,
         }
     }

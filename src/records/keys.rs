@@ -34,6 +34,38 @@ pub fn book_entry(agency: &str, year: i32, number: u64) -> String {
     format!("books/{agency}/{year}/{number:08}.json")
 }
 
+/// `books/{agency}/{year}/opened/{book}.json`: the opening of book `book` in that year.
+pub fn book_opening(agency: &str, year: i32, book: u32) -> String {
+    format!("books/{agency}/{year}/opened/{book:02}.json")
+}
+
+/// `books/{agency}/{year}/opened/`
+pub fn book_openings(agency: &str, year: i32) -> String {
+    format!("books/{agency}/{year}/opened/")
+}
+
+/// `books/{agency}/{year}/closed.json`: the year's book closed, with its total.
+pub fn book_closed(agency: &str, year: i32) -> String {
+    format!("books/{agency}/{year}/closed.json")
+}
+
+/// `books/{agency}/{year}/printed/{name}.pdf`: a signed printout (a month, the year).
+pub fn book_printout(agency: &str, year: i32, name: &str) -> String {
+    format!("books/{agency}/{year}/printed/{name}.pdf")
+}
+
+/// True for `books/{agency}/{year}/{number:08}.json` (an entry), false for openings,
+/// closings and printouts.
+pub fn is_book_entry(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('/').collect();
+    match parts.as_slice() {
+        ["books", agency, year, _] => {
+            book_number(&format!("books/{agency}/{year}/"), key).is_some()
+        }
+        _ => false,
+    }
+}
+
 /// Parses the number out of a book entry key; `None` for anything else.
 pub fn book_number(prefix: &str, key: &str) -> Option<u64> {
     let name = key.strip_prefix(prefix)?.strip_suffix(".json")?;

@@ -40,8 +40,9 @@ pub use consent::{Consent, ConsentRequest, Consents};
 pub use error::RecordsError;
 pub use export::{BOOK_CSV_HEADER, write_book_csv};
 pub use model::{
-    BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordStatus, RequestEntry,
-    Reservation, SCHEMA_VERSION, SignerFingerprint, without_personal_data,
+    BookClosing, BookEntry, BookOpening, EntryState, HashEntry, OriginalFile, OwnerEntry, Record,
+    RecordStatus, RequestEntry, Reservation, SCHEMA_VERSION, SignerFingerprint,
+    without_personal_data,
 };
 pub use pending::{Outcome, PendingCopies, PendingCopy};
 pub use registry::{RecordPage, Registry, is_current};

@@ -116,6 +116,48 @@ pub struct SignerFingerprint {
     pub title: String,
 }
 
+/// A book opened within a year (NĐ 23/2015 Art. 13(2): the numbering continues from the
+/// previous book). Created once; the first book of a year needs none.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BookOpening {
+    /// Format version.
+    pub schema_version: u32,
+    /// The agency.
+    pub agency_code: String,
+    /// The year.
+    pub year: i32,
+    /// The book number (quyển số), e.g. "02".
+    pub book: String,
+    /// The first certification number entered in it.
+    pub first_number: u64,
+    /// When it was opened (RFC 3339).
+    pub opened_at: String,
+}
+
+/// A year's book closed (NĐ 23/2015 Art. 13(3)): its total, and where the signed year
+/// book is. Created once; no number can be taken in that year afterwards.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BookClosing {
+    /// Format version.
+    pub schema_version: u32,
+    /// The agency.
+    pub agency_code: String,
+    /// The year.
+    pub year: i32,
+    /// Numbers entered in the year (issued and void).
+    pub total: u64,
+    /// Of which issued.
+    pub issued: u64,
+    /// Of which void.
+    pub void: u64,
+    /// Store key of the signed year book.
+    pub printout: String,
+    /// SHA-256 of that file.
+    pub printout_sha256: String,
+    /// When it was closed (RFC 3339).
+    pub closed_at: String,
+}
+
 /// A number taken from a book by [`crate::records::Registry::reserve_number`]; it must end
 /// as an issued copy (`commit`) or a void entry (`void`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -80,6 +80,66 @@ impl Registry {
         }
     }
 
+    /// Opens the next book of `agency` in `year` (numbering continues).
+    pub async fn open_next_book(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<super::BookOpening, RecordsError> {
+        self.books.open_next(agency, year).await
+    }
+
+    /// The books opened in `year` after its first.
+    pub async fn book_openings(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<Vec<super::BookOpening>, RecordsError> {
+        validate_agency_code(agency)?;
+        self.books.openings(agency, year).await
+    }
+
+    /// The closing of `year`'s book, if closed.
+    pub async fn book_closing(
+        &self,
+        agency: &str,
+        year: i32,
+    ) -> Result<Option<super::BookClosing>, RecordsError> {
+        validate_agency_code(agency)?;
+        self.books.closing(agency, year).await
+    }
+
+    /// Closes a year's book (create-only); returns the closing in force and whether this
+    /// call made it.
+    pub async fn close_book(
+        &self,
+        closing: &super::BookClosing,
+    ) -> Result<(super::BookClosing, bool), RecordsError> {
+        validate_agency_code(&closing.agency_code)?;
+        self.books.close(closing).await
+    }
+
+    /// Keeps a signed printout of a book (`name`: `YYYY-MM` for a month, `YYYY` for the
+    /// year) beside its entries; a month printed again replaces its printout, the year's is
+    /// written once. Returns its key.
+    pub async fn put_book_printout(
+        &self,
+        agency: &str,
+        year: i32,
+        name: &str,
+        pdf: Bytes,
+        once: bool,
+    ) -> Result<String, RecordsError> {
+        validate_agency_code(agency)?;
+        let key = keys::book_printout(agency, year, name);
+        if once {
+            self.store.put_if_absent(&key, pdf).await?;
+        } else {
+            self.store.put(&key, pdf).await?;
+        }
+        Ok(key)
+    }
+
     /// The copies awaiting their certifier's signature.
     pub fn pending(&self) -> &super::PendingCopies {
         &self.pending

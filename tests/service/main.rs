@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod agencies;
 mod audit_trail;
+mod books_life;
 mod certify_bad_input;
 mod certify_e2e;
 mod cli_certify;
