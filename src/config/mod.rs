@@ -82,6 +82,10 @@ pub struct Config {
     pub audit: crate::audit::AuditConfig,
     /// The public HTTP listener (verification page, `public_base_url` of the QR codes).
     pub http: crate::web::HttpConfig,
+    /// The metrics listener (`GET /metrics`) and the store health probe.
+    pub metrics: crate::metrics::MetricsConfig,
+    /// The format of log lines (`text` or `json`).
+    pub log: crate::metrics::LogConfig,
     /// Set by the loader when the built-in TEST PKI is in use.
     #[serde(skip)]
     pub using_test_pki: bool,
@@ -394,6 +398,8 @@ impl Default for Config {
             server: ServerConfig::default(),
             audit: crate::audit::AuditConfig::default(),
             http: crate::web::HttpConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
+            log: crate::metrics::LogConfig::default(),
             using_test_pki: true,
         }
     }
