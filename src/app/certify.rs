@@ -221,7 +221,7 @@ impl App {
         {
             self.void_number(&reservation, &format!("copy could not be stored: {e}"))
                 .await;
-            return Err(e.into());
+            return Err(e);
         }
         drop(guard);
         self.audit_ok(caller, Action::Certify, Some(&record), None)
