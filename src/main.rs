@@ -47,6 +47,11 @@ enum Command {
         /// to; default 127.0.0.1:50080; overrides the config file's http.listen).
         #[arg(long)]
         http_listen: Option<std::net::SocketAddr>,
+        /// Address of the metrics listener (`GET /metrics`, Prometheus text; default
+        /// 127.0.0.1:50091; overrides the config file's metrics.listen). Never the public
+        /// HTTP listener's.
+        #[arg(long)]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// The certification book (sổ chứng thực).
     Book {
@@ -386,15 +391,47 @@ enum PkiAction {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The `[log]` format of the config file `serve` is given (read before anything logs);
+/// text when there is none or it cannot be read (the loader reports the file's problems).
+fn log_format(cli: &Cli) -> saoy::metrics::LogFormat {
+    #[derive(serde::Deserialize, Default)]
+    struct LogOnly {
+        #[serde(default)]
+        log: saoy::metrics::LogConfig,
+    }
+    let Command::Serve {
+        config: Some(path), ..
+    } = &cli.command
+    else {
+        return saoy::metrics::LogFormat::default();
+    };
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| toml::from_str::<LogOnly>(&text).ok())
+        .unwrap_or_default()
+        .log
+        .format
+}
+
+/// Installs the log subscriber: level from `RUST_LOG` (default `info`), text or JSON lines
+/// on standard error.
+fn init_logging(format: saoy::metrics::LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        saoy::metrics::LogFormat::Json => builder.json().init(),
+        saoy::metrics::LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    init_logging(log_format(&cli));
     let result = match cli.command {
         Command::Serve {
             listen,
@@ -402,7 +439,14 @@ fn main() -> ExitCode {
             store,
             config,
             http_listen,
-        } => run_async(serve(listen, data, store, config, http_listen)),
+            metrics_listen,
+        } => run_async(serve(
+            listen,
+            data,
+            store,
+            config,
+            [http_listen, metrics_listen],
+        )),
         Command::Book { action } => run_async(book(action)),
         Command::Report {
             agency,
@@ -537,7 +581,7 @@ async fn serve(
     data: Option<PathBuf>,
     store: Option<String>,
     config_path: Option<PathBuf>,
-    http_listen: Option<std::net::SocketAddr>,
+    [http_listen, metrics_listen]: [Option<std::net::SocketAddr>; 2],
 ) -> Result<ExitCode, String> {
     let mut config = load_config(config_path.as_deref(), data, store)?;
     if let Some(l) = listen {
@@ -546,8 +590,15 @@ async fn serve(
     if let Some(l) = http_listen {
         config.http.listen = l;
     }
+    if let Some(l) = metrics_listen {
+        config.metrics.listen = l;
+    }
     let http = match config.http.enabled {
         true => Some(saoy::web::bind(config.http.listen, &config.http).await?),
+        false => None,
+    };
+    let metrics_listener = match config.metrics.enabled {
+        true => Some(saoy::metrics::bind(config.metrics.listen).await?),
         false => None,
     };
     if config.using_test_pki {
@@ -563,6 +614,10 @@ async fn serve(
     tracing::info!(%addr, store = %app.store_description(), "saoy serving gRPC");
     reload_trust_on_sighup(&app);
     let web = http.map(|l| saoy::web::start(Arc::clone(&app), l));
+    let metrics = match metrics_listener {
+        Some(l) => Some(saoy::metrics::serve(Arc::clone(app.metrics()), l)?),
+        None => None,
+    };
     saoy::service::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -571,6 +626,9 @@ async fn serve(
     .map_err(|e| e.to_string())?;
     if let Some(web) = web {
         web.stop().await;
+    }
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,9 @@
 //! Certify: digitise, number, assemble, sign twice, self-verify, store.
 
+use std::time::Instant;
+
 use super::*;
+use crate::metrics::{Stage, VerifySource};
 
 /// What a clerk declares about the original (everything but the files).
 #[derive(Clone, Debug, Default)]
@@ -192,13 +195,12 @@ impl App {
         record.copy_sha256 = sha256_hex(&pdf);
         record.copy_size = pdf.len() as u64;
         if let Err(e) = self
-            .registry
-            .commit(&reservation, &record, Bytes::from(pdf), originals)
+            .commit_timed(&reservation, &record, Bytes::from(pdf), originals)
             .await
         {
             self.void_number(&reservation, &format!("copy could not be stored: {e}"))
                 .await;
-            return Err(e.into());
+            return Err(e);
         }
         drop(guard);
         self.audit_ok(caller, Action::Certify, Some(&record), None)
@@ -228,12 +230,9 @@ impl App {
             max_pages: self.config.limits.max_pages,
         };
         let scan_policy = self.policies.lookup(&meta.document_type).clone();
-        let digitized = {
-            let files = Arc::clone(files);
-            tokio::task::spawn_blocking(move || digitize_original(&files, &options, &scan_policy))
-                .await
-                .map_err(|e| Error::Internal(format!("digitize task: {e}")))??
-        };
+        let digitized = self
+            .digitize_timed(Arc::clone(files), options, scan_policy)
+            .await?;
         let warnings: Vec<String> = digitized
             .warnings
             .iter()
@@ -324,8 +323,11 @@ impl App {
             signing_time: p.now,
             pdfa: true,
         };
+        let started = Instant::now();
         let assembled = assemble::assemble_with(p.digitized, &content, p.facts)?;
-        let mut pdf = sign_pdf(
+        self.metrics.stage(Stage::Assemble, started.elapsed());
+        let started = Instant::now();
+        let mut pdf = self.sign_counted(
             &assembled.pdf,
             &SignRequest {
                 credential: &p.agency.signer,
@@ -351,17 +353,63 @@ impl App {
             };
             if certifier.external {
                 let prepared = crate::sign::prepare_external(&pdf, &request)?;
+                self.metrics.stage(Stage::Sign, started.elapsed());
                 return Ok(Built::AwaitingCertifier(prepared));
             }
-            pdf = sign_pdf(&pdf, &request)?;
+            pdf = self.sign_counted(&pdf, &request)?;
         }
+        self.metrics.stage(Stage::Sign, started.elapsed());
+        let started = Instant::now();
         self.check_issued(&pdf)?;
+        self.metrics.stage(Stage::Verify, started.elapsed());
         Ok(Built::Signed(pdf))
+    }
+
+    /// One signature, counted by outcome.
+    fn sign_counted(&self, pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>> {
+        let signed = sign_pdf(pdf, request);
+        self.metrics.signed(signed.is_ok());
+        Ok(signed?)
+    }
+
+    /// Digitises the original on a blocking thread, timed as the `digitise` stage.
+    async fn digitize_timed(
+        &self,
+        files: Arc<Vec<UploadedFile>>,
+        options: DigitizeOptions,
+        scan_policy: DocumentPolicy,
+    ) -> Result<digitize::Digitized> {
+        let started = Instant::now();
+        let digitized =
+            tokio::task::spawn_blocking(move || digitize_original(&files, &options, &scan_policy))
+                .await
+                .map_err(|e| Error::Internal(format!("digitize task: {e}")))??;
+        self.metrics.stage(Stage::Digitise, started.elapsed());
+        Ok(digitized)
+    }
+
+    /// Commits the copy, its originals, record and indexes, timed as the `store` stage.
+    async fn commit_timed(
+        &self,
+        reservation: &records::Reservation,
+        record: &Record,
+        pdf: Bytes,
+        originals: Vec<Bytes>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let committed = self
+            .registry
+            .commit(reservation, record, pdf, originals)
+            .await;
+        self.metrics.stage(Stage::Store, started.elapsed());
+        Ok(committed?)
     }
 
     /// Never store what does not verify.
     pub(super) fn check_issued(&self, pdf: &[u8]) -> Result<()> {
         let report = verify_pdf(pdf, &self.policy());
+        self.metrics
+            .verified(VerifySource::Issued, outcome_of(&report));
         if !report.is_passed() {
             return Err(Error::Internal(format!(
                 "the freshly signed copy does not verify: {}",

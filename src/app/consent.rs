@@ -38,6 +38,9 @@ impl App {
     pub(crate) async fn audit(&self, caller: &Caller, mut entry: AuditEntry) -> Result<()> {
         // The log dates the entry from the same clock.
         entry.actor = actor(caller);
+        if entry.request_id.is_none() {
+            entry.request_id = crate::metrics::request_id::current();
+        }
         self.audit.append(caller.agency(), entry).await?;
         Ok(())
     }

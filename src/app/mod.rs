@@ -78,6 +78,8 @@ pub struct App {
     /// Back-office digitisation jobs (started on first use).
     digitization: digitization::Digitization,
     clock: Arc<dyn Clock>,
+    /// The process's metrics (the store below counts into them).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for App {
@@ -87,6 +89,18 @@ impl std::fmt::Debug for App {
             .finish_non_exhaustive()
     }
 }
+
+/// The `outcome` label of a verification's overall indication.
+fn outcome_of(report: &Report) -> crate::metrics::VerifyOutcome {
+    match report.status {
+        Indication::Passed => crate::metrics::VerifyOutcome::Passed,
+        Indication::Indeterminate => crate::metrics::VerifyOutcome::Indeterminate,
+        Indication::Failed => crate::metrics::VerifyOutcome::Failed,
+    }
+}
+
+/// The key the health probe reads (never written: a missing key is a good answer).
+const STORE_PROBE_KEY: &str = "health/probe";
 
 /// Opens the object store the configuration names, without probing it.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>> {
@@ -222,6 +236,11 @@ impl App {
         clock: Arc<dyn Clock>,
         checkpoint_copy: Option<Arc<dyn ObjectStore>>,
     ) -> Result<Self> {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let store: Arc<dyn ObjectStore> = Arc::new(crate::metrics::MeteredStore::new(
+            store,
+            Arc::clone(&metrics),
+        ));
         let agencies = Arc::new(agencies::Agencies::load(&config)?);
         watch_agencies(&agencies);
         let trust = Arc::new(anchors::Trust::load(&config.trust)?);
@@ -258,7 +277,22 @@ impl App {
             digitization: digitization::Digitization::default(),
             clock,
             config,
+            metrics,
         })
+    }
+
+    /// The process's metrics, for the metrics listener and the gRPC layer.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// True when the store answers a cheap read (a `get` of one key that need not exist)
+    /// within `timeout`: the health probe. Records the answer in the metrics.
+    pub async fn store_reachable(&self, timeout: std::time::Duration) -> bool {
+        let read = self.audit.store().get(STORE_PROBE_KEY);
+        let up = matches!(tokio::time::timeout(timeout, read).await, Ok(Ok(_)));
+        self.metrics.store_reachable(up);
+        up
     }
 
     /// The time now, by the app's clock.

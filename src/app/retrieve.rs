@@ -33,8 +33,10 @@ const MAX_PAGE: u32 = 500;
 impl App {
     /// Verifies any PDF against the trust anchors in force (the configured files and the
     /// current content of the anchors directory) and the CRLs.
-    fn verify_bytes(&self, pdf: &[u8]) -> Report {
-        verify_pdf(pdf, &self.policy())
+    fn verify_bytes(&self, pdf: &[u8], source: crate::metrics::VerifySource) -> Report {
+        let report = verify_pdf(pdf, &self.policy());
+        self.metrics.verified(source, super::outcome_of(&report));
+        report
     }
 
     /// Verifies uploaded bytes, then looks them up among the copies issued here: a copy
@@ -43,9 +45,11 @@ impl App {
         self.authorize(caller, Action::VerifyBytes)?;
         let sha256 = sha256_hex(&pdf);
         let this = Arc::clone(self);
-        let mut report = tokio::task::spawn_blocking(move || this.verify_bytes(&pdf))
-            .await
-            .map_err(|e| Error::Internal(format!("verify task: {e}")))?;
+        let mut report = tokio::task::spawn_blocking(move || {
+            this.verify_bytes(&pdf, crate::metrics::VerifySource::Upload)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("verify task: {e}")))?;
         if let Some(record) = self.registry.find_by_hash(&sha256).await? {
             report.messages.push(format!(
                 "this file is certified copy {} (số chứng thực {}) issued by {} at {}",
@@ -218,9 +222,11 @@ impl App {
         let hash_matches = sha256_hex(&bytes) == record.copy_sha256;
         let this = Arc::clone(self);
         let checked = bytes.clone();
-        let mut report = tokio::task::spawn_blocking(move || this.verify_bytes(&checked))
-            .await
-            .map_err(|e| Error::Internal(format!("verify task: {e}")))?;
+        let mut report = tokio::task::spawn_blocking(move || {
+            this.verify_bytes(&checked, crate::metrics::VerifySource::Stored)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("verify task: {e}")))?;
         if !hash_matches {
             mark_failed(
                 &mut report,

@@ -215,6 +215,7 @@ fn check_entry(entry: &AuditEntry) -> Result<(), AuditError> {
         entry.owner_id.as_ref(),
         entry.consent_id.as_ref(),
         entry.detail.as_ref(),
+        entry.request_id.as_ref(),
         a.fingerprint.as_ref(),
         a.agency.as_ref(),
         a.role.as_ref(),

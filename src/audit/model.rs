@@ -50,6 +50,11 @@ pub struct AuditEntry {
     pub outcome: String,
     /// Free text for what the fields above do not say.
     pub detail: Option<String>,
+    /// The request id of the call (`x-request-id`, taken or made), when it came through
+    /// gRPC. Added after format 1 was first written: absent, it is left out of the JSON
+    /// (and so of the entry hash), and entries written before it still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Where an entry sits: its chain, its block and its number in the chain (from 1).
@@ -226,5 +231,22 @@ mod tests {
         e2.outcome = "ok".into();
         assert_ne!(h1, entry_hash("", &e2).unwrap());
         assert_eq!(h1, entry_hash("", &e).unwrap());
+        let mut e3 = e.clone();
+        e3.request_id = Some("r-1".into());
+        assert_ne!(h1, entry_hash("", &e3).unwrap());
+    }
+
+    /// An entry as written before `request_id` existed: read back, it hashes to what was
+    /// stored then (the field, absent, stays out of the canonical JSON).
+    #[test]
+    fn old_entries_without_request_id_keep_their_hash() {
+        let old = r#"{"at":"2026-03-01T10:00:00+07:00","actor":{"fingerprint":null,"agency":"A","role":"clerk","citizen":null},"action":"GetCopy","copy_id":"c1","owner_id":null,"consent_id":null,"outcome":"ok","detail":null}"#;
+        let mut bytes = b"\n".to_vec();
+        bytes.extend_from_slice(old.as_bytes());
+        let stored_hash = sha256_hex(&bytes);
+        let entry: AuditEntry = serde_json::from_str(old).unwrap();
+        assert_eq!(entry.request_id, None);
+        assert_eq!(entry_hash("", &entry).unwrap(), stored_hash);
+        assert_eq!(serde_json::to_string(&entry).unwrap(), old);
     }
 }

@@ -168,3 +168,38 @@ async fn absurd_numbers_in_the_store_are_errors_not_panics() {
     let report = verify(store.as_ref(), Some("A"), &[]).await.unwrap();
     assert!(!report.is_intact());
 }
+
+/// A block written before entries had `request_id` (its bytes as stored then) still
+/// verifies, and a new entry appended after it (with a request id) chains on and verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_of_the_format_before_request_ids_still_verifies() {
+    let (_dir, store) = store().await;
+    let old = r#"{"at":"2026-03-01T10:00:00+07:00","actor":{"fingerprint":null,"agency":"H72","role":"clerk","citizen":null},"action":"GetCopy","copy_id":"c1","owner_id":"001099000001","consent_id":null,"outcome":"ok","detail":null}"#;
+    let hash = crate::hash::sha256_hex(format!("\n{old}").as_bytes());
+    let block = format!(
+        r#"{{"format":1,"chain":"H72","seq":1,"prev":null,"entries":[{{"n":1,"hash":"{hash}","entry":{old}}}]}}"#
+    );
+    store
+        .put(
+            &crate::audit::block_key("H72", 1),
+            bytes::Bytes::from(block),
+        )
+        .await
+        .unwrap();
+    let report = verify(store.as_ref(), Some("H72"), &[]).await.unwrap();
+    assert!(report.is_intact(), "{}", report.render());
+    assert_eq!(report.chains[0].entries, 1);
+    let log = AuditLog::new(Arc::clone(&store), None, AuditConfig::default(), clock());
+    let mut new = entry("GetCopy", "001099000002");
+    new.request_id = Some("req-2".into());
+    let id = log.append(Some("H72"), new).await.unwrap();
+    assert_eq!((id.block, id.number), (2, 2));
+    let report = verify(store.as_ref(), Some("H72"), &[]).await.unwrap();
+    assert!(report.is_intact(), "{}", report.render());
+    let all = log
+        .entries(Some("H72"), &AuditFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all[0].1.request_id, None);
+    assert_eq!(all[1].1.request_id.as_deref(), Some("req-2"));
+}

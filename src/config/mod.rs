@@ -82,6 +82,10 @@ pub struct Config {
     pub audit: crate::audit::AuditConfig,
     /// The public HTTP listener (verification page, `public_base_url` of the QR codes).
     pub http: crate::web::HttpConfig,
+    /// The metrics listener (`GET /metrics`) and the store health probe.
+    pub metrics: crate::metrics::MetricsConfig,
+    /// The format of log lines (`text` or `json`).
+    pub log: crate::metrics::LogConfig,
     /// Set by the loader when the built-in TEST PKI is in use.
     #[serde(skip)]
     pub using_test_pki: bool,
@@ -394,6 +398,8 @@ impl Default for Config {
             server: ServerConfig::default(),
             audit: crate::audit::AuditConfig::default(),
             http: crate::web::HttpConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
+            log: crate::metrics::LogConfig::default(),
             using_test_pki: true,
         }
     }
@@ -536,8 +542,33 @@ impl Config {
         self.agencies.iter().find(|a| a.code == code)
     }
 
+    /// The metrics listener is not the gRPC or the public HTTP listener (metrics are never
+    /// served to the public), and the health probe has an interval and a timeout.
+    fn validate_metrics(&self) -> Result<(), ConfigError> {
+        let m = &self.metrics;
+        let shared = m.listen.port() != 0
+            && (m.listen == self.listen || (self.http.enabled && m.listen == self.http.listen));
+        if m.enabled && shared {
+            return Err(ConfigError::Invalid {
+                field: "metrics.listen",
+                message: format!(
+                    "{} is also the gRPC or the public HTTP listener: metrics need an address of their own",
+                    m.listen
+                ),
+            });
+        }
+        if m.store_probe_interval_ms == 0 || m.store_probe_timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                field: "metrics.store_probe_interval_ms",
+                message: "the store probe's interval and timeout are at least 1 ms".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks every field; errors name the field and say what to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_metrics()?;
         if self.agencies.is_empty() && self.agencies_dir.as_os_str().is_empty() {
             return Err(ConfigError::Invalid {
                 field: "agencies",
@@ -661,6 +692,23 @@ mod tests {
     fn unknown_field_is_named() {
         let err = Config::parse("listen = \"127.0.0.1:1\"\nbogus = 1\n", "t.toml").unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn metrics_and_log_tables_parse_and_metrics_keep_their_own_address() {
+        let c = Config::parse(
+            "[metrics]\nlisten = \"127.0.0.1:9100\"\nstore_probe_interval_ms = 250\n[log]\nformat = \"json\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.metrics.listen.port(), 9100);
+        assert_eq!(c.metrics.store_probe_interval_ms, 250);
+        assert_eq!(c.log.format, crate::metrics::LogFormat::Json);
+        assert_eq!(Config::default().metrics.listen.port(), 50091);
+        let mut c = Config::default();
+        c.metrics.listen = c.http.listen;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("metrics.listen"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod convert;
 pub mod digitization;
 pub mod limits;
+pub mod observe;
 pub mod records;
 pub mod server;
 pub mod status;

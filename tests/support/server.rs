@@ -15,6 +15,8 @@ pub struct TestServer {
     pub app: Arc<App>,
     /// The store directory.
     pub data: tempfile::TempDir,
+    /// The metrics listener (`GET /metrics`) beside it, on its own port.
+    pub metrics: saoy::metrics::MetricsServer,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -64,13 +66,32 @@ pub fn test_config(data: &std::path::Path) -> Config {
 
 /// Starts a server with `adjust` applied to the test configuration.
 pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    start_on(None, adjust).await
+}
+
+/// Starts a server on `store` (`None`: the store the configuration names, by default a
+/// temporary local directory), with `adjust` applied to the test configuration; its
+/// metrics listener on another port of 127.0.0.1.
+pub async fn start_on(
+    store: Option<Arc<dyn saoy::store::ObjectStore>>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(data.path());
     adjust(&mut config);
-    let app = Arc::new(App::open(config).await.expect("app opens"));
+    let app = match store {
+        Some(store) => App::open_on(config, store).await,
+        None => App::open(config).await,
+    };
+    let app = Arc::new(app.expect("app opens"));
     let (listener, addr) = saoy::service::server::bind("127.0.0.1:0".parse().unwrap())
         .await
         .expect("bind");
+    let metrics_listener = saoy::metrics::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("bind the metrics listener");
+    let metrics = saoy::metrics::serve(Arc::clone(app.metrics()), metrics_listener)
+        .expect("metrics listener");
     let (stop, stopped) = oneshot::channel::<()>();
     let served = Arc::clone(&app);
     tokio::spawn(async move {
@@ -83,6 +104,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         addr,
         app,
         data,
+        metrics,
         stop: Some(stop),
     }
 }
