@@ -59,6 +59,8 @@ fn serve(server: &S3Server, store: &str) -> Saoy {
             // Each replica its own public HTTP port (the default one is taken by the first).
             "--http-listen",
             "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
             "--store",
             store,
             "--config",
