@@ -16,6 +16,7 @@ mod health;
 mod hsm_keys;
 mod python_client;
 mod records_book;
+mod refusals;
 mod reuse_records;
 mod trust_dir;
 mod web;
