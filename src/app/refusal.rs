@@ -317,13 +317,13 @@ impl App {
             agency: config.name.clone(),
             title: NOTICE_TITLE.into(),
             facts: vec![
-                (
-                    "Cơ quan thực hiện chứng thực".into(),
-                    config.name.clone(),
-                ),
+                ("Cơ quan thực hiện chứng thực".into(), config.name.clone()),
                 ("Loại giấy tờ".into(), record.document_type.clone()),
                 ("Tên giấy tờ".into(), record.document_name.clone()),
-                ("Mã thủ tục hành chính".into(), record.procedure_code.clone()),
+                (
+                    "Mã thủ tục hành chính".into(),
+                    record.procedure_code.clone(),
+                ),
                 ("Ngày yêu cầu".into(), vietnamese_date(now)),
                 (
                     "Kết quả".into(),

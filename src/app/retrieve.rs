@@ -288,7 +288,9 @@ pub(crate) fn check_decision(d: &records::Decision, now: OffsetDateTime) -> Resu
     }
     let date = d.date.trim();
     let today = now.to_offset(VIETNAM_OFFSET).date();
-    let day = if let Ok(at) = OffsetDateTime::parse(date, &time::format_description::well_known::Rfc3339) {
+    let day = if let Ok(at) =
+        OffsetDateTime::parse(date, &time::format_description::well_known::Rfc3339)
+    {
         if at > now {
             return Err(Error::InvalidArgument(format!(
                 "decision_date {date} is in the future"
@@ -296,12 +298,15 @@ pub(crate) fn check_decision(d: &records::Decision, now: OffsetDateTime) -> Resu
         }
         at.to_offset(VIETNAM_OFFSET).date()
     } else {
-        time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]"))
-            .map_err(|_| {
-                Error::InvalidArgument(format!(
-                    "decision_date {date:?} is neither YYYY-MM-DD nor RFC 3339"
-                ))
-            })?
+        time::Date::parse(
+            date,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| {
+            Error::InvalidArgument(format!(
+                "decision_date {date:?} is neither YYYY-MM-DD nor RFC 3339"
+            ))
+        })?
     };
     if day > today {
         return Err(Error::InvalidArgument(format!(

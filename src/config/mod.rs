@@ -14,8 +14,8 @@ use crate::store::{Location, S3Options};
 
 pub mod agency;
 pub mod fees;
-pub use fees::FeeSchedule;
 pub use agency::{AgencyConfig, KeyPlace, SignerConfig};
+pub use fees::FeeSchedule;
 
 /// Errors reading or validating the configuration.
 #[derive(Debug, thiserror::Error)]

@@ -122,8 +122,8 @@ fn build(c: &NoticeContent) -> Result<AssembledNotice, PdfError> {
     }
     y += 14.0;
     for (label, value) in &c.facts {
-        for line in text::wrap(&format!("{label}: {value}"), Face::Regular, 12.0, width)
-            .map_err(err)?
+        for line in
+            text::wrap(&format!("{label}: {value}"), Face::Regular, 12.0, width).map_err(err)?
         {
             line.draw(&mut surface, left, y).map_err(err)?;
             y += 16.0;

@@ -43,8 +43,8 @@ pub use consent::{Consent, ConsentRequest, Consents};
 pub use error::RecordsError;
 pub use export::{BOOK_CSV_HEADER, write_book_csv, write_book_csv_with};
 pub use model::{
-    BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordKind, RecordStatus, RequestEntry,
-    Reservation, SCHEMA_VERSION, SignerFingerprint, without_personal_data,
+    BookEntry, EntryState, HashEntry, OriginalFile, OwnerEntry, Record, RecordKind, RecordStatus,
+    RequestEntry, Reservation, SCHEMA_VERSION, SignerFingerprint, without_personal_data,
 };
 pub use pending::{Outcome, PendingCopies, PendingCopy};
 pub use refusals::{

@@ -57,7 +57,7 @@ pub struct Record {
     pub kind: RecordKind,
     /// Set on a refusal notice: the Art. 22 reason (see `crate::records::RefusalReason`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<super::refusals::RefusalReason>,
+    pub refusal: Option<super::RefusalReason>,
     /// The fee charged (lệ phí chứng thực, VND); `None` for records written before fees
     /// and for refusals.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,7 +14,7 @@ use time::macros::{format_description, offset};
 
 use super::model::{BookEntry, EntryState, OwnerEntry, Record, RecordKind, RecordStatus};
 use super::model::{HashEntry, SCHEMA_VERSION};
-use super::registry::Registry;
+use super::Registry;
 use super::validate::{validate_agency_code, validate_record_id, validate_year};
 use super::{RecordsError, keys};
 use crate::hash::sha256_hex;
@@ -203,7 +203,10 @@ fn refusal_prefix(agency: &str, year: i32) -> String {
 
 fn refusal_key(record: &Record) -> Result<String, RecordsError> {
     let at = OffsetDateTime::parse(&record.issued_at, &Rfc3339).map_err(|e| {
-        RecordsError::Mismatch(format!("issued_at {:?} is not RFC 3339: {e}", record.issued_at))
+        RecordsError::Mismatch(format!(
+            "issued_at {:?} is not RFC 3339: {e}",
+            record.issued_at
+        ))
     })?;
     let compact = at
         .to_offset(offset!(UTC))
@@ -279,7 +282,9 @@ impl Registry {
             schema_version: SCHEMA_VERSION,
             record_id: record.id.clone(),
         };
-        store.put(&hash_key, keys::encode(&hash_key, &hash)?).await?;
+        store
+            .put(&hash_key, keys::encode(&hash_key, &hash)?)
+            .await?;
         let key = refusal_key(record)?;
         store
             .put_if_absent(&key, keys::encode(&key, &entry)?)
@@ -370,7 +375,10 @@ impl Registry {
                 if let Some(fee) = self.get(record_id).await?.and_then(|r| r.fee_vnd) {
                     annex.fees.insert(entry.number, fee);
                 }
-                if let Some(note) = self.revocation_note(agency_code, year, entry.number).await? {
+                if let Some(note) = self
+                    .revocation_note(agency_code, year, entry.number)
+                    .await?
+                {
                     annex.revocations.insert(entry.number, note);
                 }
             }

@@ -381,7 +381,7 @@ impl Registry {
         by: &str,
         at: &str,
     ) -> Result<Option<Record>, RecordsError> {
-        self.revoke_decided(id, reason, by, at, &super::refusals::Decision::default())
+        self.revoke_decided(id, reason, by, at, &super::Decision::default())
             .await
     }
 
@@ -393,7 +393,7 @@ impl Registry {
         reason: &str,
         by: &str,
         at: &str,
-        decision: &super::refusals::Decision,
+        decision: &super::Decision,
     ) -> Result<Option<Record>, RecordsError> {
         let (reason, by) = (reason.trim(), by.trim());
         if reason.is_empty() {

@@ -12,8 +12,8 @@ use crate::app::{Action, App, CertifyInput, CertifyMeta, RefusalSubject, RefuseI
 use crate::error::Error;
 use crate::proto::certification_service_server::CertificationService;
 use crate::proto::{
-    CertificationRecord, CertifyRequest, CompleteCertificationRequest,
-    CertifyMetadata, ListPendingCertificationsRequest, ListPendingCertificationsResponse,
+    CertificationRecord, CertifyMetadata, CertifyRequest, CompleteCertificationRequest,
+    ListPendingCertificationsRequest, ListPendingCertificationsResponse,
     RefuseCertificationRequest, RefuseCertificationResponse, certify_request::Part,
     refuse_certification_request::Subject,
 };

@@ -49,7 +49,11 @@ fn saoy(args: &[&str], data: &std::path::Path) -> String {
         .current_dir(crate::support::root())
         .output()
         .expect("saoy runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -102,8 +106,15 @@ async fn every_art_22_reason_yields_a_signed_notice_and_no_number() {
         assert!(report.is_passed(), "{code}: {}", report.render_text());
         let peer = pyhanko::validate(&notice);
         assert!(!peer.rejects(), "{code}: pyHanko: {peer:?}");
-        let words = text_of(&notice).split_whitespace().collect::<Vec<_>>().join(" ");
-        let first_words: String = text.split_whitespace().take(5).collect::<Vec<_>>().join(" ");
+        let words = text_of(&notice)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let first_words: String = text
+            .split_whitespace()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(words.contains(&first_words), "{code}: {words}");
         assert!(words.contains("Điều 22 Nghị định 23/2015/NĐ-CP"), "{words}");
         assert!(words.contains(&meta.procedure_code), "{words}");
@@ -145,7 +156,12 @@ async fn every_art_22_reason_yields_a_signed_notice_and_no_number() {
     // No number was taken.
     let data = server.data_dir();
     let reg = registry(&data).await;
-    assert!(reg.book_entries("H72.21.01", year()).await.unwrap().is_empty());
+    assert!(
+        reg.book_entries("H72.21.01", year())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A pending copy refused by its certifier: its number is voided with the reason.
     let pending = clerk
@@ -169,7 +185,10 @@ async fn every_art_22_reason_yields_a_signed_notice_and_no_number() {
         .expect("refused")
         .into_inner();
     let record = refused.record.unwrap();
-    assert_eq!((record.kind.as_str(), record.id.as_str()), ("refusal", pending.id.as_str()));
+    assert_eq!(
+        (record.kind.as_str(), record.id.as_str()),
+        ("refusal", pending.id.as_str())
+    );
     assert_eq!(record.refusal.unwrap().voided_number, 1);
     assert!(saoy::verify::verify_pdf(&refused.notice, &policy()).is_passed());
     // Its signature can no longer complete it.
@@ -185,7 +204,10 @@ async fn every_art_22_reason_yields_a_signed_notice_and_no_number() {
     assert_eq!(book.len(), 1);
     match &book[0].state {
         EntryState::Void { reason, .. } => {
-            assert!(reason.contains("tampered") && reason.contains("Điều 22"), "{reason}")
+            assert!(
+                reason.contains("tampered") && reason.contains("Điều 22"),
+                "{reason}"
+            )
         }
         other => panic!("number 1 should be void: {other:?}"),
     }
@@ -219,13 +241,23 @@ async fn every_art_22_reason_yields_a_signed_notice_and_no_number() {
 
     // The book export: the void number, then the refusals, as their own kind.
     let csv = saoy(
-        &["book", "export", "--agency", "H72.21.01", "--year", &year().to_string()],
+        &[
+            "book",
+            "export",
+            "--agency",
+            "H72.21.01",
+            "--year",
+            &year().to_string(),
+        ],
         &data,
     );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], saoy::records::BOOK_CSV_HEADER);
     assert!(lines[1].starts_with("1,void,"), "{}", lines[1]);
-    let refusals: Vec<&&str> = lines[2..].iter().filter(|l| l.contains(",refusal,")).collect();
+    let refusals: Vec<&&str> = lines[2..]
+        .iter()
+        .filter(|l| l.contains(",refusal,"))
+        .collect();
     assert_eq!(refusals.len(), REFUSAL_REASONS.len() + 1, "{csv}");
     assert!(refusals.iter().all(|l| l.starts_with(",refused,")), "{csv}");
 }
@@ -266,7 +298,11 @@ async fn fees_and_revocation_decisions_are_recorded_and_shown() {
         assert_eq!(err.code(), Code::InvalidArgument, "{n} {d} {b}: {err:?}");
     }
     let revoked = admin
-        .revoke_copy(ask("12/QĐ-UBND", "2025-01-02", "Chủ tịch UBND xã Nguyễn Văn B"))
+        .revoke_copy(ask(
+            "12/QĐ-UBND",
+            "2025-01-02",
+            "Chủ tịch UBND xã Nguyễn Văn B",
+        ))
         .await
         .expect("revoked")
         .into_inner();
@@ -288,7 +324,10 @@ async fn fees_and_revocation_decisions_are_recorded_and_shown() {
     .json();
     assert_eq!(body["status"], "revoked", "{body}");
     assert_eq!(body["kind"], "copy", "{body}");
-    assert_eq!(body["revocation"]["decision_number"], "12/QĐ-UBND", "{body}");
+    assert_eq!(
+        body["revocation"]["decision_number"], "12/QĐ-UBND",
+        "{body}"
+    );
     assert_eq!(body["revocation"]["decision_date"], "2025-01-02", "{body}");
     assert_eq!(
         body["revocation"]["decided_by"], "Chủ tịch UBND xã Nguyễn Văn B",
@@ -297,11 +336,21 @@ async fn fees_and_revocation_decisions_are_recorded_and_shown() {
 
     // The book export: the fee and the revocation note beside number 1.
     let csv = saoy(
-        &["book", "export", "--agency", "H72.21.01", "--year", &year().to_string()],
+        &[
+            "book",
+            "export",
+            "--agency",
+            "H72.21.01",
+            "--year",
+            &year().to_string(),
+        ],
         &server.data_dir(),
     );
     let row = csv.lines().nth(1).expect("number 1");
     assert!(row.starts_with("1,issued,"), "{row}");
     assert!(row.contains(",copy,2000,"), "{row}");
-    assert!(row.contains("Quyết định số 12/QĐ-UBND ngày 2025-01-02"), "{row}");
+    assert!(
+        row.contains("Quyết định số 12/QĐ-UBND ngày 2025-01-02"),
+        "{row}"
+    );
 }
