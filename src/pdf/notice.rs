@@ -130,11 +130,9 @@ fn build(c: &NoticeContent) -> Result<AssembledNotice, PdfError> {
         }
     }
     y += 10.0;
-    for (t, face) in [("Lý do từ chối:", Face::Bold)] {
-        let line = text::shape(t, face, 12.0).map_err(err)?;
-        line.draw(&mut surface, left, y).map_err(err)?;
-        y += 16.0;
-    }
+    let heading = text::shape("Lý do từ chối:", Face::Bold, 12.0).map_err(err)?;
+    heading.draw(&mut surface, left, y).map_err(err)?;
+    y += 16.0;
     for paragraph in &c.reason {
         for line in text::wrap(paragraph, Face::Regular, 12.0, width).map_err(err)? {
             line.draw(&mut surface, left, y).map_err(err)?;

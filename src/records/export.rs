@@ -7,8 +7,8 @@
 
 use std::fmt::Write;
 
-use super::model::{BookEntry, EntryState};
 use super::BookAnnex;
+use super::model::{BookEntry, EntryState};
 
 /// Column names, in order.
 pub const BOOK_CSV_HEADER: &str = "number,state,issued_at,owner_id,document,procedure_code,copy_sha256,void_reason,kind,fee_vnd,revocation,refusal_code,refusal_reason";

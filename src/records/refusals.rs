@@ -12,9 +12,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::{format_description, offset};
 
+use super::Registry;
 use super::model::{BookEntry, EntryState, OwnerEntry, Record, RecordKind, RecordStatus};
 use super::model::{HashEntry, SCHEMA_VERSION};
-use super::Registry;
 use super::validate::{validate_agency_code, validate_record_id, validate_year};
 use super::{RecordsError, keys};
 use crate::hash::sha256_hex;
@@ -256,10 +256,10 @@ impl Registry {
         let entry = RefusalEntry::of(record)?;
         let store = self.store();
         let record_key = keys::record(&record.id);
-        if let Some(stored) = self.get(&record.id).await? {
-            if stored != *record {
-                return Err(RecordsError::IdTaken(record.id.clone()));
-            }
+        if let Some(stored) = self.get(&record.id).await?
+            && stored != *record
+        {
+            return Err(RecordsError::IdTaken(record.id.clone()));
         }
         store.put(&keys::copy(&record.id), notice).await?;
         if !store
