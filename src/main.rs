@@ -755,8 +755,12 @@ async fn book_export(agency: String, year: i32, location: StoreArgs) -> Result<E
         .book_entries(&agency, year)
         .await
         .map_err(|e| e.to_string())?;
+    let annex = registry
+        .book_annex(&agency, year, &entries)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = String::new();
-    saoy::records::write_book_csv(&entries, &mut out);
+    saoy::records::write_book_csv_with(&entries, &annex, &mut out);
     print_quietly(&out);
     Ok(ExitCode::SUCCESS)
 }

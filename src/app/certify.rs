@@ -252,6 +252,12 @@ impl App {
 
 /// The first copy of a request id used again, if the request is the same.
 fn replay(meta: &CertifyMeta, existing: Record) -> Result<Certified> {
+    if existing.kind != records::RecordKind::Copy {
+        return Err(Error::FailedPrecondition(format!(
+            "client_request_id {:?} was refused (refusal {}): certify again with a new client_request_id",
+            meta.client_request_id, existing.id
+        )));
+    }
     if existing.owner_id != meta.owner_id || existing.procedure_code != meta.procedure_code {
         return Err(Error::Conflict(format!(
             "client_request_id {:?} was already used for another request (copy {}); use a new id",
@@ -468,6 +474,9 @@ impl App {
                 })
                 .collect(),
             signers,
+            kind: records::RecordKind::Copy,
+            refusal: None,
+            fee_vnd: Some(self.config.fees.fee(meta.page_count)),
         }
     }
 }
@@ -491,7 +500,7 @@ fn digitize_original(
     Ok(digitized)
 }
 
-fn fingerprint(der: &[u8], printed: &crate::config::SignerConfig) -> SignerFingerprint {
+pub(super) fn fingerprint(der: &[u8], printed: &crate::config::SignerConfig) -> SignerFingerprint {
     let (subject, issuer, serial) = match x509_parser::parse_x509_certificate(der) {
         Ok((_, c)) => (
             c.subject().to_string(),

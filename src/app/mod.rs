@@ -34,6 +34,7 @@ mod format;
 pub mod jobs;
 mod pending;
 mod public;
+mod refusal;
 mod retrieve;
 pub mod rules;
 mod upload;
@@ -53,6 +54,7 @@ pub use public::{
     CopyVersion, PublicSignature, PublicVerification, Revocation, Standing, StandingStatus,
     redact_personal_ids,
 };
+pub use refusal::{NOTICE_TITLE, RefusalSubject, RefuseInput, Refused};
 pub use retrieve::{HashLookup, RetrievedCopy};
 pub use rules::Scope;
 pub use upload::{MAX_FILE_NAME_CHARS, Upload};

@@ -42,6 +42,12 @@ pub struct Revocation {
     pub decision: String,
     /// When, RFC 3339.
     pub at: String,
+    /// The decision's number (TT 01/2020 Art. 7); empty for revocations recorded before.
+    pub decision_number: String,
+    /// The decision's date.
+    pub decision_date: String,
+    /// The official who decided.
+    pub decided_by: String,
 }
 
 /// One issued version of the copy's file.
@@ -86,6 +92,8 @@ pub struct PublicSignature {
 pub struct Standing {
     /// The copy's id.
     pub id: String,
+    /// `copy`, or `refusal` for a refusal notice (no number, nothing to rely on).
+    pub kind: String,
     /// The page of this copy (`{public_base_url}/c/{id}`), as its QR code carries it.
     pub url: String,
     /// Issuing agency's e-identifier.
@@ -195,11 +203,21 @@ impl App {
     fn standing_of(&self, record: &Record, report: &Report) -> Standing {
         let now = self.clock.now();
         let (status, revocation) = match &record.status {
-            RecordStatus::Revoked { reason, at, .. } => (
+            RecordStatus::Revoked {
+                reason,
+                at,
+                decision_number,
+                decision_date,
+                decided_by,
+                ..
+            } => (
                 StandingStatus::Revoked,
                 Some(Revocation {
                     decision: redact_personal_ids(reason),
                     at: at.clone(),
+                    decision_number: redact_personal_ids(decision_number),
+                    decision_date: decision_date.clone(),
+                    decided_by: redact_personal_ids(decided_by),
                 }),
             ),
             RecordStatus::Valid if is_current(record, now) => (StandingStatus::Valid, None),
@@ -207,6 +225,10 @@ impl App {
         };
         Standing {
             id: record.id.clone(),
+            kind: match record.kind {
+                records::RecordKind::Copy => "copy".into(),
+                records::RecordKind::Refusal => "refusal".into(),
+            },
             url: self.public_copy_url(&record.id),
             agency_code: record.agency_code.clone(),
             agency_name: record.agency_name.clone(),

@@ -162,8 +162,11 @@ impl App {
             record = records::without_personal_data(record);
         }
         let reason = match &record.status {
-            RecordStatus::Revoked { reason, by, at } => {
+            RecordStatus::Revoked { reason, by, at, .. } => {
                 format!("revoked at {at} by {by}: {reason}")
+            }
+            RecordStatus::Valid if record.kind != records::RecordKind::Copy => {
+                "a refusal notice issued here, not a certified copy".into()
             }
             RecordStatus::Valid if !valid => format!(
                 "expired: valid until {}",
@@ -178,14 +181,16 @@ impl App {
         })
     }
 
-    /// Revokes copy `id`; `by` defaults to the caller's identity. Revoking twice keeps the
-    /// first revocation.
+    /// Revokes copy `id` under `decision` (TT 01/2020 Art. 7: its number, its date, not in
+    /// the future, and the deciding official, all required); `by` defaults to the caller's
+    /// identity. Revoking twice keeps the first revocation.
     pub async fn revoke_copy(
         &self,
         caller: &Caller,
         id: &str,
         reason: &str,
         by: &str,
+        decision: &records::Decision,
     ) -> Result<Record> {
         let (found, _) = self.admitted_copy(caller, Action::RevokeCopy, id).await?;
         if reason.trim().is_empty() {
@@ -193,6 +198,7 @@ impl App {
                 "reason is empty: name the decision that revokes the copy".into(),
             ));
         }
+        check_decision(decision, self.clock.now())?;
         // Who revoked is the certificate's holder; a name the request gives is kept beside it.
         let by = match by.trim() {
             "" => caller.label(),
@@ -201,7 +207,7 @@ impl App {
         let at = rfc3339(self.clock.now().to_offset(VIETNAM_OFFSET));
         let record = self
             .registry
-            .revoke(&found.id, reason, &by, &at)
+            .revoke_decided(&found.id, reason, &by, &at, decision)
             .await?
             .ok_or_else(|| Error::Internal(format!("copy {} vanished while revoked", found.id)))?;
         self.audit_ok(caller, Action::RevokeCopy, Some(&record), None)
@@ -246,7 +252,7 @@ impl App {
 
 /// Lowers the report to FAILED/REVOKED, naming the revocation, when `record` is revoked.
 fn mark_if_revoked(report: &mut Report, record: &Record) {
-    if let RecordStatus::Revoked { reason, by, at } = &record.status {
+    if let RecordStatus::Revoked { reason, by, at, .. } = &record.status {
         mark_failed(
             report,
             SubIndication::Revoked,
@@ -263,4 +269,79 @@ fn mark_failed(report: &mut Report, sub: SubIndication, message: String) {
     report.status = Indication::Failed;
     report.sub_indication = Some(sub);
     report.messages.push(message);
+}
+
+/// Checks the decision of a revocation: number, date and official given (at most 500
+/// characters each, no control characters), the date `YYYY-MM-DD` or RFC 3339 and not
+/// after `now` (in Vietnam).
+pub(crate) fn check_decision(d: &records::Decision, now: OffsetDateTime) -> Result<()> {
+    for (field, value) in [
+        ("decision_number", &d.number),
+        ("decision_date", &d.date),
+        ("decided_by", &d.official),
+    ] {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{field} is empty: a revocation records the decision cancelling the copy (TT 01/2020 Art. 7): its number, date and the deciding official"
+            )));
+        }
+        if value.chars().count() > 500 || value.chars().any(char::is_control) {
+            return Err(Error::InvalidArgument(format!(
+                "{field} must be at most 500 characters without control characters"
+            )));
+        }
+    }
+    let date = d.date.trim();
+    let today = now.to_offset(VIETNAM_OFFSET).date();
+    let day = if let Ok(at) =
+        OffsetDateTime::parse(date, &time::format_description::well_known::Rfc3339)
+    {
+        if at > now {
+            return Err(Error::InvalidArgument(format!(
+                "decision_date {date} is in the future"
+            )));
+        }
+        at.to_offset(VIETNAM_OFFSET).date()
+    } else {
+        time::Date::parse(
+            date,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| {
+            Error::InvalidArgument(format!(
+                "decision_date {date:?} is neither YYYY-MM-DD nor RFC 3339"
+            ))
+        })?
+    };
+    if day > today {
+        return Err(Error::InvalidArgument(format!(
+            "decision_date {date} is in the future (today is {today})"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_is_checked() {
+        let now = time::macros::datetime!(2026-03-10 09:00:00 +07:00);
+        let ok = |date: &str| records::Decision {
+            number: "12/QĐ-UBND".into(),
+            date: date.into(),
+            official: "Chủ tịch UBND xã".into(),
+        };
+        assert!(check_decision(&ok("2026-03-10"), now).is_ok());
+        assert!(check_decision(&ok("2026-03-09T08:00:00+07:00"), now).is_ok());
+        assert!(check_decision(&ok("2026-03-11"), now).is_err());
+        assert!(check_decision(&ok("2026-03-10T10:00:00+07:00"), now).is_err());
+        assert!(check_decision(&ok("10/03/2026"), now).is_err());
+        assert!(check_decision(&ok("2026-02-30"), now).is_err());
+        let mut empty = ok("2026-03-01");
+        empty.official = " ".into();
+        assert!(check_decision(&empty, now).is_err());
+    }
 }

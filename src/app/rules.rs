@@ -12,6 +12,8 @@ pub enum Action {
     CompleteCertification,
     /// List the copies awaiting a certifier's signature.
     ListPendingCertifications,
+    /// Refuse to certify (NĐ 23/2015 Art. 22): a pending copy or a request.
+    RefuseCertification,
     /// Digitise scans into a PDF/A (back office), and read the job.
     Digitize,
     /// Verify a PDF the caller sent.
@@ -48,6 +50,7 @@ impl Action {
             Action::Certify => "Certify",
             Action::CompleteCertification => "CompleteCertification",
             Action::ListPendingCertifications => "ListPendingCertifications",
+            Action::RefuseCertification => "RefuseCertification",
             Action::Digitize => "Digitize",
             Action::VerifyBytes => "Verify",
             Action::VerifyCopy => "VerifyCopy",
@@ -117,6 +120,9 @@ pub const RULES: &[Rule] = &[
     // The certifier signs pending copies on their own device.
     rule(A::CompleteCertification, R(Certifier), OwnAgency),
     rule(A::ListPendingCertifications, R(Certifier), OwnAgency),
+    // Whoever certifies may refuse instead (a refusal notice, no number).
+    rule(A::RefuseCertification, R(Clerk), OwnAgency),
+    rule(A::RefuseCertification, R(Certifier), OwnAgency),
     rule(A::Digitize, R(Clerk), OwnAgency),
     rule(A::Digitize, R(Certifier), OwnAgency),
     // Verifying bytes is public.

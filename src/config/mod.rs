@@ -13,7 +13,9 @@ use serde::Deserialize;
 use crate::store::{Location, S3Options};
 
 pub mod agency;
+pub mod fees;
 pub use agency::{AgencyConfig, KeyPlace, SignerConfig};
+pub use fees::FeeSchedule;
 
 /// Errors reading or validating the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,8 @@ pub struct Config {
     pub legacy_signers: Option<SignersConfig>,
     /// Copies awaiting their certifier's signature.
     pub pending: PendingConfig,
+    /// The fee schedule (lệ phí chứng thực) recorded with each copy.
+    pub fees: FeeSchedule,
     /// Trust anchors and revocation data for verification.
     pub trust: TrustConfig,
     /// Size and resource limits.
@@ -389,6 +393,7 @@ impl Default for Config {
             legacy_agency: None,
             legacy_signers: None,
             pending: PendingConfig::default(),
+            fees: FeeSchedule::default(),
             trust: TrustConfig {
                 anchors: vec![pki.join("root.pem")],
                 crls: vec![pki.join("issuing-ca.crl"), pki.join("root.crl")],
@@ -591,6 +596,7 @@ impl Config {
                 message: format!("directory {} not found", self.agencies_dir.display()),
             });
         }
+        self.fees.validate()?;
         if self.pending.timeout_secs == 0 || self.pending.sweep_interval_secs == 0 {
             return Err(ConfigError::Invalid {
                 field: "pending.timeout_secs",

@@ -9,6 +9,7 @@ mod flate;
 mod g4;
 mod images;
 pub mod incremental;
+pub mod notice;
 pub mod pages;
 mod qr;
 mod text;
@@ -19,3 +20,4 @@ pub use assemble::{
     assemble, assemble_scan, assemble_scan_to, assemble_with,
 };
 pub use error::PdfError;
+pub use notice::{AssembledNotice, NoticeContent, assemble_notice};

@@ -13,6 +13,8 @@
 //! hashes/{sha256hex(copy)}.json            HashEntry → record id (LookupByHash, Verify)
 //! consents/{owner_id}/{id}.json            Consent (create-only), and {id}.withdrawn.json
 //! pending/{agency}/{id}.*                  a copy awaiting its certifier's signature (see `pending`)
+//! refusals/{agency}/{year}/{refused}-{id}.json   RefusalEntry (create-only): a refusal in the book
+//! book-notes/{agency}/{year}/{number:08}.revocation.json   RevocationNote (create-only)
 //! ```
 //! All JSON documents carry `schema_version` (now 1); readers refuse other versions.
 //!
@@ -31,6 +33,7 @@ mod export;
 mod keys;
 mod model;
 mod pending;
+mod refusals;
 mod registry;
 mod requests;
 mod validate;
@@ -38,13 +41,17 @@ mod validate;
 pub use book::DEFAULT_BOOK;
 pub use consent::{Consent, ConsentRequest, Consents};
 pub use error::RecordsError;
-pub use export::{BOOK_CSV_HEADER, write_book_csv};
+pub use export::{BOOK_CSV_HEADER, write_book_csv, write_book_csv_with};
 pub use model::{
     BookClosing, BookEntry, BookOpening, EntryState, HashEntry, OriginalFile, OwnerEntry, Record,
-    RecordStatus, RequestEntry, Reservation, SCHEMA_VERSION, SignerFingerprint,
+    RecordKind, RecordStatus, RequestEntry, Reservation, SCHEMA_VERSION, SignerFingerprint,
     without_personal_data,
 };
 pub use pending::{Outcome, PendingCopies, PendingCopy};
+pub use refusals::{
+    BookAnnex, Decision, REFUSAL_REASONS, RefusalEntry, RefusalReason, RevocationNote,
+    refusal_reason,
+};
 pub use registry::{RecordPage, Registry, is_current};
 pub use requests::RequestGuard;
 pub use validate::{

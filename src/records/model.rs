@@ -52,6 +52,27 @@ pub struct Record {
     pub originals: Vec<OriginalFile>,
     /// Certificates that signed the copy.
     pub signers: Vec<SignerFingerprint>,
+    /// A certified copy or a refusal notice; `copy` for records written before refusals.
+    #[serde(default)]
+    pub kind: RecordKind,
+    /// Set on a refusal notice: the Art. 22 reason (see `crate::records::RefusalReason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<super::RefusalReason>,
+    /// The fee charged (lệ phí chứng thực, VND); `None` for records written before fees
+    /// and for refusals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_vnd: Option<u64>,
+}
+
+/// What a record stands for.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// An issued certified copy (the default, and every record written before refusals).
+    #[default]
+    Copy,
+    /// A refusal notice (NĐ 23/2015 Art. 22): no certification number, nothing to reuse.
+    Refusal,
 }
 
 /// The record as a caller without a certificate may see it: the copy's standing (agency,
@@ -80,6 +101,16 @@ pub enum RecordStatus {
         by: String,
         /// When, RFC 3339.
         at: String,
+        /// Number of the decision cancelling the copy (TT 01/2020 Art. 7); empty in
+        /// records revoked before it was asked for.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        decision_number: String,
+        /// Date of that decision (`YYYY-MM-DD` or RFC 3339).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        decision_date: String,
+        /// The official who decided (name and title).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        decided_by: String,
     },
 }
 

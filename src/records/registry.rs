@@ -34,7 +34,8 @@ pub struct RecordPage {
 
 /// True when `record` is valid (not revoked) and not expired at `now`.
 pub fn is_current(record: &Record, now: time::OffsetDateTime) -> bool {
-    if record.status != RecordStatus::Valid {
+    // A refusal notice is nothing to rely on or reuse.
+    if record.status != RecordStatus::Valid || record.kind != super::RecordKind::Copy {
         return false;
     }
     match &record.valid_until {
@@ -65,6 +66,11 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
+    /// The store (for the other files of this module).
+    pub(super) fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
     /// A registry over `store`.
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self::with_clock(store, crate::clock::system())
@@ -435,6 +441,20 @@ impl Registry {
         by: &str,
         at: &str,
     ) -> Result<Option<Record>, RecordsError> {
+        self.revoke_decided(id, reason, by, at, &super::Decision::default())
+            .await
+    }
+
+    /// [`Registry::revoke`] with the decision that cancels the copy (TT 01/2020 Art. 7),
+    /// noted beside the book entry of its number too (`book-notes/…`).
+    pub async fn revoke_decided(
+        &self,
+        id: &str,
+        reason: &str,
+        by: &str,
+        at: &str,
+        decision: &super::Decision,
+    ) -> Result<Option<Record>, RecordsError> {
         let (reason, by) = (reason.trim(), by.trim());
         if reason.is_empty() {
             return Err(RecordsError::InvalidInput(
@@ -457,15 +477,25 @@ impl Registry {
             return Ok(None);
         };
         if matches!(record.status, RecordStatus::Revoked { .. }) {
+            self.note_revocation(&record).await?;
             return Ok(Some(record));
+        }
+        if record.kind != super::RecordKind::Copy {
+            return Err(RecordsError::InvalidInput(format!(
+                "{id} is a refusal notice, not a certified copy: there is nothing to revoke"
+            )));
         }
         record.status = RecordStatus::Revoked {
             reason: reason.to_string(),
             by: by.to_string(),
             at: at.to_string(),
+            decision_number: decision.number.trim().to_string(),
+            decision_date: decision.date.trim().to_string(),
+            decided_by: decision.official.trim().to_string(),
         };
         let key = keys::record(id);
         self.store.put(&key, keys::encode(&key, &record)?).await?;
+        self.note_revocation(&record).await?;
         Ok(Some(record))
     }
 

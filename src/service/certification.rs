@@ -8,12 +8,14 @@ use super::caller::Door;
 use super::convert;
 use super::status::to_status;
 use super::upload::{Piece, first_message, receive_files};
-use crate::app::{Action, App, CertifyInput, CertifyMeta};
+use crate::app::{Action, App, CertifyInput, CertifyMeta, RefusalSubject, RefuseInput};
 use crate::error::Error;
 use crate::proto::certification_service_server::CertificationService;
 use crate::proto::{
-    CertificationRecord, CertifyRequest, CompleteCertificationRequest,
-    ListPendingCertificationsRequest, ListPendingCertificationsResponse, certify_request::Part,
+    CertificationRecord, CertifyMetadata, CertifyRequest, CompleteCertificationRequest,
+    ListPendingCertificationsRequest, ListPendingCertificationsResponse,
+    RefuseCertificationRequest, RefuseCertificationResponse, certify_request::Part,
+    refuse_certification_request::Subject,
 };
 
 /// The Certify RPC.
@@ -33,8 +35,58 @@ impl CertificationApi {
     }
 }
 
+fn meta_of(m: CertifyMetadata) -> CertifyMeta {
+    CertifyMeta {
+        owner_id: m.owner_id,
+        document_type: m.document_type,
+        document_name: m.document_name,
+        procedure_code: m.procedure_code,
+        page_count: m.page_count,
+        client_request_id: m.client_request_id,
+        allow_low_resolution: m.allow_low_resolution,
+        certifier: m.certifier,
+    }
+}
+
 #[tonic::async_trait]
 impl CertificationService for CertificationApi {
+    async fn refuse_certification(
+        &self,
+        request: Request<RefuseCertificationRequest>,
+    ) -> Result<Response<RefuseCertificationResponse>, Status> {
+        let action = Action::RefuseCertification;
+        let (caller, _permit) = self.door.enter(&request, action).await?;
+        let r = request.into_inner();
+        let subject = match r.subject {
+            Some(Subject::CopyId(id)) => Ok(RefusalSubject::Copy(id)),
+            Some(Subject::Request(m)) => Ok(RefusalSubject::Request(meta_of(m))),
+            None => Err(Error::InvalidArgument(
+                "say what is refused: `copy_id` (a pending copy) or `request` (its metadata)"
+                    .into(),
+            )),
+        };
+        let refused = match subject {
+            Ok(subject) => {
+                self.app()
+                    .refuse_certification(
+                        &caller,
+                        RefuseInput {
+                            subject,
+                            reason_code: r.reason_code,
+                            reason_text: r.reason_text,
+                        },
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let refused = self.door.answer(&caller, action, refused).await?;
+        Ok(Response::new(RefuseCertificationResponse {
+            record: Some(convert::record(&refused.record)),
+            notice: refused.notice.to_vec(),
+        }))
+    }
+
     async fn certify(
         &self,
         request: Request<Streaming<CertifyRequest>>,
@@ -53,16 +105,7 @@ impl CertificationService for CertificationApi {
                     .into(),
             )));
         };
-        let meta = CertifyMeta {
-            owner_id: m.owner_id,
-            document_type: m.document_type,
-            document_name: m.document_name,
-            procedure_code: m.procedure_code,
-            page_count: m.page_count,
-            client_request_id: m.client_request_id,
-            allow_low_resolution: m.allow_low_resolution,
-            certifier: m.certifier,
-        };
+        let meta = meta_of(m);
         // Refuse bad metadata before reading megabytes of scans.
         self.app().check_metadata(&meta).map_err(to_status)?;
         let mut hold = gate.memory_hold();

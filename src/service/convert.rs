@@ -2,7 +2,7 @@
 
 use crate::app::{Access, PendingSignature};
 use crate::proto;
-use crate::records::{Consent, Record, RecordStatus, SignerFingerprint};
+use crate::records::{Consent, Record, RecordKind, RecordStatus, SignerFingerprint};
 use crate::verify::{Indication, Report, SignatureReport, SubIndication};
 
 fn indication(i: Indication) -> String {
@@ -44,14 +44,36 @@ pub fn record(r: &Record) -> proto::CertificationRecord {
         valid_until: r.valid_until.clone().unwrap_or_default(),
         revocation: match &r.status {
             RecordStatus::Valid => None,
-            RecordStatus::Revoked { reason, by, at } => Some(proto::Revocation {
+            RecordStatus::Revoked {
+                reason,
+                by,
+                at,
+                decision_number,
+                decision_date,
+                decided_by,
+            } => Some(proto::Revocation {
                 reason: reason.clone(),
                 by: by.clone(),
                 at: at.clone(),
+                decision_number: decision_number.clone(),
+                decision_date: decision_date.clone(),
+                decided_by: decided_by.clone(),
             }),
         },
         warnings: Vec::new(),
         pending: None,
+        kind: match r.kind {
+            RecordKind::Copy => "copy".into(),
+            RecordKind::Refusal => "refusal".into(),
+        },
+        refusal: r.refusal.as_ref().map(|f| proto::Refusal {
+            reason_code: f.code.clone(),
+            reason: f.text.clone(),
+            legal_basis: f.legal_basis.clone(),
+            details: f.details.clone(),
+            voided_number: f.voided_number.unwrap_or_default(),
+        }),
+        fee_vnd: r.fee_vnd.unwrap_or_default(),
     }
 }
 

@@ -134,7 +134,17 @@ impl RecordService for RecordApi {
         let r = request.into_inner();
         let record = self
             .app()
-            .revoke_copy(&caller, &r.id, &r.reason, &r.by)
+            .revoke_copy(
+                &caller,
+                &r.id,
+                &r.reason,
+                &r.by,
+                &crate::records::Decision {
+                    number: r.decision_number,
+                    date: r.decision_date,
+                    official: r.decided_by,
+                },
+            )
             .await;
         let record = self.door.answer(&caller, action, record).await?;
         Ok(Response::new(convert::record(&record)))

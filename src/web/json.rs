@@ -23,7 +23,8 @@ fn signature(s: &PublicSignature) -> Value {
 
 /// The standing as JSON: `agency` (name), `agency_code`, `number`, `book`, `book_code`,
 /// `year`, `reference`, `issued_at`, `valid_until`, `status` (`valid` / `revoked` /
-/// `expired`), `revocation` (`decision`, `at`, or null), `versions` (`sha256`, `size`,
+/// `expired`), `kind` (`copy` / `refusal`), `revocation` (`decision`, `at`,
+/// `decision_number`, `decision_date`, `decided_by`, or null), `versions` (`sha256`, `size`,
 /// `issued_at`), `signers` (`name`, `title`, times, level, ETSI indications) and
 /// `timestamps` (document time-stamps: `authority`, `time`).
 pub fn standing(s: &Standing) -> Value {
@@ -40,7 +41,14 @@ pub fn standing(s: &Standing) -> Value {
         "issued_at": s.issued_at,
         "valid_until": s.valid_until,
         "status": s.status.as_str(),
-        "revocation": s.revocation.as_ref().map(|r| json!({"decision": r.decision, "at": r.at})),
+        "kind": s.kind,
+        "revocation": s.revocation.as_ref().map(|r| json!({
+            "decision": r.decision,
+            "at": r.at,
+            "decision_number": r.decision_number,
+            "decision_date": r.decision_date,
+            "decided_by": r.decided_by,
+        })),
         "versions": s.versions.iter().map(|v| json!({
             "sha256": v.sha256,
             "size": v.size,

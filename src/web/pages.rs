@@ -246,8 +246,23 @@ fn status_line(lang: Lang, s: &Standing) -> String {
                 .as_ref()
                 .map(|r| (r.decision.as_str(), r.at.as_str()))
                 .unwrap_or(("", ""));
+            let decided = s
+                .revocation
+                .as_ref()
+                .filter(|r| !r.decision_number.is_empty())
+                .map(|r| {
+                    format!(
+                        " <span id=\"decision\">{} {} {} {} ({})</span>",
+                        lang.pick("Quyết định số", "Decision no."),
+                        esc(&r.decision_number),
+                        lang.pick("ngày", "of"),
+                        esc(&r.decision_date),
+                        esc(&r.decided_by)
+                    )
+                })
+                .unwrap_or_default();
             format!(
-                "<p id=\"standing\" class=\"verdict bad\">{} {} ({})</p>",
+                "<p id=\"standing\" class=\"verdict bad\">{} {} ({}){decided}</p>",
                 lang.pick("Bản sao đã bị thu hồi:", "This copy has been revoked:"),
                 esc(decision),
                 esc(&human_time(at))

@@ -167,6 +167,18 @@ async fn call_all(channel: Channel, who: &Who, w: &World) -> BTreeMap<&'static s
         .list_pending_certifications(who.request(saoy::proto::ListPendingCertificationsRequest {}))
         .await;
     out.insert("ListPendingCertifications", code(r));
+    let mut refused = client::meta(&format!("refuse-{}", who.name), 1);
+    refused.owner_id = OTHER.into();
+    let r = certifier
+        .refuse_certification(who.request(saoy::proto::RefuseCertificationRequest {
+            subject: Some(saoy::proto::refuse_certification_request::Subject::Request(
+                refused,
+            )),
+            reason_code: "damaged_unreadable".into(),
+            reason_text: String::new(),
+        }))
+        .await;
+    out.insert("RefuseCertification", code(r));
     let bytes = vec![VerifyRequest {
         source: Some(Source::Chunk(w.owners_pdf.clone())),
     }];
@@ -212,6 +224,9 @@ async fn call_all(channel: Channel, who: &Who, w: &World) -> BTreeMap<&'static s
             id: w.others.id.clone(),
             reason: "Quyết định 1/QĐ".into(),
             by: String::new(),
+            decision_number: "12/QĐ-UBND".into(),
+            decision_date: "2025-01-02".into(),
+            decided_by: "Chủ tịch UBND xã".into(),
         }))
         .await;
     out.insert("RevokeCopy", code(r));
@@ -279,42 +294,44 @@ fn expected(who: &str) -> BTreeMap<&'static str, Code> {
         "Health",
         "CompleteCertification",
         "ListPendingCertifications",
+        "RefuseCertification",
     ];
-    // The last two: signing a pending copy (an unknown id is refused like another's) and
-    // listing them are the certifier's.
-    let codes: [Code; 16] = match who {
+    // Then: signing a pending copy (an unknown id is refused like another's) and
+    // listing them are the certifier's; refusing a request is the clerk's and the
+    // certifier's, for their own agency.
+    let codes: [Code; 17] = match who {
         // Staff of the agency: certify, read its copies; a citizen's list needs consent.
         "clerk" => [
-            OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD,
+            OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD, OK,
         ],
         "certifier" => [
-            OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, OK,
+            OK, OK, OK, OK, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, OK, OK,
         ],
         "admin" => [
-            PD, OK, OK, OK, PD, PD, OK, OK, PD, PD, PD, PD, PD, OK, PD, PD,
+            PD, OK, OK, OK, PD, PD, OK, OK, PD, PD, PD, PD, PD, OK, PD, PD, PD,
         ],
         // Another agency without a consent.
         "verifier" => [
-            PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD,
+            PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD, PD,
         ],
         "citizen" => [
-            PD, OK, OK, OK, OK, OK, OK, PD, OK, OK, OK, OK, PD, OK, PD, PD,
+            PD, OK, OK, OK, OK, OK, OK, PD, OK, OK, OK, OK, PD, OK, PD, PD, PD,
         ],
         "portal-alone" => [
-            PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD,
+            PD, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, PD, OK, PD, PD, PD,
         ],
         // A clerk of the other commune this deployment serves: certifies for it, but does
         // not read the first commune's copies.
         "clerk2" => [
-            OK, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD,
+            OK, OK, PD, PD, PD, PD, OK, PD, PD, PD, PD, PD, NF, OK, PD, PD, OK,
         ],
         // No certificate: the public calls only.
         "none" => [
-            UA, OK, UA, UA, UA, UA, OK, UA, UA, UA, UA, UA, UA, OK, UA, UA,
+            UA, OK, UA, UA, UA, UA, OK, UA, UA, UA, UA, UA, UA, OK, UA, UA, UA,
         ],
         // A certificate or assertion that proves nothing: refused, except health.
         _ => [
-            UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, OK, UA, UA,
+            UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, UA, OK, UA, UA, UA,
         ],
     };
     rpcs.into_iter().zip(codes).collect()

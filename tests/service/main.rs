@@ -18,6 +18,7 @@ mod hsm_keys;
 mod observability;
 mod python_client;
 mod records_book;
+mod refusals;
 mod reuse_records;
 mod trust_dir;
 mod web;

@@ -76,6 +76,9 @@ fn record_for(
             name: "UBND".into(),
             title: String::new(),
         }],
+        kind: Default::default(),
+        refusal: None,
+        fee_vnd: None,
     }
 }
 

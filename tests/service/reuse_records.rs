@@ -126,6 +126,9 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
             id: revoked.id.clone(),
             reason: " ".into(),
             by: String::new(),
+            decision_number: "12/QĐ-UBND".into(),
+            decision_date: "2025-01-02".into(),
+            decided_by: "Chủ tịch UBND xã".into(),
         })
         .await;
     assert_eq!(code(no_reason), Some(Code::InvalidArgument));
@@ -134,6 +137,9 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
         id: revoked.id.clone(),
         reason: "Quyết định thu hồi số 12/QĐ-UBND".into(),
         by: String::new(),
+        decision_number: "12/QĐ-UBND".into(),
+        decision_date: "2025-01-02".into(),
+        decided_by: "Chủ tịch UBND xã".into(),
     };
     let after = admin
         .revoke_copy(revoke)
@@ -154,6 +160,9 @@ async fn reuse_calls_list_find_lookup_and_revoke() {
             id: revoked.id.clone(),
             reason: "another reason".into(),
             by: "someone else".into(),
+            decision_number: "12/QĐ-UBND".into(),
+            decision_date: "2025-01-02".into(),
+            decided_by: "Chủ tịch UBND xã".into(),
         })
         .await
         .expect("revoke twice")
@@ -299,6 +308,9 @@ async fn reuse_calls_refuse_bad_input() {
                     id: "0190e1c2-0000-7000-8000-000000000001".into(),
                     reason: "x".into(),
                     by: "y".into(),
+                    decision_number: "12/QĐ-UBND".into(),
+                    decision_date: "2025-01-02".into(),
+                    decided_by: "Chủ tịch UBND xã".into(),
                 })
                 .await
         ),

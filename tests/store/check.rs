@@ -66,6 +66,9 @@ async fn issue(registry: &Registry, id: &str, n: usize) -> Record {
             size: original.len() as u64,
         }],
         signers: vec![],
+        kind: Default::default(),
+        refusal: None,
+        fee_vnd: None,
     };
     registry
         .commit(&r, &record, Bytes::from(copy), vec![Bytes::from(original)])

@@ -207,6 +207,9 @@ pub async fn revoke(t: &WebTest, id: &str, decision: &str) {
             id: id.into(),
             reason: decision.into(),
             by: "Chủ tịch UBND xã".into(),
+            decision_number: "12/QĐ-UBND".into(),
+            decision_date: "2025-01-02".into(),
+            decided_by: "Chủ tịch UBND xã".into(),
         })
         .await
         .expect("revoke");
