@@ -10,7 +10,7 @@ use time::{Date, Month};
 
 use super::*;
 use crate::pdf::document::{Block, TextDocument, text_document};
-use crate::records::{BookClosing, BookEntry, BookOpening, EntryState};
+use crate::records::{BookClosing, BookEntry, BookOpening, EntryState, RefusalEntry};
 
 /// The agency `code` of the configuration (a table or a file of `agencies_dir`), with its
 /// signer loaded.
@@ -28,6 +28,13 @@ fn agency_of(config: &Config, code: &str) -> Result<Arc<agencies::Agency>> {
     })
 }
 
+/// The Vietnam date of an RFC 3339 time.
+fn day_of(at: &str) -> Option<Date> {
+    OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(crate::clock::VIETNAM_OFFSET).date())
+}
+
 /// The date an entry counts for: issue, voiding, or reservation.
 fn entry_date(e: &BookEntry) -> Option<Date> {
     let at = match &e.state {
@@ -35,9 +42,7 @@ fn entry_date(e: &BookEntry) -> Option<Date> {
         EntryState::Void { at, .. } => at,
         EntryState::Reserved => &e.reserved_at,
     };
-    OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.to_offset(crate::clock::VIETNAM_OFFSET).date())
+    day_of(at)
 }
 
 /// Opens the next book of `agency` for the current year (by `clock`).
@@ -70,7 +75,7 @@ struct Printing<'a> {
 impl Printing<'_> {
     /// Table rows for `entries`, in number order.
     async fn rows(&self, entries: &[BookEntry], openings: &[BookOpening]) -> Result<Vec<Block>> {
-        let widths = [34.0, 58.0, 78.0, 140.0, 92.0, 44.0, 53.0];
+        let widths = [30.0, 54.0, 72.0, 124.0, 82.0, 36.0, 44.0, 57.0];
         let header = [
             "Số",
             "Ngày",
@@ -78,6 +83,7 @@ impl Printing<'_> {
             "Giấy tờ",
             "Người ký chứng thực",
             "Quyển",
+            "Lệ phí (đồng)",
             "Kết quả",
         ];
         let mut rows = vec![Block::Row {
@@ -95,7 +101,7 @@ impl Printing<'_> {
                 .rev()
                 .find(|o| o.first_number <= e.number)
                 .map_or(e.book.clone(), |o| o.book.clone());
-            let (owner, document, signer, outcome) = match &e.state {
+            let (owner, document, signer, fee, outcome) = match &e.state {
                 EntryState::Issued {
                     record_id,
                     owner_id,
@@ -104,12 +110,25 @@ impl Printing<'_> {
                     ..
                 } => {
                     let record = self.registry.get(record_id).await?;
+                    let fee = record
+                        .as_ref()
+                        .and_then(|r| r.fee_vnd)
+                        .map(|f| f.to_string())
+                        .unwrap_or_default();
                     let signer = record
                         .as_ref()
                         .and_then(|r| r.signers.get(1).or(r.signers.first()))
                         .map(|s| s.name.clone())
                         .unwrap_or_default();
                     let outcome = match record.map(|r| r.status) {
+                        Some(RecordStatus::Revoked {
+                            reason,
+                            decision_number,
+                            decision_date,
+                            ..
+                        }) if !decision_number.is_empty() => format!(
+                            "Cấp; thu hồi theo quyết định {decision_number} ngày {decision_date}: {reason}"
+                        ),
                         Some(RecordStatus::Revoked { reason, .. }) => {
                             format!("Cấp; thu hồi: {reason}")
                         }
@@ -119,6 +138,7 @@ impl Printing<'_> {
                         owner_id.clone(),
                         format!("{document_type}: {document_name}"),
                         signer,
+                        fee,
                         outcome,
                     )
                 }
@@ -126,9 +146,11 @@ impl Printing<'_> {
                     String::new(),
                     String::new(),
                     String::new(),
+                    String::new(),
                     format!("Hủy số: {reason}"),
                 ),
                 EntryState::Reserved => (
+                    String::new(),
                     String::new(),
                     String::new(),
                     String::new(),
@@ -142,6 +164,7 @@ impl Printing<'_> {
                 document,
                 signer,
                 book,
+                fee,
                 outcome,
             ];
             rows.push(Block::Row {
@@ -152,6 +175,42 @@ impl Printing<'_> {
         Ok(rows)
     }
 
+    /// Table rows for the refusals (no number), in time order.
+    fn refusal_rows(refusals: &[RefusalEntry]) -> Vec<Block> {
+        let widths = [92.0, 78.0, 170.0, 159.0];
+        let header = [
+            "Ngày",
+            "Người yêu cầu (số định danh)",
+            "Giấy tờ",
+            "Lý do từ chối",
+        ];
+        let mut rows = vec![Block::Row {
+            cells: widths
+                .iter()
+                .zip(header)
+                .map(|(w, t)| (*w, t.to_string()))
+                .collect(),
+            bold: true,
+        }];
+        for r in refusals {
+            let reason = match r.reason.details.as_str() {
+                "" => format!("{} ({})", r.reason.text, r.reason.legal_basis),
+                d => format!("{} ({}): {d}", r.reason.text, r.reason.legal_basis),
+            };
+            let cells = [
+                r.refused_at.clone(),
+                r.owner_id.clone(),
+                format!("{}: {}", r.document_type, r.document_name),
+                reason,
+            ];
+            rows.push(Block::Row {
+                cells: widths.iter().copied().zip(cells).collect(),
+                bold: false,
+            });
+        }
+        rows
+    }
+
     /// Renders and signs (invisibly, with the agency's key) a printout of `entries`.
     async fn render(
         &self,
@@ -159,6 +218,7 @@ impl Printing<'_> {
         period: &str,
         entries: &[BookEntry],
         openings: &[BookOpening],
+        refusals: &[RefusalEntry],
         closing_lines: Vec<String>,
     ) -> Result<Vec<u8>> {
         let config = &self.agency.config;
@@ -172,6 +232,13 @@ impl Printing<'_> {
             Block::Space(6.0),
         ];
         blocks.extend(self.rows(entries, openings).await?);
+        if !refusals.is_empty() {
+            blocks.push(Block::Space(8.0));
+            blocks.push(Block::Paragraph(
+                "Từ chối chứng thực (Điều 22 Nghị định 23/2015/NĐ-CP), theo thời gian:".into(),
+            ));
+            blocks.extend(Self::refusal_rows(refusals));
+        }
         blocks.push(Block::Space(8.0));
         blocks.extend(closing_lines.into_iter().map(Block::Paragraph));
         let doc = TextDocument {
@@ -220,6 +287,12 @@ pub async fn print_month(
         .collect();
     entries.sort_by_key(|e| e.number);
     let openings = registry.book_openings(&code, year).await?;
+    let refusals: Vec<RefusalEntry> = registry
+        .refusals(&code, year)
+        .await?
+        .into_iter()
+        .filter(|r| day_of(&r.refused_at).is_some_and(|d| d.month() == month))
+        .collect();
     let issued = entries
         .iter()
         .filter(|e| matches!(e.state, EntryState::Issued { .. }))
@@ -236,13 +309,14 @@ pub async fn print_month(
             &period,
             &entries,
             &openings,
+            &refusals,
             vec![
                 format!(
                     "Số việc trong tháng: {} (cấp bản sao: {issued}; hủy số: {}).",
                     entries.len(),
                     entries.len() - issued
                 ),
-                "Từ chối chứng thực trong tháng: không có.".into(),
+                format!("Từ chối chứng thực trong tháng: {}.", refusals.len()),
             ],
         )
         .await?;
@@ -305,6 +379,7 @@ pub async fn close_year(
         .count() as u64;
     let total = entries.len() as u64;
     let openings = registry.book_openings(&code, year).await?;
+    let refusals = registry.refusals(&code, year).await?;
     let printing = Printing {
         agency: &agency,
         registry: &registry,
@@ -316,9 +391,11 @@ pub async fn close_year(
             &format!("Năm {year}"),
             &entries,
             &openings,
+            &refusals,
             vec![format!(
-                "Tổng số việc chứng thực trong năm {year}: {total} (cấp bản sao: {issued}; hủy số: {}). Sổ được khóa ngày {}.",
+                "Tổng số việc chứng thực trong năm {year}: {total} (cấp bản sao: {issued}; hủy số: {}; từ chối: {}). Sổ được khóa ngày {}.",
                 total - issued,
+                refusals.len(),
                 now.date()
             )],
         )
@@ -361,6 +438,8 @@ pub struct BookReport {
     pub refused: BTreeMap<String, u64>,
     /// Pages of the originals certified.
     pub pages: u64,
+    /// Fees charged for the copies issued (VND).
+    pub fees_vnd: u64,
     /// Copies issued by document type.
     pub by_document_type: BTreeMap<String, u64>,
     /// Copies issued by procedure code.
@@ -377,6 +456,7 @@ impl BookReport {
             ("revoked", self.revoked),
             ("voided", self.voided),
             ("pages", self.pages),
+            ("fees_vnd", self.fees_vnd),
         ] {
             out.push_str(&format!("{m},,{v}\n"));
         }
@@ -441,14 +521,20 @@ pub async fn report(
                     *r.by_procedure_code
                         .entry(procedure_code.clone())
                         .or_default() += 1;
-                    if let Some(record) = registry.get(record_id).await?
-                        && matches!(record.status, RecordStatus::Revoked { .. })
-                    {
-                        r.revoked += 1;
+                    if let Some(record) = registry.get(record_id).await? {
+                        r.fees_vnd += record.fee_vnd.unwrap_or(0);
+                        if matches!(record.status, RecordStatus::Revoked { .. }) {
+                            r.revoked += 1;
+                        }
                     }
                 }
                 EntryState::Void { .. } => r.voided += 1,
                 EntryState::Reserved => {}
+            }
+        }
+        for refusal in registry.refusals(agency, year).await? {
+            if day_of(&refusal.refused_at).is_some_and(|d| d >= from && d <= to) {
+                *r.refused.entry(refusal.reason.code.clone()).or_default() += 1;
             }
         }
     }

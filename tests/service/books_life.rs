@@ -147,6 +147,19 @@ async fn books_continue_mid_year_restart_each_year_print_close_and_report() {
             (i as u64 + 1, "01")
         );
     }
+    // A refusal in December takes no number; it is printed after the entries.
+    let mut refused = input("dec-refused").meta;
+    refused.document_name = "Giấy khai sinh bị tẩy xóa".into();
+    one.refuse_certification(
+        &clerk(),
+        saoy::app::RefuseInput {
+            subject: saoy::app::RefusalSubject::Request(refused),
+            reason_code: "tampered".into(),
+            reason_text: "tẩy xóa ở trang một".into(),
+        },
+    )
+    .await
+    .unwrap();
     // A number voided in December stays in the book with its reason.
     let registry = Registry::with_clock(Arc::clone(&store), clock.clone());
     let r = registry.reserve_number(AGENCY, 2026).await.unwrap();
@@ -274,6 +287,12 @@ async fn books_continue_mid_year_restart_each_year_print_close_and_report() {
         .unwrap();
     assert_eq!(report.issued, old.len() as u64 - 1);
     assert_eq!(report.voided, 1);
+    assert_eq!(report.refused.get("tampered"), Some(&1));
+    assert_eq!(
+        report.fees_vnd,
+        2000 * report.issued,
+        "one page: 2,000 VND each"
+    );
     assert_eq!(report.pages, report.issued);
     assert_eq!(
         report.by_procedure_code.get("2.000815"),
@@ -323,5 +342,17 @@ async fn books_continue_mid_year_restart_each_year_print_close_and_report() {
     let json: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
     assert_eq!(json["issued"], report.issued);
     assert_eq!(json["voided"], 1);
+    // Openings, closings, printouts and refusals are not leftovers for store check.
+    let check = Command::new(env!("CARGO_BIN_EXE_saoy"))
+        .args(["store", "check", "--grace-secs", "0", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "store check: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
     let _ = pki("root.pem");
 }
