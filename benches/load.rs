@@ -20,6 +20,8 @@
 //! - `SAOY_LOAD_STORES`: `local`, `s3` or both (default `local,s3`).
 //! - `SAOY_LOAD_COPIES`: distinct copies verified and read round-robin (default 16).
 //! - `SAOY_LOAD_BASELINE=0`: leave the baseline out.
+//! - `SAOY_LOAD_S3_RAW=1`: on S3, talk to s3s-fs directly instead of through the test proxy
+//!   that makes its conditional PUTs atomic (what the proxy costs; one replica only).
 //! - `SAOY_LOAD_OUT`: the directory of `report.json` and `latency.svg` (default
 //!   `target/load`).
 

@@ -16,9 +16,9 @@
 //!
 //! Resources: the servers run in this process on their own runtime, whose threads are named
 //! [`SERVER_THREADS`]; the clients on another, named [`CLIENT_THREADS`]. Server CPU is the
-//! process's CPU (`/proc/self/stat` utime + stime) less the client threads' (their
-//! `/proc/self/task/*/stat`), so threads that ended during a step still count for the
-//! server. RSS (`VmRSS`) and peak (`VmHWM`, reset before each step through
+//! process's CPU (`/proc/self/stat` utime + stime) less the client threads' and the other
+//! live threads' (main, the S3 test proxy; their `/proc/self/task/*/stat`), so server
+//! threads that ended during a step still count for the server. RSS (`VmRSS`) and peak (`VmHWM`, reset before each step through
 //! `/proc/self/clear_refs` where the kernel allows) are the whole process's and so include
 //! the clients (their buffers are small next to the servers'). On S3, the s3s-fs process's
 //! CPU and RSS are reported beside.
@@ -31,9 +31,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use saoy::proto::certification_service_client::CertificationServiceClient;
-use saoy::proto::certification_service_server::{
-    CertificationService, CertificationServiceServer,
-};
+use saoy::proto::certification_service_server::{CertificationService, CertificationServiceServer};
 use saoy::proto::record_service_client::RecordServiceClient;
 use saoy::proto::record_service_server::{RecordService, RecordServiceServer};
 use saoy::proto::verification_service_client::VerificationServiceClient;
@@ -130,6 +128,9 @@ pub struct Options {
     pub stores: Vec<StoreKind>,
     /// Whether to measure the baseline beside every step.
     pub baseline: bool,
+    /// On S3, talk to s3s-fs directly rather than through the test proxy that makes
+    /// conditional PUTs atomic (shows what the proxy costs; racing replicas may then fork).
+    pub s3_raw: bool,
     /// Distinct copies made before the steps, read and verified round-robin.
     pub copies: usize,
     /// Where `report.json` and `latency.svg` go.
@@ -158,7 +159,11 @@ impl Options {
         let full = std::env::var("SAOY_LOAD_FULL").is_ok_and(|v| v == "1");
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
-            scenarios: list("SAOY_LOAD_SCENARIOS", "certify,verify,read", Scenario::parse),
+            scenarios: list(
+                "SAOY_LOAD_SCENARIOS",
+                "certify,verify,read",
+                Scenario::parse,
+            ),
             concurrency: list("SAOY_LOAD_CONCURRENCY", "1,8,64", number),
             calls: var("SAOY_LOAD_CALLS")
                 .map(|v| number(&v))
@@ -171,6 +176,7 @@ impl Options {
             ),
             stores: list("SAOY_LOAD_STORES", "local,s3", StoreKind::parse),
             baseline: var("SAOY_LOAD_BASELINE").is_none_or(|v| v != "0"),
+            s3_raw: var("SAOY_LOAD_S3_RAW").is_some_and(|v| v == "1"),
             copies: var("SAOY_LOAD_COPIES")
                 .map(|v| number(&v))
                 .unwrap_or(if full { 64 } else { 16 }),
@@ -294,7 +300,8 @@ pub struct Latency {
 /// CPU and memory over one step (see the module's documentation for what each includes).
 #[derive(Debug, Default, Serialize)]
 pub struct Resources {
-    /// CPU seconds of the servers (the process less the client threads).
+    /// CPU seconds of the servers: the process less the client threads and the other live
+    /// threads (so server threads that ended during the step still count).
     pub server_cpu_s: f64,
     /// The same per call, milliseconds.
     pub server_cpu_ms_per_call: f64,
@@ -302,6 +309,9 @@ pub struct Resources {
     pub server_cores_busy: f64,
     /// CPU seconds of the client threads.
     pub client_cpu_s: f64,
+    /// CPU seconds of the process's other threads: the main thread and, on S3, the test
+    /// proxy in front of s3s-fs (left out of `server_cpu_s`).
+    pub other_cpu_s: f64,
     /// Process RSS after the step, MiB (servers and clients).
     pub rss_mib: f64,
     /// Process peak RSS during the step, MiB (`VmHWM`; since start where it cannot be reset).
@@ -405,10 +415,7 @@ impl RecordService for Discard {
         request: Request<pb::GetCopyRequest>,
     ) -> Result<Response<CopyStream>, Status> {
         let id = request.into_inner().id;
-        let bytes = self
-            .copies
-            .get(&id)
-            .ok_or_else(|| Status::not_found(id))?;
+        let bytes = self.copies.get(&id).ok_or_else(|| Status::not_found(id))?;
         let header = pb::CopyHeader {
             size: bytes.len() as u64,
             hash_matches: true,
@@ -426,35 +433,59 @@ impl RecordService for Discard {
     }
 
     // Every other RPC: UNIMPLEMENTED (the load calls only GetCopy).
-    async fn list_records(&self, _: Request<pb::ListRecordsRequest>) -> Result<Response<pb::ListRecordsResponse>, Status> {
+    async fn list_records(
+        &self,
+        _: Request<pb::ListRecordsRequest>,
+    ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn find_reusable(&self, _: Request<pb::FindReusableRequest>) -> Result<Response<pb::FindReusableResponse>, Status> {
+    async fn find_reusable(
+        &self,
+        _: Request<pb::FindReusableRequest>,
+    ) -> Result<Response<pb::FindReusableResponse>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn lookup_by_hash(&self, _: Request<pb::LookupByHashRequest>) -> Result<Response<pb::LookupByHashResponse>, Status> {
+    async fn lookup_by_hash(
+        &self,
+        _: Request<pb::LookupByHashRequest>,
+    ) -> Result<Response<pb::LookupByHashResponse>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn revoke_copy(&self, _: Request<pb::RevokeCopyRequest>) -> Result<Response<pb::CertificationRecord>, Status> {
+    async fn revoke_copy(
+        &self,
+        _: Request<pb::RevokeCopyRequest>,
+    ) -> Result<Response<pb::CertificationRecord>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn grant_consent(&self, _: Request<pb::GrantConsentRequest>) -> Result<Response<pb::Consent>, Status> {
+    async fn grant_consent(
+        &self,
+        _: Request<pb::GrantConsentRequest>,
+    ) -> Result<Response<pb::Consent>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn withdraw_consent(&self, _: Request<pb::WithdrawConsentRequest>) -> Result<Response<pb::Consent>, Status> {
+    async fn withdraw_consent(
+        &self,
+        _: Request<pb::WithdrawConsentRequest>,
+    ) -> Result<Response<pb::Consent>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn list_consents(&self, _: Request<pb::ListConsentsRequest>) -> Result<Response<pb::ListConsentsResponse>, Status> {
+    async fn list_consents(
+        &self,
+        _: Request<pb::ListConsentsRequest>,
+    ) -> Result<Response<pb::ListConsentsResponse>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 
-    async fn list_accesses(&self, _: Request<pb::ListAccessesRequest>) -> Result<Response<pb::ListAccessesResponse>, Status> {
+    async fn list_accesses(
+        &self,
+        _: Request<pb::ListAccessesRequest>,
+    ) -> Result<Response<pb::ListAccessesResponse>, Status> {
         Err(Status::unimplemented("baseline"))
     }
 }
@@ -484,9 +515,7 @@ async fn start_baseline(copies: HashMap<String, Bytes>) -> Baseline {
         .add_service(
             CertificationServiceServer::new(discard.clone()).max_decoding_message_size(max),
         )
-        .add_service(
-            VerificationServiceServer::new(discard.clone()).max_decoding_message_size(max),
-        )
+        .add_service(VerificationServiceServer::new(discard.clone()).max_decoding_message_size(max))
         .add_service(RecordServiceServer::new(discard));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -510,6 +539,7 @@ struct Sample {
     at: Option<Instant>,
     process_ticks: u64,
     client_ticks: u64,
+    other_ticks: u64,
     rss_kib: u64,
     hwm_kib: u64,
     s3: Option<(u64, u64)>,
@@ -519,7 +549,12 @@ struct Sample {
 fn ticks(stat: &str) -> u64 {
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     field(11) + field(12)
 }
 
@@ -532,18 +567,23 @@ fn status_kib(status: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn client_ticks() -> u64 {
+/// CPU ticks of the live threads named [`CLIENT_THREADS`], and of those named neither that
+/// nor [`SERVER_THREADS`] (the main thread, the S3 test proxy's thread).
+fn thread_ticks() -> (u64, u64) {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
+        return (0, 0);
     };
-    tasks
-        .flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm"))
-                .is_ok_and(|c| c.trim_end().starts_with(CLIENT_THREADS))
-        })
-        .map(|t| std::fs::read_to_string(t.path().join("stat")).map_or(0, |s| ticks(&s)))
-        .sum()
+    let (mut client, mut other) = (0, 0);
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let t = std::fs::read_to_string(task.path().join("stat")).map_or(0, |s| ticks(&s));
+        if comm.starts_with(CLIENT_THREADS) {
+            client += t;
+        } else if !comm.starts_with(SERVER_THREADS) {
+            other += t;
+        }
+    }
+    (client, other)
 }
 
 fn sample(s3_pid: Option<u32>) -> Sample {
@@ -553,10 +593,12 @@ fn sample(s3_pid: Option<u32>) -> Sample {
         let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         (ticks(&stat), status_kib(&st, "VmRSS:"))
     });
+    let (client_ticks, other_ticks) = thread_ticks();
     Sample {
         at: Some(Instant::now()),
         process_ticks: std::fs::read_to_string("/proc/self/stat").map_or(0, |s| ticks(&s)),
-        client_ticks: client_ticks(),
+        client_ticks,
+        other_ticks,
         rss_kib: status_kib(&status, "VmRSS:"),
         hwm_kib: status_kib(&status, "VmHWM:"),
         s3,
@@ -582,7 +624,8 @@ fn resources(before: &Sample, after: &Sample, calls: usize, hz: f64) -> Resource
     let secs = |t: u64| t as f64 / hz;
     let client = secs(after.client_ticks.saturating_sub(before.client_ticks));
     let process = secs(after.process_ticks.saturating_sub(before.process_ticks));
-    let server = (process - client).max(0.0);
+    let other = secs(after.other_ticks.saturating_sub(before.other_ticks));
+    let server = (process - client - other).max(0.0);
     let wall = match (before.at, after.at) {
         (Some(a), Some(b)) => (b - a).as_secs_f64().max(1e-9),
         _ => 1.0,
@@ -593,6 +636,7 @@ fn resources(before: &Sample, after: &Sample, calls: usize, hz: f64) -> Resource
         server_cpu_ms_per_call: server * 1000.0 / calls.max(1) as f64,
         server_cores_busy: server / wall,
         client_cpu_s: client,
+        other_cpu_s: other,
         rss_mib: mib(after.rss_kib),
         peak_rss_mib: mib(after.hwm_kib.max(after.rss_kib)),
         s3_cpu_s: match (before.s3, after.s3) {
@@ -936,7 +980,11 @@ impl Harness<'_> {
                         let location =
                             saoy::store::S3Location::parse(&format!("s3://{bucket}/saoy"))
                                 .expect("S3 location");
-                        let store = saoy::store::S3Store::connect(location, &s3.options())
+                        let options = match self.options.s3_raw {
+                            true => s3.raw_options(),
+                            false => s3.options(),
+                        };
+                        let store = saoy::store::S3Store::connect(location, &options)
                             .await
                             .expect("S3 store");
                         Some(Arc::new(store) as Arc<dyn saoy::store::ObjectStore>)
@@ -944,7 +992,11 @@ impl Harness<'_> {
                     _ => None,
                 };
                 let dir = shared.clone();
+                // s3s-fs alone does not make conditional PUTs atomic: the probe accepts it
+                // only for one replica.
+                let single = self.options.s3_raw;
                 super::server::start_on(on, move |c| {
+                    c.store.single_replica = single;
                     c.server.requests_per_second = 1_000_000;
                     c.server.max_concurrent_calls = 100_000;
                     c.data_dir = dir;
@@ -988,7 +1040,8 @@ impl Harness<'_> {
             for batch in (0..n).collect::<Vec<_>>().chunks(4) {
                 let mut tasks = tokio::task::JoinSet::new();
                 for &i in batch {
-                    let (url, files, tag) = (urls[i % urls.len()].clone(), files.clone(), tag.clone());
+                    let (url, files, tag) =
+                        (urls[i % urls.len()].clone(), files.clone(), tag.clone());
                     tasks.spawn(async move {
                         let mut messages = vec![CertifyRequest {
                             part: Some(pb::certify_request::Part::Request(client::meta(
@@ -997,7 +1050,9 @@ impl Harness<'_> {
                             ))),
                         }];
                         messages.extend(files.iter().cloned());
-                        let record = client::certify(&url, messages).await.expect("prepare a copy");
+                        let record = client::certify(&url, messages)
+                            .await
+                            .expect("prepare a copy");
                         let (_, bytes) = client::get_copy(&url, &record.id).await.expect("read it");
                         (record.id, Bytes::from(bytes))
                     });
@@ -1029,17 +1084,19 @@ impl Harness<'_> {
         })
     }
 
-    fn timed(&self, config: &Config, urls: &[String], work: Arc<Work>, concurrency: usize) -> Measure {
+    fn timed(
+        &self,
+        config: &Config,
+        urls: &[String],
+        work: Arc<Work>,
+        concurrency: usize,
+    ) -> Measure {
         let calls = self.options.calls_for(concurrency);
         reset_peak();
         let before = sample(config.s3_pid);
-        let (elapsed, outcomes) = self.clients.block_on(drive(
-            urls,
-            work,
-            concurrency,
-            calls,
-            self.options.seconds,
-        ));
+        let (elapsed, outcomes) =
+            self.clients
+                .block_on(drive(urls, work, concurrency, calls, self.options.seconds));
         let after = sample(config.s3_pid);
         let res = resources(&before, &after, outcomes.len(), self.hz);
         measure(elapsed, outcomes, res)

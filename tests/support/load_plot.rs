@@ -52,7 +52,11 @@ fn bounds(steps: &[&Step]) -> ((f64, f64), (f64, f64)) {
     let (y0, y1) = ys
         .filter(|y| *y > 0.0)
         .fold((f64::MAX, 0.0f64), |(a, b), y| (a.min(y), b.max(y)));
-    let x = if x0 > x1 { (1.0, 2.0) } else { (x0 / 1.3, x1 * 1.3) };
+    let x = if x0 > x1 {
+        (1.0, 2.0)
+    } else {
+        (x0 / 1.3, x1 * 1.3)
+    };
     let y = if y0 > y1 {
         (0.1, 1.0)
     } else {
@@ -83,6 +87,7 @@ fn draw_panel(
         .y_desc("ms")
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.1}"))
+        .max_light_lines(1)
         .draw()?;
     let mut colour = 0;
     for &store in &report.options.stores {
@@ -122,10 +127,7 @@ where
     Y: Ranged<ValueType = f64>,
 {
     let x = |s: &Step| s.concurrency as f64;
-    for (label, pick, width) in [
-        ("p50", 0usize, 2u32),
-        ("p99", 1usize, 1u32),
-    ] {
+    for (label, pick, width) in [("p50", 0usize, 2u32), ("p99", 1usize, 1u32)] {
         let value = |m: &super::load::Measure| match pick {
             0 => m.latency_ms.p50,
             _ => m.latency_ms.p99,
@@ -147,9 +149,7 @@ where
         chart
             .draw_series(DashedLineSeries::new(base, 6, 4, style))?
             .label(format!("{name} baseline {label}"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 8, y)], style)
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], style));
     }
     Ok(())
 }
