@@ -77,7 +77,7 @@ fn the_load_harness_accounts_for_every_call_and_writes_its_report() {
     assert!(json["machine"]["load_before"].is_array());
     let svg = std::fs::read_to_string(out.path().join("latency.svg")).expect("latency.svg");
     assert!(
-        svg.starts_with("<svg") && svg.contains("certify latency"),
+        svg.starts_with("<svg") && svg.contains("certify latency (ms)"),
         "an SVG plot"
     );
 }

@@ -1,6 +1,6 @@
 //! The load harness's latency plot: one panel per scenario, latency (ms, log scale) against
 //! concurrent clients (log scale); per (store, replicas) one colour, p50 and p99 of saoy as
-//! solid lines, the baseline's as dashed lines of the same colour.
+//! solid lines (thick, thin), the baseline's as dashed lines of the same colour.
 
 use std::path::Path;
 
@@ -74,8 +74,11 @@ fn draw_panel(
     let ((x0, x1), (y0, y1)) = bounds(steps);
     let mut chart = ChartBuilder::on(area)
         .caption(
-            format!("{} latency (ms) vs clients", scenario.name()),
-            ("sans-serif", 18),
+            format!(
+                "{} latency (ms): thick p50, thin p99, dashed baseline",
+                scenario.name()
+            ),
+            ("sans-serif", 15),
         )
         .margin(12)
         .x_label_area_size(36)
@@ -127,17 +130,19 @@ where
     Y: Ranged<ValueType = f64>,
 {
     let x = |s: &Step| s.concurrency as f64;
-    for (label, pick, width) in [("p50", 0usize, 2u32), ("p99", 1usize, 1u32)] {
+    for (pick, width) in [(0usize, 2u32), (1usize, 1u32)] {
         let value = |m: &super::load::Measure| match pick {
             0 => m.latency_ms.p50,
             _ => m.latency_ms.p99,
         };
         let points: Vec<(f64, f64)> = steps.iter().map(|s| (x(s), value(&s.saoy))).collect();
         let style = c.stroke_width(width);
-        chart
-            .draw_series(LineSeries::new(points.clone(), style))?
-            .label(format!("{name} saoy {label}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        let line = chart.draw_series(LineSeries::new(points.clone(), style))?;
+        if pick == 0 {
+            // One legend entry per configuration: the caption says which line is which.
+            line.label(name.to_string())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
         let base: Vec<(f64, f64)> = steps
             .iter()
@@ -146,10 +151,7 @@ where
         if base.is_empty() {
             continue;
         }
-        chart
-            .draw_series(DashedLineSeries::new(base, 6, 4, style))?
-            .label(format!("{name} baseline {label}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], style));
+        chart.draw_series(DashedLineSeries::new(base, 6, 4, style))?;
     }
     Ok(())
 }
