@@ -15,6 +15,7 @@ mod config_example;
 mod deploy_files;
 mod health;
 mod hsm_keys;
+mod load;
 mod observability;
 mod python_client;
 mod records_book;

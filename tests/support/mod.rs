@@ -9,6 +9,8 @@ pub mod bigpdf;
 pub mod chaingen;
 pub mod client;
 pub mod corpus;
+pub mod load;
+pub mod load_plot;
 pub mod pdfgen;
 pub mod peers;
 pub mod pkigen;

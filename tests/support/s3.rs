@@ -111,6 +111,11 @@ impl S3Server {
         }
     }
 
+    /// The s3s-fs process id while it runs (the load harness samples its CPU and RSS).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server (an outage); the data stays.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
