@@ -391,6 +391,13 @@ impl CertificationService for Discard {
     ) -> Result<Response<pb::ListPendingCertificationsResponse>, Status> {
         Err(Status::unimplemented("baseline"))
     }
+
+    async fn refuse_certification(
+        &self,
+        _: Request<pb::RefuseCertificationRequest>,
+    ) -> Result<Response<pb::RefuseCertificationResponse>, Status> {
+        Err(Status::unimplemented("baseline"))
+    }
 }
 
 #[tonic::async_trait]
