@@ -20,5 +20,6 @@ mod python_client;
 mod records_book;
 mod reuse_records;
 mod trust_dir;
+mod tsa;
 mod web;
 mod web_browser;
