@@ -529,6 +529,7 @@ fn main() -> ExitCode {
         Command::Pki {
             action: PkiAction::Init { out },
         } => saoy::pki::testca::generate(&out)
+            .and_then(|()| saoy::pki::testca_tsa::add_tsa(&out))
             .and_then(|()| saoy::pki::testca_tls::generate_tls(&out.join("tls")))
             .map(|()| {
                 eprintln!("wrote the TEST-ONLY PKI to {}", out.display());

@@ -216,7 +216,6 @@ pub fn generate(dir: &Path) -> Result<(), TestCaError> {
     write_leaves(&out, &ca, &ca_cert.pem(), now)?;
     write_crls(&out, &root, &ca, now)?;
     write_untrusted(&out, now)?;
-    super::testca_tsa::add_tsa(dir)?;
     out.write("README.md", README.as_bytes())?;
     Ok(())
 }
