@@ -129,6 +129,10 @@ fn main() {
             policy.validation_time,
         )
     };
+    time_stamp_cost(&agency, &certifier, &policy);
+    if std::env::var_os("SAOY_BENCH_BT_ONLY").is_some() {
+        return;
+    }
     println!("saoy sign/verify benchmark vs pyHanko (same files, same run, single thread)\n");
     println!(
         "{:<8} {:>9} {:>13} {:>13} {:>9} {:>13} {:>13} {:>9}",
@@ -206,4 +210,43 @@ fn main() {
             cold_rate / py_cold
         );
     }
+}
+
+/// The cost of B-T per copy: both signatures of a 1-page copy and its self-verification, at
+/// B-B and at B-T (each signature time-stamped by the test TSA, in-process over loopback
+/// HTTP, every token checked by the client). `SAOY_BENCH_BT_ONLY=1` prints only this.
+fn time_stamp_cost(agency: &Credential, certifier: &Credential, policy: &ValidationPolicy) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let pki_services = saoy::pkiserve::TestPki::load(
+        &root().join("certs-test"),
+        Arc::new(saoy::clock::SystemClock),
+    )
+    .expect("test PKI");
+    runtime.spawn(saoy::pkiserve::serve(listener, Arc::new(pki_services)));
+    let tsa = saoy::tsa::TsaClient::new(
+        &saoy::tsa::TsaConfig::default(),
+        vec![format!("http://{addr}/tsa")],
+        policy.trust_anchors.clone(),
+    );
+    let unsigned = unsigned_copy(1);
+    let copy = |stamper: Option<&dyn saoy::sign::SignatureTimeStamper>| {
+        let once = saoy::sign::sign_pdf_stamped(&unsigned, &request(agency, "Agency"), stamper)
+            .expect("sign");
+        let twice = saoy::sign::sign_pdf_stamped(&once, &request(certifier, "Certifier"), stamper)
+            .expect("sign");
+        assert!(verify_pdf(&twice, policy).is_passed());
+        std::hint::black_box(twice);
+    };
+    let bb = rate(|| copy(None));
+    let bt = rate(|| copy(Some(&tsa)));
+    println!(
+        "B-T cost per copy (2 signatures + self-verification, 1 page): B-B {:.1} ms, B-T {:.1} ms, ratio {:.2}x\n",
+        1000.0 / bb,
+        1000.0 / bt,
+        bb / bt
+    );
 }

@@ -20,10 +20,12 @@ pub mod identity;
 pub mod metrics;
 pub mod pdf;
 pub mod pki;
+pub mod pkiserve;
 pub mod records;
 pub mod service;
 pub mod sign;
 pub mod store;
+pub mod tsa;
 pub mod web;
 pub use saoy_verify as verify;
 

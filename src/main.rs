@@ -52,6 +52,10 @@ enum Command {
         /// HTTP listener's.
         #[arg(long)]
         metrics_listen: Option<std::net::SocketAddr>,
+        /// Address of the in-process TEST PKI services (CRLs, TSA) on the TEST PKI (default
+        /// 127.0.0.1:50070; overrides the config file's pki.listen).
+        #[arg(long)]
+        pki_listen: Option<std::net::SocketAddr>,
     },
     /// The certification book (sổ chứng thực).
     Book {
@@ -368,6 +372,23 @@ enum PkiAction {
         #[arg(long, default_value = "certs-test/tls")]
         out: PathBuf,
     },
+    /// Serves the TEST PKI over HTTP: its CRLs (`/crl/issuing-ca.crl`, `/crl/root.crl`) and
+    /// a TSA (`POST /tsa`, RFC 3161) signing with DIR/tsa.key.pem, until stopped.
+    Serve {
+        /// Listen address.
+        #[arg(long, default_value = saoy::pkiserve::DEFAULT_PKI_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// The test hierarchy's directory.
+        #[arg(long, default_value = "certs-test")]
+        dir: PathBuf,
+    },
+    /// Adds the test TSA (`tsa.pem`, `tsa.key.pem`, `tsa-chain.pem`, issued by the issuing
+    /// CA) to the test hierarchy in DIR, leaving every other file as it is.
+    AddTsa {
+        /// The test hierarchy's directory.
+        #[arg(long, default_value = "certs-test")]
+        dir: PathBuf,
+    },
     /// Prints a citizen assertion (compact JWS for `x-saoy-citizen`) signed with the test
     /// portal's key, and nothing else.
     CitizenToken {
@@ -440,12 +461,13 @@ fn main() -> ExitCode {
             config,
             http_listen,
             metrics_listen,
+            pki_listen,
         } => run_async(serve(
             listen,
             data,
             store,
             config,
-            [http_listen, metrics_listen],
+            [http_listen, metrics_listen, pki_listen],
         )),
         Command::Book { action } => run_async(book(action)),
         Command::Report {
@@ -507,9 +529,21 @@ fn main() -> ExitCode {
         Command::Pki {
             action: PkiAction::Init { out },
         } => saoy::pki::testca::generate(&out)
+            .and_then(|()| saoy::pki::testca_tsa::add_tsa(&out))
             .and_then(|()| saoy::pki::testca_tls::generate_tls(&out.join("tls")))
             .map(|()| {
                 eprintln!("wrote the TEST-ONLY PKI to {}", out.display());
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
+        Command::Pki {
+            action: PkiAction::Serve { listen, dir },
+        } => run_async(pki_serve(listen, dir)),
+        Command::Pki {
+            action: PkiAction::AddTsa { dir },
+        } => saoy::pki::testca_tsa::add_tsa(&dir)
+            .map(|()| {
+                eprintln!("wrote the TEST-ONLY TSA to {}", dir.display());
                 ExitCode::SUCCESS
             })
             .map_err(|e| e.to_string()),
@@ -576,14 +610,34 @@ fn load_config(
     Ok(config)
 }
 
+/// `saoy pki serve`: the TEST PKI's CRLs and TSA over HTTP until stopped.
+async fn pki_serve(listen: std::net::SocketAddr, dir: PathBuf) -> Result<ExitCode, String> {
+    let pki = saoy::pkiserve::TestPki::load(&dir, Arc::new(saoy::clock::SystemClock))
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!(
+        "saoy TEST PKI services at http://{addr} (/crl/issuing-ca.crl, /crl/root.crl, POST /tsa)"
+    );
+    saoy::pkiserve::serve(listener, Arc::new(pki))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve(
     listen: Option<std::net::SocketAddr>,
     data: Option<PathBuf>,
     store: Option<String>,
     config_path: Option<PathBuf>,
-    [http_listen, metrics_listen]: [Option<std::net::SocketAddr>; 2],
+    [http_listen, metrics_listen, pki_listen]: [Option<std::net::SocketAddr>; 3],
 ) -> Result<ExitCode, String> {
     let mut config = load_config(config_path.as_deref(), data, store)?;
+    if let Some(l) = pki_listen {
+        config.pki.listen = l;
+    }
     if let Some(l) = listen {
         config.listen = l;
     }

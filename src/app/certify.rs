@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::*;
 use crate::metrics::{Stage, VerifySource};
+use crate::sign::sign_pdf_stamped;
 
 /// What a clerk declares about the original (everything but the files).
 #[derive(Clone, Debug, Default)]
@@ -166,7 +167,7 @@ impl App {
         })
         .await
         .map_err(|e| Error::Internal(format!("signing task: {e}")));
-        let built = match built {
+        let (built, unstamped) = match built {
             Ok(Ok(v)) => v,
             Ok(Err(e)) | Err(e) => {
                 self.void_number(&reservation, &format!("copy could not be produced: {e}"))
@@ -177,6 +178,7 @@ impl App {
         let certifier = agency.certifier(&meta.certifier)?;
         let mut record = self.make_record(meta, &id, &reservation, now, &files, &agency, certifier);
         let originals: Vec<Bytes> = files.iter().map(|f| f.data.clone()).collect();
+        let warnings = [warnings, unstamped].concat();
         let pdf = match built {
             Built::Signed(pdf) => pdf,
             Built::AwaitingCertifier(prepared) => {
@@ -308,7 +310,7 @@ impl App {
     /// Assembles the copy and signs it: the agency's signature over the page-1 stamp, then
     /// the certifier's over the certification block, each in its own incremental update.
     /// A certifier who signs on their own device gets the second update prepared instead.
-    fn build_and_sign(&self, p: &Parts<'_>) -> Result<Built> {
+    fn build_and_sign(&self, p: &Parts<'_>) -> Result<(Built, Vec<String>)> {
         let agency = &p.agency.config;
         let certifier = p.certifier.map(|c| &c.config);
         let content = CopyContent {
@@ -333,7 +335,9 @@ impl App {
         let assembled = assemble::assemble_with(p.digitized, &content, p.facts)?;
         self.metrics.stage(Stage::Assemble, started.elapsed());
         let started = Instant::now();
+        let mut unstamped = Vec::new();
         let mut pdf = self.sign_counted(
+            &mut unstamped,
             &assembled.pdf,
             &SignRequest {
                 credential: &p.agency.signer,
@@ -358,22 +362,43 @@ impl App {
                 location: Some(agency.location.clone()),
             };
             if certifier.external {
-                let prepared = crate::sign::prepare_external(&pdf, &request)?;
+                let room = self
+                    .stamping
+                    .stamper()
+                    .map_or(0, crate::sign::token_room_of);
+                let prepared = crate::sign::prepare_external_stamped(&pdf, &request, room)?;
                 self.metrics.stage(Stage::Sign, started.elapsed());
-                return Ok(Built::AwaitingCertifier(prepared));
+                return Ok((Built::AwaitingCertifier(prepared), unstamped));
             }
-            pdf = self.sign_counted(&pdf, &request)?;
+            pdf = self.sign_counted(&mut unstamped, &pdf, &request)?;
         }
         self.metrics.stage(Stage::Sign, started.elapsed());
         let started = Instant::now();
         self.check_issued(&pdf)?;
         self.metrics.stage(Stage::Verify, started.elapsed());
-        Ok(Built::Signed(pdf))
+        Ok((Built::Signed(pdf), unstamped))
     }
 
-    /// One signature, counted by outcome.
-    fn sign_counted(&self, pdf: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>> {
-        let signed = sign_pdf(pdf, request);
+    /// One signature at the configured level, counted by outcome. When no TSA answers and
+    /// `tsa.allow_unstamped` is set, the signature is made B-B and `unstamped` says so.
+    fn sign_counted(
+        &self,
+        unstamped: &mut Vec<String>,
+        pdf: &[u8],
+        request: &SignRequest<'_>,
+    ) -> Result<Vec<u8>> {
+        let mut signed = sign_pdf_stamped(pdf, request, self.stamping.stamper());
+        if let Err(crate::sign::SignError::TimeStamp(why)) = &signed
+            && self.stamping.allow_unstamped
+        {
+            let note = format!(
+                "signature {} is B-B, without a time-stamp (tsa.allow_unstamped): {why}",
+                request.field_name
+            );
+            tracing::warn!(%note, "signed without a time-stamp");
+            unstamped.push(note);
+            signed = sign_pdf_stamped(pdf, request, None);
+        }
         self.metrics.signed(signed.is_ok());
         Ok(signed?)
     }

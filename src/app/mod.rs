@@ -37,6 +37,7 @@ mod public;
 mod refusal;
 mod retrieve;
 pub mod rules;
+mod stamping;
 mod upload;
 pub mod verify_cert;
 
@@ -82,6 +83,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     /// The process's metrics (the store below counts into them).
     metrics: Arc<crate::metrics::Metrics>,
+    /// The signing level and the TSAs that time-stamp signatures.
+    stamping: stamping::Stamping,
 }
 
 impl std::fmt::Debug for App {
@@ -264,6 +267,8 @@ impl App {
             audit = audit.with_checkpoint_copy(copy);
         }
         let audit = Arc::new(audit);
+        let stamping =
+            stamping::Stamping::from_config(&config, trust.policy().trust_anchors.clone())?;
         if tokio::runtime::Handle::try_current().is_ok() {
             // Seals idle chains every `audit.checkpoint_every_secs`, while the log lives.
             drop(audit.spawn_sealer());
@@ -280,6 +285,7 @@ impl App {
             clock,
             config,
             metrics,
+            stamping,
         })
     }
 

@@ -240,12 +240,15 @@ impl App {
             waiting.capacity,
         )
         .map_err(crate::sign::SignError::from)?;
-        let pdf = crate::sign::finish_external(
+        // B-T: the certifier's signature value is time-stamped now (a TSA failure leaves
+        // the copy pending, to be completed again).
+        let pdf = crate::sign::finish_external_stamped(
             prepared,
             &asked.signed_attributes,
             &value,
             &chain,
             algorithm,
+            self.stamping.stamper(),
         )?;
         self.check_issued(&pdf)?;
         let decided = pending

@@ -90,6 +90,12 @@ pub struct Config {
     pub metrics: crate::metrics::MetricsConfig,
     /// The format of log lines (`text` or `json`).
     pub log: crate::metrics::LogConfig,
+    /// The PAdES level copies are signed at (`[signing] level`).
+    pub signing: crate::sign::SigningConfig,
+    /// The time-stamping authorities (level B-T and above).
+    pub tsa: crate::tsa::TsaConfig,
+    /// Where the in-process TEST PKI services listen (TEST PKI only).
+    pub pki: crate::pkiserve::PkiConfig,
     /// Set by the loader when the built-in TEST PKI is in use.
     #[serde(skip)]
     pub using_test_pki: bool,
@@ -405,6 +411,9 @@ impl Default for Config {
             http: crate::web::HttpConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
             log: crate::metrics::LogConfig::default(),
+            signing: crate::sign::SigningConfig::default(),
+            tsa: crate::tsa::TsaConfig::default(),
+            pki: crate::pkiserve::PkiConfig::default(),
             using_test_pki: true,
         }
     }
@@ -571,6 +580,11 @@ impl Config {
         Ok(())
     }
 
+    /// The in-process test TSA's URL, on the TEST PKI (`None` otherwise).
+    pub fn test_tsa_url(&self) -> Option<String> {
+        self.using_test_pki.then(|| self.pki.tsa_url())
+    }
+
     /// Checks every field; errors name the field and say what to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_metrics()?;
@@ -661,6 +675,12 @@ impl Config {
             });
         }
         self.server.validate()?;
+        self.tsa
+            .validate(
+                self.signing.level.needs_timestamp(),
+                self.test_tsa_url().as_deref(),
+            )
+            .map_err(|(field, message)| ConfigError::Invalid { field, message })?;
         self.http.validate().map_err(|p| ConfigError::Invalid {
             field: p.field,
             message: p.message,

@@ -5,4 +5,5 @@ pub mod key;
 pub mod pkcs11;
 pub mod testca;
 pub mod testca_tls;
+pub mod testca_tsa;
 pub mod trust;

@@ -479,6 +479,7 @@ government-use CA so that tests exercise real chains:
 | issuing-ca.crl (.crl.pem) | CRL of the issuing CA, valid two years from generation |
 | root.crl | empty CRL of the root |
 | other-root.pem, other-signer.* | an unrelated hierarchy, for \"untrusted root\" tests |
+| tsa.pem, tsa.key.pem, tsa-chain.pem | the test TSA (ECDSA P-256, critical EKU timeStamping), used by `saoy pki serve` |
 
 Each leaf has `NAME.key.pem` (PKCS#8) and `NAME-chain.pem` (leaf + issuing CA).
 

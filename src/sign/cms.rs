@@ -31,6 +31,9 @@ pub enum CmsError {
     /// The key refused to sign.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A container does not have the shape expected (a SignedData with one SignerInfo).
+    #[error("CMS container: {0}")]
+    Structure(String),
 }
 
 /// `id-aa-signingCertificateV2`.
@@ -143,6 +146,15 @@ fn certificates(chain: &[Vec<u8>]) -> Result<Vec<Certificate>, CmsError> {
 /// `digest`, signing-certificate-v2 of the chain's first certificate): the bytes the
 /// signer's key signs (RFC 5652 §5.4).
 pub fn signed_attributes(digest: &[u8], chain: &[Vec<u8>]) -> Result<Vec<u8>, CmsError> {
+    signed_attributes_of(rfc5911::ID_DATA, digest, chain)
+}
+
+/// As [`signed_attributes`], with `content_type` as the content-type attribute.
+fn signed_attributes_of(
+    content_type: ObjectIdentifier,
+    digest: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<Vec<u8>, CmsError> {
     let certs = certificates(chain)?;
     let signer = &certs[0];
     let signer_der = chain.first().map(Vec::as_slice).unwrap_or_default();
@@ -160,10 +172,7 @@ pub fn signed_attributes(digest: &[u8], chain: &[Vec<u8>]) -> Result<Vec<u8>, Cm
         }],
     };
     let signed_attrs = SetOfVec::try_from(vec![
-        attribute(
-            rfc5911::ID_CONTENT_TYPE,
-            Any::encode_from(&rfc5911::ID_DATA)?,
-        )?,
+        attribute(rfc5911::ID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
         attribute(
             rfc5911::ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(digest)?)?,
@@ -181,7 +190,43 @@ pub fn signed_data_with(
     chain: &[Vec<u8>],
     alg: KeyAlgorithm,
 ) -> Result<Vec<u8>, CmsError> {
+    signed_data_inner(attrs, signature, chain, alg, rfc5911::ID_DATA, None)
+}
+
+/// A SignedData (in its ContentInfo) that encapsulates `econtent` of type `content_type`
+/// (e.g. a TSTInfo: an RFC 3161 token), signed by `key` with the same signed attributes as
+/// PDF signatures (content-type, message-digest, signing-certificate-v2); the chain is
+/// embedded only when `embed_chain` (RFC 3161: when the request asked for it).
+pub fn encapsulated_signed_data(
+    content_type: ObjectIdentifier,
+    econtent: &[u8],
+    key: &dyn SigningKey,
+    chain: &[Vec<u8>],
+    embed_chain: bool,
+) -> Result<Vec<u8>, CmsError> {
+    let digest = ring::digest::digest(key.algorithm().digest(), econtent);
+    let attrs = signed_attributes_of(content_type, digest.as_ref(), chain)?;
+    let signature = key.sign(&attrs)?;
+    signed_data_inner(
+        &attrs,
+        &signature,
+        chain,
+        key.algorithm(),
+        content_type,
+        Some((econtent, embed_chain)),
+    )
+}
+
+fn signed_data_inner(
+    attrs: &[u8],
+    signature: &[u8],
+    chain: &[Vec<u8>],
+    alg: KeyAlgorithm,
+    content_type: ObjectIdentifier,
+    econtent: Option<(&[u8], bool)>,
+) -> Result<Vec<u8>, CmsError> {
     let certs = certificates(chain)?;
+    let embed_chain = econtent.is_none_or(|(_, embed)| embed);
     let signer = &certs[0];
     let signed_attrs = SetOfVec::<Attribute>::from_der(attrs)?;
     let digest_alg = match alg {
@@ -200,19 +245,30 @@ pub fn signed_data_with(
         signature: OctetString::new(signature)?,
         unsigned_attrs: None,
     };
+    let econtent = match econtent {
+        Some((bytes, _)) => Some(Any::encode_from(&OctetString::new(bytes)?)?),
+        None => None,
+    };
     let signed_data = SignedData {
-        version: CmsVersion::V1,
+        // RFC 5652 §5.1: version 3 when the content is not id-data.
+        version: match content_type == rfc5911::ID_DATA {
+            true => CmsVersion::V1,
+            false => CmsVersion::V3,
+        },
         digest_algorithms: SetOfVec::try_from(vec![digest_alg])?,
         encap_content_info: EncapsulatedContentInfo {
-            econtent_type: rfc5911::ID_DATA,
-            econtent: None,
+            econtent_type: content_type,
+            econtent,
         },
-        certificates: Some(CertificateSet(SetOfVec::try_from(
-            certs
-                .into_iter()
-                .map(CertificateChoices::Certificate)
-                .collect::<Vec<_>>(),
-        )?)),
+        certificates: match embed_chain {
+            true => Some(CertificateSet(SetOfVec::try_from(
+                certs
+                    .into_iter()
+                    .map(CertificateChoices::Certificate)
+                    .collect::<Vec<_>>(),
+            )?)),
+            false => None,
+        },
         crls: None,
         signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
     };

@@ -3,10 +3,12 @@
 
 usage: pyhanko_sign.py INPUT OUTPUT KEY CERT [CHAIN ...] [--field NAME] [--md sha256|sha384|sha512]
                        [--subfilter pades|pkcs7] [--pss] [--certify 1|2|3]
-                       [--tsa-key KEY --tsa-cert CERT [--tsa-time ISO8601]] [--doc-timestamp]
+                       [--tsa-key KEY --tsa-cert CERT [--tsa-time ISO8601]] [--timestamp-url URL]
+                       [--doc-timestamp]
 Each signature goes into its own incremental update, like any real signer. With --tsa-key and
 --tsa-cert the signature gets a time-stamp token from pyHanko's local DummyTimeStamper (no
-network); --doc-timestamp then adds a document time-stamp from the same TSA.
+network); with --timestamp-url from an RFC 3161 TSA over HTTP (pyHanko's HTTPTimeStamper, e.g.
+saoy's test TSA); --doc-timestamp then adds a document time-stamp from the same TSA.
 pyHanko always writes signed attributes in PDF signatures (no option to leave them out).
 """
 import argparse
@@ -39,6 +41,7 @@ def main() -> int:
     p.add_argument("--tsa-key")
     p.add_argument("--tsa-cert")
     p.add_argument("--tsa-time")
+    p.add_argument("--timestamp-url")
     p.add_argument("--doc-timestamp", action="store_true")
     # Test-only: sign even where a certification signature forbids it (to build DocMDP attacks).
     p.add_argument("--ignore-docmdp", action="store_true")
@@ -59,6 +62,9 @@ def main() -> int:
             # The TSA is issued by the signer's CA in the tests: embed that chain.
             certs_to_embed=SimpleCertificateStore.from_certs([load_cert_from_pemder(c) for c in a.chain]),
         )
+    if a.timestamp_url:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+        timestamper = HTTPTimeStamper(a.timestamp_url)
     subfilter = fields.SigSeedSubFilter.PADES if a.subfilter == "pades" else fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED
     extra = {}
     if a.certify:

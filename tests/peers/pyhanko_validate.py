@@ -4,7 +4,8 @@
 usage: pyhanko_validate.py FILE.pdf --trust ROOTS.pem [--trust ...] [--crl FILE ...]
 
 Each element: field, intact, valid, trusted, bottom_line, coverage, modification_level,
-docmdp_ok, summary, signer (subject). Used by saoy's tests as an independent peer validator.
+docmdp_ok, summary, signer (subject), timestamp_time and timestamp_trusted (the signature
+time-stamp, null without one). Used by saoy's tests as an independent peer validator.
 """
 import argparse
 import json
@@ -59,6 +60,9 @@ def main():
                 "docmdp_ok": st.docmdp_ok,
                 "summary": st.summary(),
                 "signer": st.signing_cert.subject.human_friendly if st.signing_cert else None,
+                # The signature time-stamp pyHanko found and judged (None without one).
+                "timestamp_time": st.timestamp_validity.timestamp.isoformat() if st.timestamp_validity else None,
+                "timestamp_trusted": bool(st.timestamp_validity.trusted) if st.timestamp_validity else None,
             })
     json.dump(out, sys.stdout)
 

@@ -161,7 +161,10 @@ async fn certify_get_copy_and_peer_validation() {
     assert_eq!(json["status"], "PASSED");
     assert_eq!(json["signatures"].as_array().unwrap().len(), 2);
     for s in json["signatures"].as_array().unwrap() {
-        assert_eq!(s["level"], "B-B");
+        assert_eq!(
+            s["level"], "B-T",
+            "the embedded default time-stamps both signatures"
+        );
         assert_eq!(s["modified_after_signing"], false);
     }
     assert_eq!(json["signatures"][1]["covers_whole_document"], true);

@@ -22,5 +22,6 @@ mod records_book;
 mod refusals;
 mod reuse_records;
 mod trust_dir;
+mod tsa;
 mod web;
 mod web_browser;

@@ -83,6 +83,12 @@ pub struct Verdict {
     /// The signer certificate's subject, as pyHanko names it.
     #[serde(default)]
     pub signer: Option<String>,
+    /// The signature time-stamp's time, when pyHanko found one.
+    #[serde(default)]
+    pub timestamp_time: Option<String>,
+    /// pyHanko trusts the signature time-stamp's TSA.
+    #[serde(default)]
+    pub timestamp_trusted: Option<bool>,
 }
 
 impl Verdict {

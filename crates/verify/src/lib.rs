@@ -253,3 +253,55 @@ pub mod fuzzing {
         }
     }
 }
+
+/// What [`check_timestamp_token`] found in one RFC 3161 time-stamp token.
+#[derive(Debug, Clone, Default)]
+pub struct TimestampTokenCheck {
+    /// genTime (Unix seconds), when the TSTInfo could be read.
+    pub gen_time: Option<i64>,
+    /// The message imprint is the hash of the time-stamped data.
+    pub imprint_ok: bool,
+    /// The token's signature verifies with the TSA certificate it names.
+    pub signature_ok: bool,
+    /// The TSA certificate has a valid path to a trust anchor, now, for time-stamping
+    /// (keyUsage and extKeyUsage id-kp-timeStamping).
+    pub trusted: bool,
+    /// DER of the TSA certificate, when found.
+    pub tsa_certificate: Option<Vec<u8>>,
+    /// What failed, for people.
+    pub notes: Vec<String>,
+}
+
+impl TimestampTokenCheck {
+    /// True when the token can be relied on: imprint, signature and TSA path all check.
+    pub fn is_good(&self) -> bool {
+        self.imprint_ok && self.signature_ok && self.trusted
+    }
+}
+
+/// Checks a time-stamp token (DER ContentInfo) over `data` with the same code that judges
+/// the time-stamps of PDF signatures: imprint, the token's signature, and the TSA
+/// certificate's path to `trust_anchors` (DER) for time-stamping. Never panics: a token
+/// that cannot be read is a check with notes.
+pub fn check_timestamp_token(
+    token: &[u8],
+    data: &[u8],
+    trust_anchors: &[Vec<u8>],
+) -> TimestampTokenCheck {
+    let run = || {
+        let anchors = certs::parse_all(trust_anchors.iter().map(Vec::as_slice));
+        let c = cms::timestamp::check(token, &[data][..], &[], &anchors);
+        TimestampTokenCheck {
+            gen_time: c.gen_time,
+            imprint_ok: c.imprint_ok,
+            signature_ok: c.signature_ok,
+            trusted: c.trusted,
+            tsa_certificate: c.tsa.map(|t| t.raw),
+            notes: c.notes,
+        }
+    };
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| TimestampTokenCheck {
+        notes: vec!["the time-stamp token could not be read".into()],
+        ..TimestampTokenCheck::default()
+    })
+}
