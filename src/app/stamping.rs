@@ -32,10 +32,13 @@ impl Stamping {
                 allow_unstamped: config.tsa.allow_unstamped,
             });
         }
-        let fallback = config.test_tsa_url();
+        let mut fallback = config.test_tsa_url();
         if config.tsa.urls.is_empty() && fallback.is_some() {
             match crate::pkiserve::ensure_embedded(&config.pki.dir, config.pki.listen) {
-                Ok(how) => tracing::debug!(?how, "test PKI services"),
+                Ok(how) => {
+                    tracing::debug!(?how, "test PKI services");
+                    fallback = Some(format!("http://{}/tsa", how.addr()));
+                }
                 Err(e) => tracing::error!(error = %e, "the in-process test TSA is not available"),
             }
         }

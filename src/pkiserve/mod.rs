@@ -198,24 +198,35 @@ pub async fn serve(listener: tokio::net::TcpListener, pki: Arc<TestPki>) -> std:
     axum::serve(listener, router(pki)).await
 }
 
-/// How the test PKI services are available to this process.
+/// How the test PKI services are available to this process, and where.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Embedded {
-    /// This process serves them.
-    Serving,
-    /// Another saoy of the same test PKI already serves them at the address.
-    Reused,
+    /// This process serves them at this address (the port chosen by the system when the
+    /// configured one is 0).
+    Serving(SocketAddr),
+    /// Another saoy of the same test PKI already serves them at this address.
+    Reused(SocketAddr),
+}
+
+impl Embedded {
+    /// Where the services answer.
+    pub fn addr(self) -> SocketAddr {
+        match self {
+            Embedded::Serving(a) | Embedded::Reused(a) => a,
+        }
+    }
 }
 
 /// Makes sure the services of the test PKI in `dir` answer at `addr`: serves them in this
 /// process (on a thread and runtime of their own, until the process ends) unless this
 /// process already does, or another saoy of the same test PKI already does there.
 pub fn ensure_embedded(dir: &Path, addr: SocketAddr) -> Result<Embedded, PkiServeError> {
-    static SERVED: OnceLock<Mutex<Vec<SocketAddr>>> = OnceLock::new();
+    // (asked for, bound) pairs this process serves.
+    static SERVED: OnceLock<Mutex<Vec<(SocketAddr, SocketAddr)>>> = OnceLock::new();
     let served = SERVED.get_or_init(|| Mutex::new(Vec::new()));
     let mut served = served.lock().unwrap_or_else(|p| p.into_inner());
-    if served.contains(&addr) {
-        return Ok(Embedded::Serving);
+    if let Some((_, bound)) = served.iter().find(|(asked, _)| *asked == addr) {
+        return Ok(Embedded::Serving(*bound));
     }
     let listen_err = |message: String| PkiServeError::Listen { addr, message };
     let id = pki_id(dir)?;
@@ -223,7 +234,7 @@ pub fn ensure_embedded(dir: &Path, addr: SocketAddr) -> Result<Embedded, PkiServ
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             return match probe_id(addr) {
-                Some(other) if other == id => Ok(Embedded::Reused),
+                Some(other) if other == id => Ok(Embedded::Reused(addr)),
                 Some(_) => Err(listen_err("another test PKI is served there".into())),
                 None => Err(listen_err(format!(
                     "{e}, and no saoy test PKI answers there"
@@ -234,6 +245,9 @@ pub fn ensure_embedded(dir: &Path, addr: SocketAddr) -> Result<Embedded, PkiServ
     };
     listener
         .set_nonblocking(true)
+        .map_err(|e| listen_err(e.to_string()))?;
+    let bound = listener
+        .local_addr()
         .map_err(|e| listen_err(e.to_string()))?;
     let pki = Arc::new(TestPki::load(dir, Arc::new(SystemClock))?);
     std::thread::Builder::new()
@@ -258,9 +272,9 @@ pub fn ensure_embedded(dir: &Path, addr: SocketAddr) -> Result<Embedded, PkiServ
             });
         })
         .map_err(|e| listen_err(e.to_string()))?;
-    served.push(addr);
-    tracing::info!(%addr, "TEST PKI services (CRLs, TSA) served in-process");
-    Ok(Embedded::Serving)
+    served.push((addr, bound));
+    tracing::info!(addr = %bound, "TEST PKI services (CRLs, TSA) served in-process");
+    Ok(Embedded::Serving(bound))
 }
 
 /// The `/pki/id` answered at `addr`, if a saoy test PKI answers there within a second.

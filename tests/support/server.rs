@@ -54,6 +54,10 @@ pub fn test_config(data: &std::path::Path) -> Config {
     let pki = |f: &str| super::pki(f);
     config.data_dir = data.to_path_buf();
     config.agencies = saoy::config::agency::test_agencies(&super::crate_dir().join("certs-test"));
+    // Each test process serves its own test TSA on a port of its own (a port shared with a
+    // child process would vanish with it).
+    config.pki.listen = "127.0.0.1:0".parse().unwrap();
+    config.pki.dir = super::crate_dir().join("certs-test");
     config.trust.anchors = vec![pki("root.pem")];
     config.trust.crls = vec![pki("issuing-ca.crl"), pki("root.crl")];
     config.server.tls_cert_file = pki("tls/server.pem");
