@@ -273,7 +273,7 @@ pub fn ensure_embedded(dir: &Path, addr: SocketAddr) -> Result<Embedded, PkiServ
         })
         .map_err(|e| listen_err(e.to_string()))?;
     served.push((addr, bound));
-    tracing::info!(addr = %bound, "TEST PKI services (CRLs, TSA) served in-process");
+    tracing::info!(pki_listen = %bound, "TEST PKI services (CRLs, TSA) served in-process");
     Ok(Embedded::Serving(bound))
 }
 

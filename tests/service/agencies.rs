@@ -390,14 +390,15 @@ async fn a_certifier_signs_pending_copies_on_a_token_only_the_client_holds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_not_signed_before_its_deadline_is_voided_without_a_gap() {
     let server = external_server(|c| {
-        c.pending.timeout_secs = 1;
+        // Long enough for a completion right after Certify on a loaded machine.
+        c.pending.timeout_secs = 4;
         c.pending.sweep_interval_secs = 3600;
     })
     .await;
     let url = server.url();
     let late = certify_as(&url, "clerk", "late-1").await.expect("pending");
     let asked = late.pending.clone().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
     let good = sign_with_file_key("certifier.key.pem", &asked.signed_attributes);
     let refused = complete(&url, "certifier", &late.id, good.clone())
         .await
