@@ -48,8 +48,9 @@ pub enum StoreError {
     #[error(
         "{store} does not honour conditional writes: {behaviour}. saoy keeps the \
          certification book with create-only writes, so replicas sharing this store could \
-         issue a number twice. Use a store that honours If-None-Match (AWS S3, MinIO, s3s-fs; \
-         not Garage 2.5), or, if this is the only saoy process using the store, set \
+         issue a number twice. Use a store that makes If-None-Match atomic (AWS S3, MinIO, \
+         Cloudflare R2; not Garage 2.5, nor s3s-fs under racing writers; `scripts/test-s3 \
+         ENDPOINT` checks yours), or, if this is the only saoy process using the store, set \
          store.single_replica = true"
     )]
     ConditionalWritesIgnored {

@@ -10,6 +10,11 @@
 //! request unchanged (SigV4 is still checked by s3s-fs) but lets only one conditional PUT
 //! through at a time, which gives s3s-fs the atomicity real servers have;
 //! [`S3Server::raw_endpoint`] is s3s-fs itself, which saoy's start-up probe refuses.
+//!
+//! With `SAOY_TEST_S3_ENDPOINT` set (see `scripts/test-s3`), [`S3Server::start`] uses that
+//! server instead — MinIO, AWS S3, Garage, … — with the keys in `SAOY_TEST_S3_ACCESS_KEY` /
+//! `SAOY_TEST_S3_SECRET_KEY` and the region in `SAOY_TEST_S3_REGION` (default us-east-1):
+//! both endpoints are then that server, and a test that must stop the server fails saying so.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -37,6 +42,10 @@ pub struct S3Server {
     pub access_key: String,
     /// Secret key it accepts.
     pub secret_key: String,
+    /// The region to sign for.
+    pub region: String,
+    /// True when the server is one the operator runs (`SAOY_TEST_S3_ENDPOINT`).
+    pub external: bool,
 }
 
 fn spawn(
@@ -92,8 +101,12 @@ fn spawn(
 }
 
 impl S3Server {
-    /// Starts s3s-fs on 127.0.0.1 with a free port.
+    /// Starts s3s-fs on 127.0.0.1 with a free port, or uses the operator's server named by
+    /// `SAOY_TEST_S3_ENDPOINT`.
     pub fn start() -> Self {
+        if let Some(external) = Self::external() {
+            return external;
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let access_key = format!("AKSAOY{:010X}", rand::random::<u64>() >> 24);
         let secret_key = format!("{:032x}", rand::random::<u128>());
@@ -108,7 +121,30 @@ impl S3Server {
             dir,
             access_key,
             secret_key,
+            region: "us-east-1".into(),
+            external: false,
         }
+    }
+
+    /// The operator's server of `SAOY_TEST_S3_ENDPOINT`, if set.
+    fn external() -> Option<Self> {
+        let endpoint = std::env::var("SAOY_TEST_S3_ENDPOINT").ok()?;
+        let key = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("SAOY_TEST_S3_ENDPOINT is set: set {name} too (see scripts/test-s3)")
+            })
+        };
+        Some(Self {
+            child: None,
+            endpoint: endpoint.clone(),
+            raw_endpoint: endpoint,
+            port: 0,
+            dir: tempfile::tempdir().expect("temp dir"),
+            access_key: key("SAOY_TEST_S3_ACCESS_KEY"),
+            secret_key: key("SAOY_TEST_S3_SECRET_KEY"),
+            region: std::env::var("SAOY_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            external: true,
+        })
     }
 
     /// The s3s-fs process id while it runs (the load harness samples its CPU and RSS).
@@ -118,6 +154,14 @@ impl S3Server {
 
     /// Kills the server (an outage); the data stays.
     pub fn stop(&mut self) {
+        assert!(
+            !self.external,
+            "this test stops the S3 server: it cannot run against the external server of SAOY_TEST_S3_ENDPOINT"
+        );
+        self.kill_child();
+    }
+
+    fn kill_child(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -162,7 +206,7 @@ impl S3Server {
     fn options_at(&self, endpoint: &str) -> S3Options {
         S3Options {
             endpoint_url: Some(endpoint.to_string()),
-            region: Some("us-east-1".into()),
+            region: Some(self.region.clone()),
             force_path_style: true,
             credentials: Some(S3Credentials {
                 access_key_id: self.access_key.clone(),
@@ -178,7 +222,7 @@ impl S3Server {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_REGION", self.region.clone()),
             ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
             ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone()),
             // Never look for instance metadata (a non-loopback address) in tests.
@@ -193,7 +237,7 @@ impl S3Server {
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
-            .region(Region::new("us-east-1"))
+            .region(Region::new(self.region.clone()))
             .credentials_provider(Credentials::new(
                 &self.access_key,
                 &self.secret_key,
@@ -202,7 +246,14 @@ impl S3Server {
                 "test",
             ))
             .force_path_style(true)
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .http_client(match self.endpoint.starts_with("https://") {
+                true => aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https(),
+                false => aws_smithy_http_client::Builder::new().build_http(),
+            })
             .build();
         aws_sdk_s3::Client::from_conf(config)
             .create_bucket()
@@ -236,7 +287,7 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        self.stop();
+        self.kill_child();
     }
 }
 
