@@ -121,56 +121,61 @@ pub fn load_policy(config: &Config) -> Result<ValidationPolicy> {
     ))
 }
 
-/// Looks at the anchors directory every `trust.reload_interval_secs` on the current tokio
-/// runtime (if any), until the trust it serves is dropped.
-fn watch_trust(trust: &Arc<anchors::Trust>) {
-    let Some(every) = trust.interval() else {
+/// Runs `refresh` on a blocking thread every `every` on the current tokio runtime (if any),
+/// until `watched` is dropped; `what` names it in the log when a run fails.
+fn watch<T: Send + Sync + 'static>(
+    watched: &Arc<T>,
+    every: Option<std::time::Duration>,
+    refresh: fn(&T),
+    what: &'static str,
+) {
+    let Some(every) = every else {
         return;
     };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let weak = Arc::downgrade(trust);
+    let weak = Arc::downgrade(watched);
     runtime.spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             tick.tick().await;
-            let Some(trust) = weak.upgrade() else {
+            let Some(watched) = weak.upgrade() else {
                 break;
             };
-            if let Err(e) = tokio::task::spawn_blocking(move || trust.refresh(false)).await {
-                tracing::error!(error = %e, "trust anchor reload task failed");
+            if let Err(e) = tokio::task::spawn_blocking(move || refresh(&watched)).await {
+                tracing::error!(error = %e, "{what} reload task failed");
             }
         }
     });
 }
 
-/// Looks at the agency files and their signers' files every `agencies_reload_secs` on the
-/// current tokio runtime (if any), until the agencies are dropped.
+/// Looks at the anchors directory every `trust.reload_interval_secs`, while the trust
+/// lives.
+fn watch_trust(trust: &Arc<anchors::Trust>) {
+    watch(
+        trust,
+        trust.interval(),
+        |t| {
+            t.refresh(false);
+        },
+        "trust anchor",
+    );
+}
+
+/// Looks at the agency files and their signers' files every `agencies_reload_secs`, while
+/// the agencies live.
 fn watch_agencies(agencies: &Arc<agencies::Agencies>) {
-    let Some(every) = agencies.interval() else {
-        return;
-    };
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let weak = Arc::downgrade(agencies);
-    runtime.spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let Some(agencies) = weak.upgrade() else {
-                break;
-            };
-            if let Err(e) = tokio::task::spawn_blocking(move || agencies.refresh(false)).await {
-                tracing::error!(error = %e, "agency reload task failed");
-            }
-        }
-    });
+    watch(
+        agencies,
+        agencies.interval(),
+        |a| {
+            a.refresh(false);
+        },
+        "agency",
+    );
 }
 
 /// Seals each agency's audit chain with that agency's organisation key as in force when

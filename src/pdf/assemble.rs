@@ -871,7 +871,8 @@ fn keywords(facts: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-fn krilla_date(when: time::OffsetDateTime) -> DateTime {
+/// A time as krilla's metadata date, with its UTC offset.
+pub(super) fn krilla_date(when: time::OffsetDateTime) -> DateTime {
     let (oh, om, _) = when.offset().as_hms();
     DateTime::new(when.year().clamp(0, 9999) as u16)
         .month(u8::from(when.month()))

@@ -2,11 +2,12 @@
 //! wrapped paragraphs and table rows, paginated, in the embedded Liberation Serif faces.
 
 use krilla::configure::{Archival, ConfigurationBuilder};
-use krilla::metadata::{DateTime, Metadata};
+use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
+use super::assemble::krilla_date;
 use super::text::{self, Face};
 
 const A4: (f32, f32) = (595.0, 842.0);
@@ -46,6 +47,19 @@ pub struct TextDocument {
     pub blocks: Vec<Block>,
 }
 
+/// An empty krilla document that writes PDF/A-2b (untagged), as every text document is.
+pub(super) fn pdfa_document() -> Result<Document, PdfError> {
+    let configuration = ConfigurationBuilder::new()
+        .with_archival_validator(Archival::A2_B)
+        .finish()
+        .map_err(|e| PdfError::Export(format!("{e:?}")))?;
+    Ok(Document::new_with(SerializeSettings {
+        configuration,
+        enable_tagging: false,
+        ..SerializeSettings::default()
+    }))
+}
+
 fn text_err(e: String) -> PdfError {
     PdfError::Text(e)
 }
@@ -53,23 +67,14 @@ fn text_err(e: String) -> PdfError {
 /// Renders `doc` as a PDF/A-2b file.
 pub fn text_document(doc: &TextDocument) -> Result<Vec<u8>, PdfError> {
     text::check_fonts().map_err(text_err)?;
-    let configuration = ConfigurationBuilder::new()
-        .with_archival_validator(Archival::A2_B)
-        .finish()
-        .map_err(|e| PdfError::Export(format!("{e:?}")))?;
-    let settings = SerializeSettings {
-        configuration,
-        enable_tagging: false,
-        ..SerializeSettings::default()
-    };
-    let mut pdf = Document::new_with(settings);
+    let mut pdf = pdfa_document()?;
     pdf.set_metadata(
         Metadata::new()
             .title(doc.title.clone())
             .authors(vec![doc.author.clone()])
             .language("vi".into())
             .creator("saoy".into())
-            .creation_date(date(doc.created))
+            .creation_date(krilla_date(doc.created))
             .document_id(doc.id.clone()),
     );
     // Lay out first: lines with their page and baseline.
@@ -134,16 +139,4 @@ pub fn text_document(doc: &TextDocument) -> Result<Vec<u8>, PdfError> {
     }
     pdf.finish()
         .map_err(|e| PdfError::Export(format!("the text document cannot be written: {e:?}")))
-}
-
-fn date(when: time::OffsetDateTime) -> DateTime {
-    let (oh, om, _) = when.offset().as_hms();
-    DateTime::new(when.year().clamp(0, 9999) as u16)
-        .month(u8::from(when.month()))
-        .day(when.day())
-        .hour(when.hour())
-        .minute(when.minute())
-        .second(when.second())
-        .utc_offset_hour(oh)
-        .utc_offset_minute(om.unsigned_abs())
 }

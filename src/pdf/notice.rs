@@ -5,13 +5,11 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use krilla::configure::{Archival, ConfigurationBuilder};
-use krilla::metadata::{DateTime, Metadata};
+use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
-use krilla::{Document, SerializeSettings};
 
 use super::PdfError;
-use super::assemble::Area;
+use super::assemble::{Area, krilla_date};
 use super::final_write::{self, Images};
 use super::text::{self, Face};
 
@@ -56,16 +54,7 @@ pub fn assemble_notice(c: &NoticeContent) -> Result<AssembledNotice, PdfError> {
 }
 
 fn build(c: &NoticeContent) -> Result<AssembledNotice, PdfError> {
-    let configuration = ConfigurationBuilder::new()
-        .with_archival_validator(Archival::A2_B)
-        .finish()
-        .map_err(|e| PdfError::Export(format!("{e:?}")))?;
-    let settings = SerializeSettings {
-        configuration,
-        enable_tagging: false,
-        ..SerializeSettings::default()
-    };
-    let mut doc = Document::new_with(settings);
+    let mut doc = super::document::pdfa_document()?;
     doc.set_metadata(
         Metadata::new()
             .title(c.title.clone())
@@ -193,18 +182,6 @@ fn build(c: &NoticeContent) -> Result<AssembledNotice, PdfError> {
             rect,
         },
     })
-}
-
-fn krilla_date(when: time::OffsetDateTime) -> DateTime {
-    let (oh, om, _) = when.offset().as_hms();
-    DateTime::new(when.year().clamp(0, 9999) as u16)
-        .month(u8::from(when.month()))
-        .day(when.day())
-        .hour(when.hour())
-        .minute(when.minute())
-        .second(when.second())
-        .utc_offset_hour(oh)
-        .utc_offset_minute(om.unsigned_abs())
 }
 
 #[cfg(test)]
