@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use lopdf::{Document, Object, Stream, dictionary};
 use ring::signature::{self, UnparsedPublicKey};
 use saoy::audit::{Checkpoint, Sealer};
 use saoy::pki::key::{Credential, KeyAlgorithm, KeyError, SigningKey, read_pem_certificates};
@@ -180,34 +179,6 @@ fn sign_each_algorithm(hsm: &SoftHsm, module: &str, generated: bool) -> f64 {
     f64::from(n) / started.elapsed().as_secs_f64()
 }
 
-fn simple_pdf() -> Vec<u8> {
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-    });
-    let content = b"BT /F1 24 Tf 72 700 Td (Signed on a token) Tj ET".to_vec();
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page",
-        "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
-        }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).expect("save");
-    out
-}
-
 fn request<'a>(credential: &'a Credential, field: &str) -> SignRequest<'a> {
     SignRequest {
         credential,
@@ -230,8 +201,11 @@ fn signed_pdf(hsm: &SoftHsm, module: &str, first: Pkcs11Spec, second: Pkcs11Spec
         Credential::from_pkcs11(&first, chain_of(hsm, &label(&first))).expect("first credential");
     let two = Credential::from_pkcs11(&second, chain_of(hsm, &label(&second)))
         .expect("second credential");
-    let once =
-        sign_pdf(&simple_pdf(), &request(&one, "Signature_Agency")).expect("first signature");
+    let once = sign_pdf(
+        &crate::support::pdfgen::one_page_pdf("Signed on a token"),
+        &request(&one, "Signature_Agency"),
+    )
+    .expect("first signature");
     let twice = sign_pdf(&once, &request(&two, "Signature_Certifier")).expect("second signature");
     let report = verify_pdf(&twice, &policy());
     assert_eq!(

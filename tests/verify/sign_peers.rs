@@ -3,38 +3,9 @@
 
 use std::sync::Arc;
 
-use lopdf::{Document, Object, Stream, dictionary};
 use saoy::pki::key::{Credential, RingKey};
 use saoy::sign::{SignRequest, sign_pdf};
 use time::OffsetDateTime;
-
-fn simple_pdf() -> Vec<u8> {
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-    });
-    let content = b"BT /F1 24 Tf 72 700 Td (A plain page) Tj ET".to_vec();
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page",
-        "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
-        }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).expect("save");
-    out
-}
 
 fn credential(name: &str) -> Credential {
     let key = RingKey::load(&crate::support::pki(&format!("{name}.key.pem"))).expect("key");
@@ -63,7 +34,7 @@ fn two_signatures_validate_in_pyhanko_pdfsig_and_qpdf() {
     let agency = credential("agency");
     let certifier = credential("certifier");
     let once = sign_pdf(
-        &simple_pdf(),
+        &crate::support::pdfgen::one_page_pdf("A plain page"),
         &request(&agency, "Agency", [400.0, 780.0, 580.0, 830.0]),
     )
     .expect("first signature");
@@ -121,7 +92,11 @@ fn two_signatures_validate_in_pyhanko_pdfsig_and_qpdf() {
 #[test]
 fn tampered_signed_file_fails_in_pyhanko_and_pdfsig() {
     let agency = credential("agency");
-    let mut signed = sign_pdf(&simple_pdf(), &request(&agency, "Agency", [0.0; 4])).unwrap();
+    let mut signed = sign_pdf(
+        &crate::support::pdfgen::one_page_pdf("A plain page"),
+        &request(&agency, "Agency", [0.0; 4]),
+    )
+    .unwrap();
     // Flip a byte of the page content ("A plain page" → "B plain page").
     let at = signed.windows(7).position(|w| w == b"(A plai").unwrap() + 1;
     signed[at] = b'B';
