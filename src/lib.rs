@@ -17,6 +17,7 @@ pub mod error;
 pub mod error_kind;
 pub mod hash;
 pub mod identity;
+pub mod listening;
 pub mod metrics;
 pub mod pdf;
 pub mod pki;

@@ -24,35 +24,8 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))
 }
 
-/// A running metrics listener; [`MetricsServer::stop`] (or dropping it) ends it.
-pub struct MetricsServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl MetricsServer {
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops accepting and waits.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+/// A running metrics listener; [`crate::listening::Listening::stop`] (or dropping it) ends it.
+pub type MetricsServer = crate::listening::Listening;
 
 async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     (
@@ -80,9 +53,5 @@ pub fn serve(metrics: Arc<Metrics>, listener: TcpListener) -> Result<MetricsServ
         }
     });
     tracing::info!(%addr, "saoy serving metrics (GET /metrics)");
-    Ok(MetricsServer {
-        addr,
-        stop: Some(stop),
-        task,
-    })
+    Ok(MetricsServer::new(addr, stop, task))
 }

@@ -50,35 +50,8 @@ pub async fn bind(addr: SocketAddr, config: &HttpConfig) -> Result<WebListener, 
     WebListener::new(tcp, tls).map_err(|e| format!("HTTP listener on {addr}: {e}"))
 }
 
-/// A running HTTP listener; [`WebServer::stop`] (or dropping it) ends it.
-pub struct WebServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl WebServer {
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops accepting, lets answers in progress finish, and waits.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for WebServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+/// A running HTTP listener; [`crate::listening::Listening::stop`] (or dropping it) ends it.
+pub type WebServer = crate::listening::Listening;
 
 /// Serves the routes over `app` on `listener` until stopped.
 pub fn start(app: Arc<App>, listener: WebListener) -> WebServer {
@@ -103,9 +76,5 @@ pub fn start(app: Arc<App>, listener: WebListener) -> WebServer {
         }
     });
     tracing::info!(%addr, tls, "saoy serving the public verification page (HTTP)");
-    WebServer {
-        addr,
-        stop: Some(stop),
-        task,
-    }
+    WebServer::new(addr, stop, task)
 }
