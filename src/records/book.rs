@@ -19,9 +19,6 @@ use super::{RecordsError, keys};
 use crate::clock::{Clock, rfc3339};
 use crate::store::ObjectStore;
 
-/// Book number (quyển số) used for every year: one electronic book per year.
-pub const DEFAULT_BOOK: &str = "01";
-
 /// Highest number the 8-digit entry keys can hold.
 const MAX_NUMBER: u64 = 99_999_999;
 

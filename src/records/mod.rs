@@ -38,7 +38,6 @@ mod registry;
 mod requests;
 mod validate;
 
-pub use book::DEFAULT_BOOK;
 pub use consent::{Consent, ConsentRequest, Consents};
 pub use error::RecordsError;
 pub use export::{BOOK_CSV_HEADER, write_book_csv, write_book_csv_with};
